@@ -1,0 +1,50 @@
+/*
+ * cdrmin: growable byte buffers.
+ *
+ * Used for per-field scratch space and as the output buffer of encoders.
+ * A buffer that failed to grow sets oom and ignores further appends, so a
+ * caller may append several pieces and check once.
+ */
+#ifndef CDRMIN_BUF_H
+#define CDRMIN_BUF_H
+
+#include <stddef.h>
+#include <string.h>
+
+struct cm_buf {
+	char *p;
+	size_t n;   /* bytes used */
+	size_t cap; /* bytes allocated */
+	int oom;    /* set when a reserve failed */
+};
+
+void cm_buf_init(struct cm_buf *b);
+/* Frees the memory after wiping it: scratch may have held originals. */
+void cm_buf_deinit(struct cm_buf *b);
+/* Makes room for extra more bytes. Returns 0, or -1 (and sets oom). */
+int cm_buf_reserve(struct cm_buf *b, size_t extra);
+
+static inline void cm_buf_reset(struct cm_buf *b) { b->n = 0; }
+
+static inline void cm_buf_add(struct cm_buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->n < n && cm_buf_reserve(b, n) != 0)
+		return;
+	if (n)
+		memcpy(b->p + b->n, p, n);
+	b->n += n;
+}
+
+static inline void cm_buf_addc(struct cm_buf *b, char c)
+{
+	if (b->n == b->cap && cm_buf_reserve(b, 1) != 0)
+		return;
+	b->p[b->n++] = c;
+}
+
+static inline void cm_buf_adds(struct cm_buf *b, const char *s) { cm_buf_add(b, s, strlen(s)); }
+
+/* Appends the decimal text of v. */
+void cm_buf_addu(struct cm_buf *b, unsigned long long v);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * cdrmin: CSV decoder and encoder (RFC 4180).
+ *
+ * The decoder is incremental and zero copy: it finds the next record in a
+ * caller's buffer and returns its fields as slices into that buffer. A
+ * quoted field with doubled quotes is unescaped in place (the buffer is
+ * modified only once the whole record is known), so slices always hold
+ * the logical value. CRLF and LF line ends give the same fields. Blank
+ * lines are skipped.
+ */
+#ifndef CDRMIN_CSV_H
+#define CDRMIN_CSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cdrmin/buf.h"
+#include "cdrmin/record.h"
+
+#define CM_CSV_MAX_RECORD_DEFAULT (1u << 20) /* 1 MiB */
+#define CM_CSV_MAX_FIELDS 65536
+
+struct cm_csv_opts {
+	char delim;        /* field separator, ',' by default */
+	size_t max_record; /* longest record accepted, in bytes */
+};
+
+struct cm_csv {
+	struct cm_csv_opts o;
+	struct cm_slice *fields; /* storage for the current record's fields */
+	size_t cap;
+	uint64_t line;   /* line number of the next byte to decode, 1-based */
+	uint64_t offset; /* stream offset of the next byte to decode */
+	int skipping;    /* after an over-long record: drop bytes up to the next LF */
+};
+
+/* What cm_csv_next found. */
+enum cm_csv_what {
+	CM_CSV_RECORD = 1, /* rec holds a record */
+	CM_CSV_REJECT,     /* a malformed record was consumed; see reason, rec.line */
+	CM_CSV_NOTHING     /* bytes consumed (blank line, skipped tail), no record */
+};
+
+struct cm_csv_result {
+	enum cm_csv_what what;
+	enum cm_reject reason; /* for CM_CSV_REJECT */
+	struct cm_record rec;  /* for RECORD; line and offset also for REJECT */
+};
+
+/* Fills opts with the defaults (',' and 1 MiB). */
+void cm_csv_opts_default(struct cm_csv_opts *o);
+
+/* Returns 0, or -1 when memory is short. */
+int cm_csv_init(struct cm_csv *dec, const struct cm_csv_opts *o);
+void cm_csv_deinit(struct cm_csv *dec);
+
+/*
+ * Resets line and offset counting for a new source (a new file).
+ */
+void cm_csv_reset(struct cm_csv *dec);
+
+/*
+ * Decode the next record from buf[0..len).
+ * eof != 0 says no byte will follow buf[len-1] (end of the source): then a
+ * last line without a newline is a record, and an open quote is a reject.
+ * Returns bytes consumed (> 0) and fills res, or CM_NEED_MORE when buf holds
+ * only part of a record (consumes nothing; call again with more bytes; the
+ * caller's buffer must be able to hold max_record + 1 bytes), or 0 when
+ * eof and len == 0.
+ * Field slices point into buf (modified in place for "" escapes) and stay
+ * valid until the caller moves or refills those bytes.
+ */
+ssize_t cm_csv_next(struct cm_csv *dec, char *buf, size_t len, int eof,
+		    struct cm_csv_result *res);
+
+/*
+ * Appends one field to out, quoted when it holds the delimiter, a quote,
+ * CR or LF (RFC 4180 section 2), with inner quotes doubled.
+ */
+void cm_csv_put(struct cm_buf *out, const char *p, size_t n, char delim);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * cdrmin: generalizing actions on times, places and quantities.
+ *
+ * Each function reads one value, appends its generalized form to out and
+ * returns 0, or returns -1 (appending nothing) when the value is not of
+ * the expected form. Output keeps the input's format where one applies.
+ */
+#ifndef CDRMIN_GENERALIZE_H
+#define CDRMIN_GENERALIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cdrmin/buf.h"
+#include "cdrmin/pseudo.h"
+
+enum cm_time_unit { CM_TIME_MINUTE = 0, CM_TIME_HOUR, CM_TIME_DAY };
+
+/*
+ * Times accepted, each floored with its layout kept:
+ *   ISO 8601 / RFC 3339: YYYY-MM-DDTHH:MM[:SS[.frac]][Z|+HH:MM|-HH:MM|+HHMM]
+ *   "YYYY-MM-DD HH:MM:SS" (Asterisk, FreeSWITCH), optionally with .frac
+ *   epoch seconds: digits, optionally "." and digits
+ * The floor is taken in the value's own clock (its offset is kept);
+ * fraction digits become zeros.
+ */
+int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *out);
+
+/*
+ * Seconds since 1970-01-01T00:00:00Z of a time in one of the forms above.
+ * A time without an offset is read as UTC. Returns 0 or -1.
+ */
+int cm_time_utc(const char *s, size_t n, int64_t *secs);
+
+/*
+ * The epoch id (see pseudo.h) of the UTC day, month or year holding secs.
+ * Times before 1970 give -1.
+ */
+int cm_time_epoch(int64_t secs, enum cm_epoch_unit u, uint64_t *id);
+
+/*
+ * A decimal coordinate (optional sign, digits, optional "." digits) with
+ * |value| <= limit (90 for latitude, 180 for longitude) rounded half away
+ * from zero to decimals places. "-0.00" is written "0.00".
+ */
+int cm_geo_round(const char *s, size_t n, double limit, unsigned decimals, struct cm_buf *out);
+
+/* A "lat,lon" pair (blanks around the comma allowed), each rounded. */
+int cm_geo_pair_round(const char *s, size_t n, unsigned decimals, struct cm_buf *out);
+
+/*
+ * A cell global identity MCC-MNC-LAC-CI (3GPP TS 23.003 section 4.3:
+ * MCC 3 digits, MNC 2 or 3 digits, LAC/TAC and CI in decimal or hex),
+ * separated by '-', generalized to its area MCC-MNC-LAC.
+ */
+int cm_cell_area(const char *s, size_t n, struct cm_buf *out);
+
+/*
+ * Buckets for a number (decimal, optional sign and fraction). bounds are
+ * strictly increasing, with their text as written in the rules (labels).
+ * v < b0 -> "<b0"; b(i) <= v < b(i+1) -> "b(i)-b(i+1)"; v >= b(last) -> "b(last)+".
+ */
+struct cm_bucket {
+	size_t n;
+	double *bound;
+	char **label;
+};
+int cm_bucket_put(const struct cm_bucket *b, const char *s, size_t n, struct cm_buf *out);
+
+/*
+ * Strict decimal number syntax check and value: [+-]digits[.digits].
+ * Returns 0 or -1.
+ */
+int cm_decimal_parse(const char *s, size_t n, double *v);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * cdrmin: telephone numbers.
+ *
+ * Normalization to E.164 under a numbering plan (ITU-T E.164, E.123 for the
+ * written forms): visual separators are removed, a tel:, sip: or sips: URI
+ * is reduced to its user part, then
+ *   "+" digits                  -> E.164 as written
+ *   international prefix digits -> E.164 (prefix removed)
+ *   trunk prefix digits         -> country code + the rest
+ *   bare digits                 -> as the plan's `bare` says
+ * so that, under country 49, trunk 0, international 00, the values
+ * "+49 30 1234567", "+49-30-1234567", "0049301234567" and "0301234567"
+ * all become "+49301234567".
+ */
+#ifndef CDRMIN_PHONE_H
+#define CDRMIN_PHONE_H
+
+#include <stddef.h>
+
+#include "cdrmin/buf.h"
+
+#define CM_E164_MAX_DIGITS 15
+
+/* What bare digits (no +, no prefix) mean. */
+enum cm_bare {
+	CM_BARE_LOCAL = 0,     /* a local or short number: kept apart from E.164 */
+	CM_BARE_NATIONAL,      /* a national significant number: country code added */
+	CM_BARE_INTERNATIONAL  /* already international, without the "+" */
+};
+
+struct cm_numbering {
+	char cc[4];     /* country code digits, "" when not set */
+	char trunk[8];  /* trunk prefix, e.g. "0"; "" for none */
+	char intl[8];   /* international prefix, e.g. "00"; "" for none */
+	enum cm_bare bare;
+};
+
+enum cm_phone_class {
+	CM_PHONE_EMPTY = 0, /* empty or only blanks: nothing to protect */
+	CM_PHONE_E164,      /* out = "+" and 1..15 digits */
+	CM_PHONE_LOCAL,     /* out = digits (no "+"): local, short or extension */
+	CM_PHONE_MARKER,    /* out = a privacy marker: anonymous, unknown, ... */
+	CM_PHONE_OTHER      /* out = the value trimmed and lower-cased (a user name) */
+};
+
+/* Plan with no country: only "+" numbers are E.164. */
+void cm_numbering_default(struct cm_numbering *np);
+
+/*
+ * Classify and normalize v[0..n) into out (reset first). The normalized
+ * forms of the classes never coincide, so they can share one pseudonym
+ * domain. Never fails; out->oom reports a failed allocation.
+ */
+enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char *v, size_t n,
+				       struct cm_buf *out);
+
+/*
+ * Length (1, 2 or 3) of the E.164 country code that starts digits[0..n),
+ * or 0 when there is none (n == 0, or a leading 0). Country codes form a
+ * prefix-free set: zones 1 and 7 are one digit; the two-digit codes are
+ * listed; every other code has three digits.
+ */
+size_t cm_phone_cc_len(const char *digits, size_t n);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * cdrmin: keyed pseudonyms.
+ *
+ * token = BLAKE2b-256 keyed with a subkey, over a normalized value.
+ * Subkeys are derived from the master key with crypto_kdf, one per
+ * (kind, epoch): the kind's 8-byte context separates domains (a number as
+ * IMSI and as phone gives unrelated tokens), the epoch id selects the
+ * linkability window. The keyed state (key block absorbed) is computed once
+ * per subkey and copied for each value: one compression per short value.
+ *
+ * Text form of a token: KID "." DIGEST, KID the 4-character key identifier,
+ * DIGEST the first bits/8 bytes of the hash in RFC 4648 base32, lower case,
+ * unpadded (128 bits: 26 characters). Example: "q3xa.mfrggzdfmztwq2lknnwg23tpob".
+ *
+ * A bounded memo cache, indexed with XXH3 of (kind, epoch, value), keeps
+ * recent digests; output is identical with the cache on or off. The cache
+ * holds normalized originals: its memory is never dumped and is wiped on free.
+ */
+#ifndef CDRMIN_PSEUDO_H
+#define CDRMIN_PSEUDO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cdrmin/buf.h"
+#include "cdrmin/err.h"
+#include "cdrmin/key.h"
+
+enum cm_kind {
+	CM_KIND_GENERIC = 0,
+	CM_KIND_PHONE,
+	CM_KIND_IMSI,
+	CM_KIND_IMEI,
+	CM_KIND_IP,
+	CM_KIND_EMAIL,
+	CM_KIND__COUNT
+};
+
+/* "generic", "phone", ...; cm_kind_parse returns -1 for an unknown name. */
+const char *cm_kind_name(enum cm_kind k);
+int cm_kind_parse(const char *s);
+
+/*
+ * Epoch ids. 0 means no epoch (one window for all time). Otherwise the
+ * unit sits in the top byte and the number of whole units since
+ * 1970-01-01 UTC (days, months or years) in the low bits.
+ */
+enum cm_epoch_unit { CM_EPOCH_NONE = 0, CM_EPOCH_DAY, CM_EPOCH_MONTH, CM_EPOCH_YEAR };
+static inline uint64_t cm_epoch_id(enum cm_epoch_unit u, uint64_t n)
+{
+	return u == CM_EPOCH_NONE ? 0 : ((uint64_t)u << 56) | (n & 0x00ffffffffffffffULL);
+}
+
+#define CM_DIGEST_BYTES 32
+#define CM_TOKEN_BITS_DEFAULT 128
+#define CM_TOKEN_BITS_MIN 128
+#define CM_TOKEN_MAX 64 /* longest token text, with its NUL */
+#define CM_CACHE_DEFAULT 65536
+#define CM_CACHE_VALUE_MAX 47 /* longer values are hashed but not memoized */
+
+struct cm_pseudo;
+
+struct cm_pseudo_stats {
+	uint64_t hits, misses;
+};
+
+/*
+ * New engine for key (which must outlive it), with a memo cache of
+ * cache_entries slots (0 disables the cache). NULL on failure (err set).
+ */
+struct cm_pseudo *cm_pseudo_new(const struct cm_key *key, size_t cache_entries,
+				struct cm_err *err);
+/* Wipes subkeys and cache; NULL does nothing. */
+void cm_pseudo_free(struct cm_pseudo *ps);
+
+/*
+ * The 32-byte digest of the normalized value v[0..n) in (kind, epoch).
+ * Returns 0, or CM_FAIL only when memory is short.
+ */
+int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
+		     const char *v, size_t n, unsigned char out[CM_DIGEST_BYTES]);
+
+/*
+ * Appends the text token (KID "." DIGEST with bits of digest) to out.
+ * bits: a multiple of 8 from 128 to 256.
+ */
+int cm_pseudo_token(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
+		    const char *v, size_t n, unsigned bits, struct cm_buf *out);
+
+/* The key identifier in tokens. */
+const char *cm_pseudo_key_id(const struct cm_pseudo *ps);
+
+void cm_pseudo_get_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st);
+
+/* Appends the unpadded lower-case RFC 4648 base32 text of p[0..n). */
+void cm_base32_put(struct cm_buf *out, const unsigned char *p, size_t n);
+
+#endif
