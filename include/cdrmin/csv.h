@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "cdrmin/buf.h"
+#include "cdrmin/err.h" /* CM_NEED_MORE, CM_FAIL */
 #include "cdrmin/record.h"
 
 #define CM_CSV_MAX_RECORD_DEFAULT (1u << 20) /* 1 MiB */
@@ -33,6 +34,14 @@ struct cm_csv {
 	uint64_t line;   /* line number of the next byte to decode, 1-based */
 	uint64_t offset; /* stream offset of the next byte to decode */
 	int skipping;    /* after an over-long record: drop bytes up to the next LF */
+	/*
+	 * The record in progress after CM_NEED_MORE, so that a refill resumes
+	 * the scan instead of restarting it. Positions count from the record's
+	 * first byte (the caller may move the buffer between calls).
+	 */
+	size_t scan_pos; /* bytes of the record already scanned */
+	int scan_state;  /* scanner state at scan_pos (private to csv.c) */
+	int scan_bad;    /* bytes followed a closing quote */
 };
 
 /* What cm_csv_next found. */
@@ -51,12 +60,16 @@ struct cm_csv_result {
 /* Fills opts with the defaults (',' and 1 MiB). */
 void cm_csv_opts_default(struct cm_csv_opts *o);
 
-/* Returns 0, or -1 when memory is short. */
+/*
+ * Returns 0, or -1 when memory is short or o is invalid (delim is '"',
+ * CR, LF or NUL). o may be NULL for the defaults.
+ */
 int cm_csv_init(struct cm_csv *dec, const struct cm_csv_opts *o);
 void cm_csv_deinit(struct cm_csv *dec);
 
 /*
- * Resets line and offset counting for a new source (a new file).
+ * Resets line and offset counting for a new source (a new file), and
+ * forgets any record in progress or over-long tail being skipped.
  */
 void cm_csv_reset(struct cm_csv *dec);
 
@@ -65,9 +78,18 @@ void cm_csv_reset(struct cm_csv *dec);
  * eof != 0 says no byte will follow buf[len-1] (end of the source): then a
  * last line without a newline is a record, and an open quote is a reject.
  * Returns bytes consumed (> 0) and fills res, or CM_NEED_MORE when buf holds
- * only part of a record (consumes nothing; call again with more bytes; the
- * caller's buffer must be able to hold max_record + 1 bytes), or 0 when
- * eof and len == 0.
+ * only part of a record (consumes nothing; call again with the same bytes
+ * and more after them; the caller's buffer must be able to hold
+ * max_record + 1 bytes), or 0 when eof and len == 0, or CM_FAIL when the
+ * field array cannot grow (out of memory; nothing consumed, buf unchanged).
+ * A record is at most max_record bytes from its first byte up to, not
+ * counting, its LF (a CR before the LF counts). A record with no end within
+ * its first max_record + 1 bytes is rejected (CM_REJ_TOOLONG) once, and
+ * every byte up to and including the next LF after those is dropped,
+ * quotes ignored. Precedence of rejects: too long, NUL, quote, columns.
+ * On CM_CSV_REJECT the consumed bytes are the record as read (LF
+ * included; for too long, its first part); on CM_CSV_RECORD they may have
+ * been unescaped in place.
  * Field slices point into buf (modified in place for "" escapes) and stay
  * valid until the caller moves or refills those bytes.
  */
@@ -76,7 +98,9 @@ ssize_t cm_csv_next(struct cm_csv *dec, char *buf, size_t len, int eof,
 
 /*
  * Appends one field to out, quoted when it holds the delimiter, a quote,
- * CR or LF (RFC 4180 section 2), with inner quotes doubled.
+ * CR or LF (RFC 4180 section 2), with inner quotes doubled. An empty field
+ * is written as nothing: a record of one empty field must be written as
+ * "" by the caller, or it reads back as a blank line.
  */
 void cm_csv_put(struct cm_buf *out, const char *p, size_t n, char delim);
 

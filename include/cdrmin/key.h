@@ -41,7 +41,9 @@ void cm_key_free(struct cm_key *key);
 
 /*
  * Write a new random key to path with mode 0600. Refuses to overwrite an
- * existing file (CM_E_KEY), and fsyncs the file before returning 0.
+ * existing file or a symbolic link (CM_E_KEY), and fsyncs the file and its
+ * directory before returning 0. A failed write, fsync or close is CM_E_IO
+ * and leaves no file behind.
  */
 int cm_key_generate(const char *path, struct cm_err *err)
 	__attribute__((warn_unused_result));

@@ -5,8 +5,9 @@
  * Subkeys are derived from the master key with crypto_kdf, one per
  * (kind, epoch): the kind's 8-byte context separates domains (a number as
  * IMSI and as phone gives unrelated tokens), the epoch id selects the
- * linkability window. The keyed state (key block absorbed) is computed once
- * per subkey and copied for each value: one compression per short value.
+ * linkability window. The keyed state is set up once per subkey and copied
+ * for each value. (libsodium buffers the key block until final, so a value
+ * of up to 128 bytes still costs two BLAKE2b compressions: about 280 ns.)
  *
  * Text form of a token: KID "." DIGEST, KID the 4-character key identifier,
  * DIGEST the first bits/8 bytes of the hash in RFC 4648 base32, lower case,
@@ -15,6 +16,9 @@
  * A bounded memo cache, indexed with XXH3 of (kind, epoch, value), keeps
  * recent digests; output is identical with the cache on or off. The cache
  * holds normalized originals: its memory is never dumped and is wiped on free.
+ *
+ * An engine is not thread-safe (cache, keyed states and stats are plain
+ * memory): use one per thread. Engines over the same key agree on every token.
  */
 #ifndef CDRMIN_PSEUDO_H
 #define CDRMIN_PSEUDO_H
@@ -75,14 +79,15 @@ void cm_pseudo_free(struct cm_pseudo *ps);
 
 /*
  * The 32-byte digest of the normalized value v[0..n) in (kind, epoch).
- * Returns 0, or CM_FAIL only when memory is short.
+ * Returns 0, or CM_FAIL for a kind out of range (it allocates nothing).
  */
 int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
 		     const char *v, size_t n, unsigned char out[CM_DIGEST_BYTES]);
 
 /*
  * Appends the text token (KID "." DIGEST with bits of digest) to out.
- * bits: a multiple of 8 from 128 to 256.
+ * bits: a multiple of 8 from 128 to 256. Returns 0, or CM_FAIL for bad bits
+ * or kind (nothing appended) or when out ran out of memory (out->oom).
  */
 int cm_pseudo_token(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
 		    const char *v, size_t n, unsigned bits, struct cm_buf *out);

@@ -31,6 +31,13 @@ struct cm_scrub_opts {
 	unsigned bits;           /* token bits */
 };
 
+/*
+ * Defaults: min_digits CM_SCRUB_MIN_DIGITS_DEFAULT, tokens of
+ * CM_TOKEN_BITS_DEFAULT bits, redact_text "REDACTED" (used only when
+ * redact), and display_redact on: a display name is a person's name. With
+ * display_redact, "Alice \"A\" Example" <...> becomes "" <...>, and an
+ * unterminated quote drops the rest of the text (written as "").
+ */
 void cm_scrub_opts_default(struct cm_scrub_opts *o);
 
 struct cm_scrub_ctx {

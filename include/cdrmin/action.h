@@ -1,0 +1,93 @@
+/*
+ * cdrmin: actions, the small pure functions a rule applies to one value.
+ *
+ * An action is (value, key material, parameters) -> output text. The rules
+ * parser fills struct cm_action; the plan calls cm_action_apply for each
+ * protected field of each record. An empty value stays empty: there is
+ * nothing in it to protect.
+ */
+#ifndef CDRMIN_ACTION_H
+#define CDRMIN_ACTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cdrmin/buf.h"
+#include "cdrmin/generalize.h"
+#include "cdrmin/phone.h"
+#include "cdrmin/pseudo.h"
+#include "cdrmin/scrub.h"
+
+enum cm_act {
+	CM_ACT_DROP = 0, /* the field leaves no column */
+	CM_ACT_KEEP,     /* passes unchanged */
+	CM_ACT_REDACT,   /* replaced by a fixed text */
+	CM_ACT_PSEUDONYM,/* keyed token of the value normalized for its kind */
+	CM_ACT_PHONE,    /* E.164 normalization, then pseudonym or truncation */
+	CM_ACT_IP,       /* prefix truncation or pseudonym */
+	CM_ACT_GEO,      /* "lat,lon" rounded */
+	CM_ACT_LAT,      /* latitude rounded */
+	CM_ACT_LON,      /* longitude rounded */
+	CM_ACT_CELL,     /* cell global id -> its location/tracking area */
+	CM_ACT_TIME,     /* floor to minute, hour or day */
+	CM_ACT_BUCKET,   /* number -> bucket label */
+	CM_ACT_SCRUB     /* identifiers in free text replaced */
+};
+
+/* What happens to a value the action cannot read. */
+enum cm_invalid {
+	CM_INVALID_REJECT = 0, /* the record is rejected (reason "value") */
+	CM_INVALID_REDACT,     /* the value becomes the redact text */
+	CM_INVALID_PSEUDONYM   /* the value becomes a token of kind generic */
+};
+
+enum cm_act_mode { CM_MODE_PSEUDONYM = 0, CM_MODE_TRUNCATE };
+
+#define CM_REDACT_DEFAULT "REDACTED"
+
+struct cm_action {
+	enum cm_act type;
+	enum cm_act_mode mode;   /* phone, ip */
+	enum cm_kind kind;       /* pseudonym */
+	enum cm_invalid invalid;
+	unsigned bits;           /* token bits */
+	int keep_cc;             /* phone pseudonym: prefix the country code */
+	unsigned keep_digits;    /* phone, imsi, imei pseudonym: prefix N digits */
+	unsigned digits;         /* phone truncate */
+	unsigned v4bits, v6bits; /* ip truncate */
+	unsigned decimals;       /* geo, lat, lon */
+	enum cm_time_unit unit;  /* time */
+	struct cm_bucket bucket; /* bucket */
+	struct cm_scrub_opts scrub;
+	char *text;              /* redact text (owned), also for invalid=redact */
+};
+
+struct cm_action_ctx {
+	struct cm_pseudo *ps; /* NULL when the plan needs no key */
+	const struct cm_numbering *np;
+	uint64_t epoch;       /* the record's epoch id */
+	struct cm_buf *tmp;   /* caller's scratch for normalized values */
+};
+
+/* Sets defaults for an action of type t (bits 128, /24 and /48, 2 decimals, ...). */
+void cm_action_init(struct cm_action *a, enum cm_act t);
+void cm_action_deinit(struct cm_action *a);
+
+/*
+ * Appends the output for value v[0..n) to out. Returns 0, 1 when the value
+ * cannot be read and the action's invalid policy is reject, or CM_FAIL when
+ * memory is short.
+ */
+int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, const char *v,
+		    size_t n, struct cm_buf *out);
+
+/* 1 when the action needs the pseudonym key. */
+int cm_action_keyed(const struct cm_action *a);
+
+/* Appends a one-line description for `cdrmin check` ("phone pseudonym, ..."). */
+void cm_action_describe(const struct cm_action *a, struct cm_buf *out);
+
+/* Name of an action type as written in rules ("keep", "phone", ...). */
+const char *cm_act_name(enum cm_act t);
+
+#endif

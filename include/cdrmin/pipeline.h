@@ -1,0 +1,77 @@
+/*
+ * cdrmin: the pipeline, source -> decoder -> record -> plan -> encoder -> sink.
+ *
+ * A pipeline is fed sources one after another (files in order, or stdin)
+ * and writes to one sink. Every record read is accounted for: written,
+ * filtered by the rules' only/skip, or rejected with a reason, so that
+ * read = written + rejected + filtered. Rejected records are reported
+ * through a callback with their place and reason, never their content.
+ */
+#ifndef CDRMIN_PIPELINE_H
+#define CDRMIN_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cdrmin/encoder.h"
+#include "cdrmin/err.h"
+#include "cdrmin/io.h"
+#include "cdrmin/plan.h"
+#include "cdrmin/pseudo.h"
+#include "cdrmin/record.h"
+#include "cdrmin/rules.h"
+
+struct cm_stats {
+	uint64_t read, written, filtered, rejected;
+	uint64_t by_reason[CM_REJ__COUNT];
+	uint64_t bytes_in;
+};
+
+/* Where and why a record was rejected. field is NULL when no field is at fault. */
+struct cm_rejection {
+	const char *source;
+	uint64_t line, offset;
+	enum cm_reject reason;
+	const char *field;
+	size_t got_columns, want_columns; /* for CM_REJ_COLUMNS */
+};
+
+struct cm_pipeline_opts {
+	const struct cm_rules *rules; /* must outlive the pipeline */
+	struct cm_pseudo *ps;         /* NULL when the rules need no key */
+	int header_out;               /* write the output header line */
+	size_t max_record;            /* longest input record, bytes */
+	void (*on_reject)(void *ud, const struct cm_rejection *r);
+	void *ud;
+};
+
+struct cm_pipeline;
+
+struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_sink *sink,
+				    struct cm_err *err);
+void cm_pipeline_free(struct cm_pipeline *pl);
+
+/*
+ * Filter one source (path, or "-" for stdin) to the sink. Returns 0, or
+ * CM_FAIL: CM_E_NOINPUT (cannot open), CM_E_IO (read or write error),
+ * CM_E_DATA (a header line that is malformed or differs from the first
+ * source's), CM_E_RULES (rules naming columns the header lacks).
+ */
+int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *err);
+
+/* Flushes the sink. */
+int cm_pipeline_finish(struct cm_pipeline *pl, struct cm_err *err);
+
+const struct cm_stats *cm_pipeline_stats(const struct cm_pipeline *pl);
+
+/* The compiled plan, once known (after the first header), else NULL. */
+const struct cm_plan *cm_pipeline_plan(const struct cm_pipeline *pl);
+
+/*
+ * Read the header line of a CSV input (for `cdrmin check RULES FILE`) into
+ * schema. Errors as cm_pipeline_feed.
+ */
+int cm_csv_read_header(const struct cm_rules *r, const char *path, struct cm_schema *schema,
+		       struct cm_err *err);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * cdrmin: the rule plan.
+ *
+ * Rules are compiled once against the input's schema into a plan: an
+ * array of actions indexed by input field, the list of output fields, the
+ * epoch field and the filters as field indexes. Applying the plan to a
+ * record does no name lookup.
+ */
+#ifndef CDRMIN_PLAN_H
+#define CDRMIN_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cdrmin/action.h"
+#include "cdrmin/buf.h"
+#include "cdrmin/err.h"
+#include "cdrmin/record.h"
+#include "cdrmin/rules.h"
+
+struct cm_plan_filter {
+	size_t field;
+	int skip;
+	const struct cm_filter *f; /* values, owned by the rules */
+};
+
+struct cm_plan {
+	const struct cm_rules *rules; /* must outlive the plan */
+	struct cm_schema schema;      /* copy of the input schema */
+	const struct cm_action **act; /* per input field; type DROP for dropped */
+	unsigned *rule_line;          /* per input field: the rule's line, 0 for the default */
+	size_t *out;                  /* input index of each output field, in input order */
+	size_t nout;
+	long epoch_field;             /* -1 when none */
+	struct cm_plan_filter *filters;
+	size_t nfilters;
+};
+
+/*
+ * Compile rules against schema. Errors (CM_E_RULES, at the rule's line and
+ * column): a rule or filter or epoch naming a field the schema lacks.
+ */
+int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm_schema *schema,
+		    struct cm_err *err) __attribute__((warn_unused_result));
+void cm_plan_deinit(struct cm_plan *p);
+
+/* The outcome of one record. */
+enum cm_verdict { CM_WRITE = 0, CM_FILTERED, CM_REJECTED };
+
+/*
+ * Per-record working space of a plan run: the outputs of the protected
+ * fields. Owned by the caller, reused across records.
+ */
+struct cm_plan_out {
+	struct cm_buf scratch;  /* output bytes of transformed fields */
+	struct cm_buf tmp;      /* normalized values, while an action runs */
+	size_t *off, *len;      /* per output field: where its bytes are */
+	const char **src;       /* per output field: original bytes when kept, else NULL */
+	size_t cap;
+};
+
+void cm_plan_out_init(struct cm_plan_out *o);
+void cm_plan_out_deinit(struct cm_plan_out *o);
+
+/*
+ * Apply the plan to rec (rec->n must equal the schema's size). Returns the
+ * verdict, or CM_FAIL when memory is short. On CM_REJECTED, *reason says
+ * why and *field which input field (or -1). On CM_WRITE, cm_plan_value
+ * gives each output field's bytes.
+ */
+int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm_record *rec,
+		  struct cm_plan_out *o, enum cm_reject *reason, long *field);
+
+static inline struct cm_slice cm_plan_value(const struct cm_plan_out *o, size_t i)
+{
+	struct cm_slice s;
+	s.p = o->src[i] ? o->src[i] : o->scratch.p + o->off[i];
+	s.n = o->len[i];
+	return s;
+}
+
+/*
+ * Appends the plan as a table for `cdrmin check`: each input field, what
+ * leaves the filter and why (which rule line), then the output columns.
+ */
+void cm_plan_describe(const struct cm_plan *p, struct cm_buf *out);
+
+#endif

@@ -1,0 +1,433 @@
+/*
+ * \summary: actions: keep, redact, pseudonym, phone, ip, geo, cell, time,
+ * bucket, scrub, applied to one value
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdrmin/action.h"
+#include "cdrmin/ipaddr.h"
+
+static const char *const act_names[] = {
+	[CM_ACT_DROP] = "drop",     [CM_ACT_KEEP] = "keep",   [CM_ACT_REDACT] = "redact",
+	[CM_ACT_PSEUDONYM] = "pseudonym", [CM_ACT_PHONE] = "phone", [CM_ACT_IP] = "ip",
+	[CM_ACT_GEO] = "geo",       [CM_ACT_LAT] = "lat",     [CM_ACT_LON] = "lon",
+	[CM_ACT_CELL] = "cell",     [CM_ACT_TIME] = "time",   [CM_ACT_BUCKET] = "bucket",
+	[CM_ACT_SCRUB] = "scrub",
+};
+
+const char *cm_act_name(enum cm_act t)
+{
+	return (unsigned)t < sizeof act_names / sizeof act_names[0] ? act_names[t] : "?";
+}
+
+void cm_action_init(struct cm_action *a, enum cm_act t)
+{
+	memset(a, 0, sizeof *a);
+	a->type = t;
+	a->kind = CM_KIND_GENERIC;
+	a->bits = CM_TOKEN_BITS_DEFAULT;
+	a->v4bits = 24;
+	a->v6bits = 48;
+	a->decimals = 2;
+	a->unit = CM_TIME_HOUR;
+	/*
+	 * A pseudonym always yields a token: what it cannot normalize gets a
+	 * token of kind generic. Structured values (addresses, times, places,
+	 * numbers) that do not parse reject the record unless the rules say
+	 * otherwise: the data is not what the rules expect.
+	 */
+	a->invalid = (t == CM_ACT_PHONE || t == CM_ACT_PSEUDONYM) ? CM_INVALID_PSEUDONYM
+								 : CM_INVALID_REJECT;
+	cm_scrub_opts_default(&a->scrub);
+	a->scrub.bits = a->bits;
+}
+
+void cm_action_deinit(struct cm_action *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->bucket.n; i++)
+		free(a->bucket.label[i]);
+	free(a->bucket.label);
+	free(a->bucket.bound);
+	free(a->text);
+	memset(a, 0, sizeof *a);
+}
+
+int cm_action_keyed(const struct cm_action *a)
+{
+	switch (a->type) {
+	case CM_ACT_PSEUDONYM:
+		return 1;
+	case CM_ACT_PHONE:
+	case CM_ACT_IP:
+		return a->mode == CM_MODE_PSEUDONYM || a->invalid == CM_INVALID_PSEUDONYM;
+	case CM_ACT_SCRUB:
+		return !a->scrub.redact;
+	default:
+		return a->invalid == CM_INVALID_PSEUDONYM && a->type != CM_ACT_KEEP &&
+		       a->type != CM_ACT_DROP && a->type != CM_ACT_REDACT;
+	}
+}
+
+static const char *redact_text(const struct cm_action *a)
+{
+	return a->text ? a->text : CM_REDACT_DEFAULT;
+}
+
+static int token(const struct cm_action *a, const struct cm_action_ctx *c, enum cm_kind kind,
+		 const char *v, size_t n, struct cm_buf *out)
+{
+	if (!c->ps)
+		return CM_FAIL;
+	return cm_pseudo_token(c->ps, kind, c->epoch, v, n, a->bits, out);
+}
+
+/* The value cannot be read: apply the invalid= policy. */
+static int invalid(const struct cm_action *a, const struct cm_action_ctx *c, const char *v, size_t n,
+		   struct cm_buf *out)
+{
+	switch (a->invalid) {
+	case CM_INVALID_REDACT:
+		cm_buf_adds(out, redact_text(a));
+		return 0;
+	case CM_INVALID_PSEUDONYM:
+		return token(a, c, CM_KIND_GENERIC, v, n, out);
+	case CM_INVALID_REJECT:
+		break;
+	}
+	return 1;
+}
+
+/*
+ * Prefix, "/", token. The prefix is the first keep digits of digits[0..n)
+ * (after a "+" when plus), written only when it leaves at least one digit
+ * hidden: a kept prefix never spells out the whole number.
+ */
+static int prefixed_token(const struct cm_action *a, const struct cm_action_ctx *c, enum cm_kind kind,
+			  const char *norm, size_t nn, int plus, size_t keep, struct cm_buf *out)
+{
+	size_t ndigits = nn - (plus ? 1 : 0);
+
+	if (keep && keep < ndigits) {
+		cm_buf_add(out, norm, keep + (plus ? 1 : 0));
+		cm_buf_addc(out, '/');
+	}
+	return token(a, c, kind, norm, nn, out);
+}
+
+static int apply_phone(const struct cm_action *a, const struct cm_action_ctx *c, size_t keep_digits,
+		       const char *v, size_t n, struct cm_buf *out)
+{
+	struct cm_buf *t = c->tmp;
+	enum cm_phone_class cls = cm_phone_normalize(c->np, v, n, t);
+	size_t keep = 0;
+
+	if (t->oom)
+		return CM_FAIL;
+	switch (cls) {
+	case CM_PHONE_EMPTY:
+		return 0;
+	case CM_PHONE_MARKER:
+		cm_buf_add(out, t->p, t->n);
+		return 0;
+	case CM_PHONE_OTHER:
+		if (a->invalid == CM_INVALID_PSEUDONYM)
+			/* Normalized non-numbers never equal a number's form: one domain. */
+			return token(a, c, CM_KIND_PHONE, t->p, t->n, out);
+		return invalid(a, c, v, n, out);
+	case CM_PHONE_E164:
+	case CM_PHONE_LOCAL:
+		break;
+	}
+	if (a->type == CM_ACT_PHONE && a->mode == CM_MODE_TRUNCATE) {
+		size_t plus = cls == CM_PHONE_E164, nd = t->n - plus;
+
+		if (nd <= a->digits) {
+			cm_buf_adds(out, redact_text(a));
+			return 0;
+		}
+		cm_buf_add(out, t->p, plus + a->digits);
+		return 0;
+	}
+	if (cls == CM_PHONE_E164)
+		keep = a->keep_cc ? cm_phone_cc_len(t->p + 1, t->n - 1) : keep_digits;
+	return prefixed_token(a, c, CM_KIND_PHONE, t->p, t->n, cls == CM_PHONE_E164, keep, out);
+}
+
+static int apply_ip(const struct cm_action *a, const struct cm_action_ctx *c, const char *v, size_t n,
+		    struct cm_buf *out)
+{
+	struct cm_ip ip;
+
+	if (cm_ip_parse(v, n, &ip) != 0)
+		return invalid(a, c, v, n, out);
+	if (a->type == CM_ACT_IP && a->mode == CM_MODE_TRUNCATE) {
+		cm_ip_truncate(&ip, a->v4bits, a->v6bits);
+		cm_ip_put(out, &ip);
+		return 0;
+	}
+	return token(a, c, CM_KIND_IP, (const char *)ip.a, cm_ip_len(&ip), out);
+}
+
+/* IMSI (up to 15 digits, ITU-T E.212) and IMEI (14 to 16 digits, 3GPP TS 23.003 6.2). */
+static int apply_digits_kind(const struct cm_action *a, const struct cm_action_ctx *c, const char *v,
+			     size_t n, struct cm_buf *out)
+{
+	struct cm_buf *t = c->tmp;
+	size_t i, lo = a->kind == CM_KIND_IMSI ? 5 : 14, hi = a->kind == CM_KIND_IMSI ? 15 : 16;
+
+	cm_buf_reset(t);
+	for (i = 0; i < n; i++) {
+		if (v[i] >= '0' && v[i] <= '9')
+			cm_buf_addc(t, v[i]);
+		else if (v[i] != ' ' && v[i] != '-')
+			return invalid(a, c, v, n, out);
+	}
+	if (t->oom)
+		return CM_FAIL;
+	if (t->n < lo || t->n > hi)
+		return invalid(a, c, v, n, out);
+	return prefixed_token(a, c, a->kind, t->p, t->n, 0, a->keep_digits, out);
+}
+
+static int apply_email(const struct cm_action *a, const struct cm_action_ctx *c, const char *v, size_t n,
+		       struct cm_buf *out)
+{
+	struct cm_buf *t = c->tmp;
+	const char *at;
+	size_t i;
+
+	while (n && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	at = memchr(v, '@', n);
+	if (!at || at == v || at == v + n - 1 || memchr(at + 1, '@', (size_t)(v + n - at - 1)))
+		return invalid(a, c, v, n, out);
+	cm_buf_reset(t);
+	for (i = 0; i < n; i++) {
+		char ch = v[i];
+		cm_buf_addc(t, ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch);
+	}
+	if (t->oom)
+		return CM_FAIL;
+	return token(a, c, CM_KIND_EMAIL, t->p, t->n, out);
+}
+
+static int apply_pseudonym(const struct cm_action *a, const struct cm_action_ctx *c, const char *v,
+			   size_t n, struct cm_buf *out)
+{
+	switch (a->kind) {
+	case CM_KIND_PHONE:
+		return apply_phone(a, c, a->keep_digits, v, n, out);
+	case CM_KIND_IMSI:
+	case CM_KIND_IMEI:
+		return apply_digits_kind(a, c, v, n, out);
+	case CM_KIND_IP:
+		return apply_ip(a, c, v, n, out);
+	case CM_KIND_EMAIL:
+		return apply_email(a, c, v, n, out);
+	case CM_KIND_GENERIC:
+	case CM_KIND__COUNT:
+		break;
+	}
+	return token(a, c, CM_KIND_GENERIC, v, n, out);
+}
+
+/* Generalizers share one shape: 0 done, -1 unreadable. */
+static int general(const struct cm_action *a, const struct cm_action_ctx *c, int rc, const char *v,
+		   size_t n, struct cm_buf *out)
+{
+	if (rc == 0)
+		return out->oom ? CM_FAIL : 0;
+	return invalid(a, c, v, n, out);
+}
+
+int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, const char *v,
+		    size_t n, struct cm_buf *out)
+{
+	struct cm_scrub_ctx sc;
+	int rc;
+
+	if (n == 0 && a->type != CM_ACT_REDACT)
+		return 0;
+	switch (a->type) {
+	case CM_ACT_DROP:
+		return 0;
+	case CM_ACT_KEEP:
+		cm_buf_add(out, v, n);
+		return out->oom ? CM_FAIL : 0;
+	case CM_ACT_REDACT:
+		cm_buf_adds(out, redact_text(a));
+		return out->oom ? CM_FAIL : 0;
+	case CM_ACT_PSEUDONYM:
+		rc = apply_pseudonym(a, c, v, n, out);
+		break;
+	case CM_ACT_PHONE:
+		rc = apply_phone(a, c, 0, v, n, out);
+		break;
+	case CM_ACT_IP:
+		rc = apply_ip(a, c, v, n, out);
+		break;
+	case CM_ACT_GEO:
+		return general(a, c, cm_geo_pair_round(v, n, a->decimals, out), v, n, out);
+	case CM_ACT_LAT:
+		return general(a, c, cm_geo_round(v, n, 90.0, a->decimals, out), v, n, out);
+	case CM_ACT_LON:
+		return general(a, c, cm_geo_round(v, n, 180.0, a->decimals, out), v, n, out);
+	case CM_ACT_CELL:
+		return general(a, c, cm_cell_area(v, n, out), v, n, out);
+	case CM_ACT_TIME:
+		return general(a, c, cm_time_floor(v, n, a->unit, out), v, n, out);
+	case CM_ACT_BUCKET:
+		return general(a, c, cm_bucket_put(&a->bucket, v, n, out), v, n, out);
+	case CM_ACT_SCRUB:
+		sc.np = c->np;
+		sc.ps = c->ps;
+		sc.epoch = c->epoch;
+		return cm_scrub(&a->scrub, &sc, v, n, out);
+	default:
+		return CM_FAIL;
+	}
+	if (rc == 0 && out->oom)
+		return CM_FAIL;
+	return rc;
+}
+
+static void describe_invalid(const struct cm_action *a, struct cm_buf *out, const char *what)
+{
+	cm_buf_adds(out, "; ");
+	cm_buf_adds(out, what);
+	switch (a->invalid) {
+	case CM_INVALID_REJECT:
+		cm_buf_adds(out, ": record rejected");
+		break;
+	case CM_INVALID_REDACT:
+		cm_buf_adds(out, ": \"");
+		cm_buf_adds(out, redact_text(a));
+		cm_buf_adds(out, "\"");
+		break;
+	case CM_INVALID_PSEUDONYM:
+		cm_buf_adds(out, ": generic pseudonym");
+		break;
+	}
+}
+
+static void describe_bits(const struct cm_action *a, struct cm_buf *out)
+{
+	cm_buf_adds(out, ", ");
+	cm_buf_addu(out, a->bits);
+	cm_buf_adds(out, "-bit keyed token");
+}
+
+void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
+{
+	static const char *const units[] = {"minute", "hour", "day"};
+	size_t i;
+
+	switch (a->type) {
+	case CM_ACT_DROP:
+		cm_buf_adds(out, "dropped");
+		return;
+	case CM_ACT_KEEP:
+		cm_buf_adds(out, "kept unchanged");
+		return;
+	case CM_ACT_REDACT:
+		cm_buf_adds(out, "redacted to \"");
+		cm_buf_adds(out, redact_text(a));
+		cm_buf_adds(out, "\"");
+		return;
+	case CM_ACT_PSEUDONYM:
+		cm_buf_adds(out, "pseudonym (kind ");
+		cm_buf_adds(out, cm_kind_name(a->kind));
+		cm_buf_adds(out, ")");
+		if (a->keep_digits) {
+			cm_buf_adds(out, ", first ");
+			cm_buf_addu(out, a->keep_digits);
+			cm_buf_adds(out, " digits kept");
+		}
+		describe_bits(a, out);
+		if (a->kind != CM_KIND_GENERIC)
+			describe_invalid(a, out, "unreadable values");
+		return;
+	case CM_ACT_PHONE:
+		cm_buf_adds(out, "phone number normalized to E.164, ");
+		if (a->mode == CM_MODE_TRUNCATE) {
+			cm_buf_adds(out, "truncated to ");
+			cm_buf_addu(out, a->digits);
+			cm_buf_adds(out, " digits (shorter numbers redacted)");
+		} else {
+			cm_buf_adds(out, "pseudonym (kind phone)");
+			if (a->keep_cc)
+				cm_buf_adds(out, ", country code kept");
+			else if (a->keep_digits) {
+				cm_buf_adds(out, ", first ");
+				cm_buf_addu(out, a->keep_digits);
+				cm_buf_adds(out, " digits kept");
+			}
+			describe_bits(a, out);
+		}
+		cm_buf_adds(out, "; privacy markers (anonymous, unknown, ...) kept");
+		describe_invalid(a, out, "non-numbers");
+		return;
+	case CM_ACT_IP:
+		if (a->mode == CM_MODE_TRUNCATE) {
+			cm_buf_adds(out, "IP address truncated to /");
+			cm_buf_addu(out, a->v4bits);
+			cm_buf_adds(out, " (IPv4), /");
+			cm_buf_addu(out, a->v6bits);
+			cm_buf_adds(out, " (IPv6)");
+		} else {
+			cm_buf_adds(out, "IP address pseudonym (kind ip)");
+			describe_bits(a, out);
+		}
+		describe_invalid(a, out, "non-addresses");
+		return;
+	case CM_ACT_GEO:
+	case CM_ACT_LAT:
+	case CM_ACT_LON:
+		cm_buf_adds(out, a->type == CM_ACT_GEO ? "latitude,longitude" :
+				 a->type == CM_ACT_LAT ? "latitude" : "longitude");
+		cm_buf_adds(out, " rounded to ");
+		cm_buf_addu(out, a->decimals);
+		cm_buf_adds(out, " decimals");
+		describe_invalid(a, out, "malformed or out of range");
+		return;
+	case CM_ACT_CELL:
+		cm_buf_adds(out, "cell id generalized to MCC-MNC-LAC/TAC");
+		describe_invalid(a, out, "malformed");
+		return;
+	case CM_ACT_TIME:
+		cm_buf_adds(out, "time floored to the ");
+		cm_buf_adds(out, units[a->unit]);
+		describe_invalid(a, out, "unreadable");
+		return;
+	case CM_ACT_BUCKET:
+		cm_buf_adds(out, "number bucketed by bounds ");
+		for (i = 0; i < a->bucket.n; i++) {
+			if (i)
+				cm_buf_addc(out, ',');
+			cm_buf_adds(out, a->bucket.label[i]);
+		}
+		describe_invalid(a, out, "non-numbers");
+		return;
+	case CM_ACT_SCRUB:
+		cm_buf_adds(out, "free text: phone numbers (");
+		cm_buf_addu(out, a->scrub.min_digits);
+		cm_buf_adds(out, "+ digits), IP and e-mail addresses ");
+		if (a->scrub.redact) {
+			cm_buf_adds(out, "replaced by \"");
+			cm_buf_adds(out, a->scrub.redact_text ? a->scrub.redact_text : CM_REDACT_DEFAULT);
+			cm_buf_adds(out, "\"");
+		} else {
+			cm_buf_adds(out, "replaced by their pseudonyms");
+			describe_bits(a, out);
+		}
+		if (a->scrub.display_redact)
+			cm_buf_adds(out, "; quoted display names emptied");
+		return;
+	}
+}

@@ -1,0 +1,498 @@
+/*
+ * \summary: CSV decoder and encoder
+ *
+ * Follows RFC 4180 (section 2: records end at a line break, fields split on
+ * the delimiter, a field starting with a quote is quoted, "" inside it is
+ * one quote), plus what CDR producers really write: LF or CRLF, a last line
+ * without a line break, blank lines, a quote inside an unquoted field taken
+ * literally, any bytes (UTF-8 or not) passed through untouched.
+ *
+ * The input is arbitrary bytes. Every read is bounded by the caller's len
+ * and, past the first max_record + 1 bytes of a record, by nothing else.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdrmin/csv.h"
+#include "cdrmin/err.h"
+
+#define FIELDS_INITIAL 64
+
+/* States of the record scanner (dec->scan_state). */
+enum {
+	ST_PLAIN = 0, /* no quote seen yet in the record: the memchr fast path */
+	ST_FIELD,     /* at the first byte of a field */
+	ST_UNQ,       /* inside an unquoted field */
+	ST_QUO,       /* inside a quoted field */
+	ST_AFTER      /* just after a '"' inside a quoted field: close or "" */
+};
+
+/* What the scanner found. */
+enum scan_res { SCAN_END, SCAN_MORE, SCAN_TOOLONG };
+
+void cm_csv_opts_default(struct cm_csv_opts *o)
+{
+	o->delim = ',';
+	o->max_record = CM_CSV_MAX_RECORD_DEFAULT;
+}
+
+static void scan_clear(struct cm_csv *dec)
+{
+	dec->scan_pos = 0;
+	dec->scan_state = ST_PLAIN;
+	dec->scan_bad = 0;
+}
+
+int cm_csv_init(struct cm_csv *dec, const struct cm_csv_opts *o)
+{
+	memset(dec, 0, sizeof *dec);
+	if (o)
+		dec->o = *o;
+	else
+		cm_csv_opts_default(&dec->o);
+	/* These bytes have a meaning of their own: as a delimiter they would make
+	 * records ambiguous. */
+	if (dec->o.delim == '"' || dec->o.delim == '\r' || dec->o.delim == '\n' ||
+	    dec->o.delim == '\0')
+		return -1;
+	dec->fields = malloc(FIELDS_INITIAL * sizeof *dec->fields);
+	if (!dec->fields)
+		return -1;
+	dec->cap = FIELDS_INITIAL;
+	cm_csv_reset(dec);
+	return 0;
+}
+
+void cm_csv_deinit(struct cm_csv *dec)
+{
+	free(dec->fields);
+	dec->fields = NULL;
+	dec->cap = 0;
+}
+
+void cm_csv_reset(struct cm_csv *dec)
+{
+	dec->line = 1;
+	dec->offset = 0;
+	dec->skipping = 0;
+	scan_clear(dec);
+}
+
+static uint64_t count_lf(const char *p, size_t n)
+{
+	const char *end = p + n;
+	uint64_t k = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		k++;
+		p++;
+	}
+	return k;
+}
+
+/*
+ * Accounts for n consumed bytes holding lf line feeds, and clears the
+ * record in progress. Returns n for the caller to return.
+ */
+static ssize_t consume(struct cm_csv *dec, size_t n, uint64_t lf)
+{
+	dec->offset += n;
+	dec->line += lf;
+	scan_clear(dec);
+	return (ssize_t)n;
+}
+
+static ssize_t reject(struct cm_csv *dec, struct cm_csv_result *res, enum cm_reject why,
+		      const char *buf, size_t n)
+{
+	res->what = CM_CSV_REJECT;
+	res->reason = why;
+	return consume(dec, n, count_lf(buf, n));
+}
+
+/*
+ * The record has no end within its first lim = max_record + 1 bytes: reject
+ * it once, and drop everything up to and including the next LF after
+ * those bytes, ignoring quotes (a stray quote must not swallow the rest of
+ * the stream). When that LF is not in buf yet, later calls drop up to it.
+ */
+static ssize_t too_long(struct cm_csv *dec, struct cm_csv_result *res, const char *buf,
+			size_t lim, size_t len)
+{
+	const char *lf = memchr(buf + lim, '\n', len - lim);
+	size_t n = lf ? (size_t)(lf - buf) + 1 : len;
+
+	if (!lf)
+		dec->skipping = 1;
+	return reject(dec, res, CM_REJ_TOOLONG, buf, n);
+}
+
+/* The over-long record's tail: drop bytes up to and including a LF. */
+static ssize_t skip_tail(struct cm_csv *dec, const char *buf, size_t len)
+{
+	const char *lf = memchr(buf, '\n', len);
+
+	if (!lf)
+		return consume(dec, len, 0);
+	dec->skipping = 0;
+	return consume(dec, (size_t)(lf - buf) + 1, 1);
+}
+
+/* Makes room for one more field. Returns 0, 1 when at CM_CSV_MAX_FIELDS, or -1. */
+static int fields_grow(struct cm_csv *dec)
+{
+	size_t cap;
+	struct cm_slice *f;
+
+	if (dec->cap >= CM_CSV_MAX_FIELDS)
+		return 1;
+	cap = dec->cap ? dec->cap * 2 : FIELDS_INITIAL;
+	if (cap > CM_CSV_MAX_FIELDS)
+		cap = CM_CSV_MAX_FIELDS;
+	f = realloc(dec->fields, cap * sizeof *f);
+	if (!f)
+		return -1;
+	dec->fields = f;
+	dec->cap = cap;
+	return 0;
+}
+
+/*
+ * Scans the record in buf[0..lim) from dec->scan_pos in state
+ * dec->scan_state, and stops at the LF that ends it (outside quotes),
+ * storing its index in *end. Otherwise saves where it stopped, for the next
+ * call, and returns SCAN_MORE. full says buf holds the record's first
+ * max_record + 1 bytes (lim == max_record + 1): a LF after them is too far.
+ * A quote takes this slow path; a record without one ends at the first LF,
+ * found by memchr in the caller.
+ */
+static enum scan_res scan(struct cm_csv *dec, const char *buf, size_t lim, int full,
+			  int eof, size_t *end)
+{
+	const char delim = dec->o.delim;
+	size_t i = dec->scan_pos;
+	int st = dec->scan_state;
+	const char *q;
+	char c;
+
+	for (;;) {
+		switch (st) {
+		case ST_FIELD:
+			if (i == lim)
+				goto more;
+			if (buf[i] == '"') {
+				st = ST_QUO;
+				i++;
+			} else {
+				st = ST_UNQ;
+			}
+			break;
+		case ST_UNQ:
+			/* A quote here is data (not RFC 4180, but what producers write). */
+			for (; i < lim; i++) {
+				c = buf[i];
+				if (c == '\n') {
+					*end = i;
+					return SCAN_END;
+				}
+				if (c == delim) {
+					st = ST_FIELD;
+					i++;
+					break;
+				}
+			}
+			if (st == ST_UNQ)
+				goto more;
+			break;
+		case ST_QUO:
+			/* Delimiters, CR and LF are data here: only a quote matters. */
+			q = memchr(buf + i, '"', lim - i);
+			if (!q) {
+				i = lim;
+				goto more;
+			}
+			i = (size_t)(q - buf) + 1;
+			st = ST_AFTER;
+			break;
+		case ST_AFTER:
+			if (i == lim)
+				goto more;
+			c = buf[i];
+			if (c == '"') {
+				st = ST_QUO; /* "" is one quote */
+				i++;
+			} else if (c == delim) {
+				st = ST_FIELD;
+				i++;
+			} else if (c == '\n') {
+				*end = i;
+				return SCAN_END;
+			} else if (c == '\r' && i + 1 < lim) {
+				if (buf[i + 1] == '\n') {
+					*end = i + 1;
+					return SCAN_END;
+				}
+				dec->scan_bad = 1;
+				st = ST_UNQ;
+			} else if (c == '\r' && !full && !eof) {
+				goto more; /* CR LF split by a refill: decide when the LF is here */
+			} else if (c == '\r') {
+				/* At eof a last CR is dropped like a CR before LF; when full, the
+				 * LF could only come too late. */
+				i = lim;
+				goto more;
+			} else {
+				/* RFC 4180 allows only the delimiter or the record's end after a
+				 * closing quote. Go on as if unquoted, to find where the record
+				 * ends, and reject it. */
+				dec->scan_bad = 1;
+				st = ST_UNQ;
+			}
+			break;
+		default: /* ST_PLAIN is never passed in */
+			st = ST_UNQ;
+			break;
+		}
+	}
+more:
+	dec->scan_pos = i;
+	dec->scan_state = st;
+	return full ? SCAN_TOOLONG : SCAN_MORE;
+}
+
+/*
+ * Splits the record buf[0..n) (no LF, no final CR, no quote) into fields.
+ * Returns the number of fields, 0 when there are more than
+ * CM_CSV_MAX_FIELDS, or -1 when memory is short.
+ */
+static long split_plain(struct cm_csv *dec, const char *buf, size_t n)
+{
+	const char *p = buf, *end = buf + n, *d;
+	size_t k = 0;
+	int g;
+
+	for (;;) {
+		if (k == dec->cap && (g = fields_grow(dec)) != 0)
+			return g < 0 ? -1 : 0;
+		d = memchr(p, dec->o.delim, (size_t)(end - p));
+		dec->fields[k].p = p;
+		if (!d) {
+			dec->fields[k].n = (size_t)(end - p);
+			return (long)(k + 1);
+		}
+		dec->fields[k].n = (size_t)(d - p);
+		k++;
+		p = d + 1;
+	}
+}
+
+/* Unescapes "" in the quoted field f (its quotes excluded) in place. */
+static void unescape(struct cm_slice *f, char *p)
+{
+	char *end = p + f->n, *q, *w;
+
+	q = memchr(p, '"', f->n);
+	if (!q)
+		return;
+	/* Copy down only from the first "" on; the record is well formed, so
+	 * every quote in here is the first of a pair. */
+	w = q + 1;
+	p = q + 2;
+	while (p < end && (q = memchr(p, '"', (size_t)(end - p))) != NULL) {
+		memmove(w, p, (size_t)(q - p) + 1);
+		w += q - p + 1;
+		p = q + 2;
+	}
+	if (p < end) {
+		memmove(w, p, (size_t)(end - p));
+		w += end - p;
+	}
+	f->n = (size_t)(w - f->p);
+}
+
+/*
+ * Splits the well-formed record buf[0..n) (no LF outside quotes, no final
+ * CR, every quoted field closed and followed by the delimiter or the end)
+ * into fields, then unescapes "" in place, so that the buffer is left
+ * alone when the record is rejected for its field count. Returns as split_plain.
+ */
+static long split_quoted(struct cm_csv *dec, char *buf, size_t n)
+{
+	const char delim = dec->o.delim;
+	char *p = buf, *end = buf + n, *q;
+	size_t k = 0, j;
+	int g;
+
+	for (;;) {
+		if (k == dec->cap && (g = fields_grow(dec)) != 0)
+			return g < 0 ? -1 : 0;
+		if (p < end && *p == '"') {
+			dec->fields[k].p = ++p;
+			for (;;) {
+				q = memchr(p, '"', (size_t)(end - p));
+				if (!q) /* cannot happen: scan() saw the close */
+					q = end;
+				if (q + 1 < end && q[1] == '"') {
+					p = q + 2;
+					continue;
+				}
+				break;
+			}
+			dec->fields[k].n = (size_t)(q - dec->fields[k].p);
+			p = q + 1; /* at the delimiter or the end */
+		} else {
+			q = memchr(p, delim, (size_t)(end - p));
+			dec->fields[k].p = p;
+			dec->fields[k].n = (size_t)((q ? q : end) - p);
+			p = q ? q : end;
+		}
+		k++;
+		if (p >= end)
+			break;
+		p++;
+	}
+	/* A quoted field's value follows its opening quote; an unquoted one
+	 * starts the record or follows a delimiter, never a quote. */
+	for (j = 0; j < k; j++) {
+		q = buf + (dec->fields[j].p - buf);
+		if (q > buf && q[-1] == '"')
+			unescape(&dec->fields[j], q);
+	}
+	return (long)k;
+}
+
+/*
+ * The record is buf[0..n) and consumed is n, or n + 1 with its LF. Checks
+ * it, splits it and fills res.
+ */
+static ssize_t finish(struct cm_csv *dec, char *buf, size_t n, size_t consumed, int quoted,
+		      struct cm_csv_result *res)
+{
+	uint64_t lf = quoted ? count_lf(buf, consumed) : consumed > n;
+	long k;
+
+	/* A NUL rejects the whole record, wherever it is: downstream C strings
+	 * would cut the value short, and no CDR producer writes one. */
+	if (memchr(buf, '\0', n))
+		return reject(dec, res, CM_REJ_NUL, buf, consumed);
+	if (quoted && dec->scan_bad)
+		return reject(dec, res, CM_REJ_QUOTE, buf, consumed);
+	if (n > 0 && buf[n - 1] == '\r') /* CRLF and LF give the same fields */
+		n--;
+	if (n == 0) {
+		res->what = CM_CSV_NOTHING;
+		return consume(dec, consumed, lf);
+	}
+	k = quoted ? split_quoted(dec, buf, n) : split_plain(dec, buf, n);
+	if (k < 0)
+		return CM_FAIL;
+	if (k == 0)
+		return reject(dec, res, CM_REJ_COLUMNS, buf, consumed);
+	res->what = CM_CSV_RECORD;
+	res->rec.f = dec->fields;
+	res->rec.n = (size_t)k;
+	return consume(dec, consumed, lf);
+}
+
+ssize_t cm_csv_next(struct cm_csv *dec, char *buf, size_t len, int eof,
+		    struct cm_csv_result *res)
+{
+	size_t max = dec->o.max_record, lim, end = 0, i;
+	const char *lf, *q, *stop;
+	int full;
+
+	res->what = CM_CSV_NOTHING;
+	res->reason = CM_REJ_COLUMNS;
+	res->rec.f = NULL;
+	res->rec.n = 0;
+	res->rec.line = dec->line;
+	res->rec.offset = dec->offset;
+
+	if (len == 0) {
+		if (!eof)
+			return CM_NEED_MORE;
+		dec->skipping = 0;
+		scan_clear(dec);
+		return 0;
+	}
+	if (dec->skipping)
+		return skip_tail(dec, buf, len);
+	/* A caller that did not keep the bytes it was asked to keep: start over
+	 * rather than trust a position past len. */
+	if (dec->scan_pos > len)
+		scan_clear(dec);
+
+	/* Look at no more than the record's first max_record + 1 bytes: if its LF
+	 * is not among them, it is too long. */
+	full = len > max;
+	lim = full ? max + 1 : len;
+
+	if (dec->scan_state == ST_PLAIN) {
+		/* buf[0..scan_pos) holds neither LF nor quote. */
+		i = dec->scan_pos;
+		lf = memchr(buf + i, '\n', lim - i);
+		stop = lf ? lf : buf + lim;
+		q = memchr(buf + i, '"', (size_t)(stop - (buf + i)));
+		if (!q) {
+			if (lf)
+				return finish(dec, buf, (size_t)(lf - buf), (size_t)(lf - buf) + 1, 0,
+					      res);
+			if (full)
+				return too_long(dec, res, buf, lim, len);
+			if (!eof) {
+				dec->scan_pos = lim;
+				return CM_NEED_MORE;
+			}
+			return finish(dec, buf, len, len, 0, res);
+		}
+		/* Bytes before the first quote are plain: scan on from there. */
+		i = (size_t)(q - buf);
+		dec->scan_pos = i;
+		dec->scan_state = (i == 0 || buf[i - 1] == dec->o.delim) ? ST_FIELD : ST_UNQ;
+	}
+
+	switch (scan(dec, buf, lim, full, eof, &end)) {
+	case SCAN_END:
+		return finish(dec, buf, end, end + 1, 1, res);
+	case SCAN_TOOLONG:
+		return too_long(dec, res, buf, lim, len);
+	case SCAN_MORE:
+	default:
+		break;
+	}
+	if (!eof)
+		return CM_NEED_MORE;
+	/* The last record has no line break. Still inside a quote: the record
+	 * runs to the end of the input and is rejected (NUL has precedence). */
+	if (dec->scan_state == ST_QUO) {
+		if (memchr(buf, '\0', len))
+			return reject(dec, res, CM_REJ_NUL, buf, len);
+		return reject(dec, res, CM_REJ_QUOTE, buf, len);
+	}
+	return finish(dec, buf, len, len, 1, res);
+}
+
+void cm_csv_put(struct cm_buf *out, const char *p, size_t n, char delim)
+{
+	const char *end = p + n, *q;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = p[i];
+		if (c == delim || c == '"' || c == '\r' || c == '\n')
+			break;
+	}
+	if (i == n) {
+		cm_buf_add(out, p, n);
+		return;
+	}
+	cm_buf_addc(out, '"');
+	while (p < end && (q = memchr(p, '"', (size_t)(end - p))) != NULL) {
+		cm_buf_add(out, p, (size_t)(q - p) + 1);
+		cm_buf_addc(out, '"');
+		p = q + 1;
+	}
+	cm_buf_add(out, p, (size_t)(end - p));
+	cm_buf_addc(out, '"');
+}

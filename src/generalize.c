@@ -1,0 +1,558 @@
+/*
+ * \summary: generalizing actions: time floors and epochs, coordinate
+ * rounding, cell areas, numeric buckets
+ *
+ * Times follow RFC 3339 section 5.6 (and the "YYYY-MM-DD HH:MM:SS" layout
+ * of Asterisk and FreeSWITCH), calendar arithmetic is the proleptic
+ * Gregorian calendar of ISO 8601 done in integers (no timegm, no TZ).
+ * Coordinates are rounded on their decimal digits, exactly. Cell ids follow
+ * 3GPP TS 23.003 section 4.3 (CGI) and 19.4.2.3 (TAI).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdrmin/generalize.h"
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int is_hex(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int all_digits(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!is_digit(s[i]))
+			return 0;
+	return 1;
+}
+
+/* Value of the n digits at s (n small enough not to overflow); -1 when one is not a digit. */
+static int64_t digits_value(const char *s, size_t n)
+{
+	int64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!is_digit(s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* ---- calendar ---------------------------------------------------------- */
+
+#define DAYS_PER_400Y 146097
+
+static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static const unsigned short days_before_month[13] = {
+	0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365,
+};
+
+static unsigned days_in_month(int64_t y, unsigned m)
+{
+	return days_before_month[m] - days_before_month[m - 1] + (m == 2 && is_leap(y));
+}
+
+/* Days from 0000-01-01 to y-01-01, for y >= 0 (year 0 is a leap year). */
+static int64_t days_before_year(int64_t y)
+{
+	/* Leap years in [0, y): multiples of 4, minus those of 100, plus those of 400. */
+	return 365 * y + (y + 3) / 4 - (y + 99) / 100 + (y + 399) / 400;
+}
+
+/* Days since 1970-01-01 of a valid date with 0 <= y. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	return days_before_year(y) - days_before_year(1970) + days_before_month[m - 1] +
+	       (m > 2 && is_leap(y)) + d - 1;
+}
+
+/* Year and month (1..12) of the day `days` since 1970-01-01, days >= 0. */
+static void civil_from_days(int64_t days, int64_t *year, unsigned *month)
+{
+	int64_t d0 = days + days_before_year(1970), cycles, r, y;
+	unsigned m, doy;
+
+	/* 400 Gregorian years are exactly 146097 days, and a cycle starts like year 0. */
+	cycles = d0 / DAYS_PER_400Y;
+	r = d0 % DAYS_PER_400Y;
+	y = r / 366; /* never above the true year, and at most a few below */
+	while (days_before_year(y + 1) <= r)
+		y++;
+	doy = (unsigned)(r - days_before_year(y));
+	for (m = 1; m < 12; m++)
+		if (doy < (unsigned)days_before_month[m] + (unsigned)(m >= 2 && is_leap(y)))
+			break;
+	*year = cycles * 400 + y;
+	*month = m;
+}
+
+/* ---- time parsing ------------------------------------------------------ */
+
+#define EPOCH_INT_MAX 12
+#define FRAC_MAX 9
+
+/* A parsed time, with where each field sits so a floor keeps the layout. */
+struct tparse {
+	int epoch;           /* 1: epoch seconds; 0: calendar form */
+	int64_t esecs;       /* epoch: the integer seconds */
+	size_t int_len;      /* epoch: digits before the '.' */
+	int64_t y;           /* calendar fields */
+	unsigned mo, d, h, mi, s;
+	int has_s;
+	int off_min;         /* offset east of UTC, in minutes */
+	size_t at_h, at_mi, at_s; /* offsets of the hour, minute, second digits */
+	size_t at_frac, frac_len;
+};
+
+/* Two digits at s[i], or -1. */
+static int two(const char *s, size_t n, size_t i)
+{
+	if (i + 2 > n || !is_digit(s[i]) || !is_digit(s[i + 1]))
+		return -1;
+	return (s[i] - '0') * 10 + (s[i + 1] - '0');
+}
+
+/* Epoch seconds: 1..12 digits, then optionally '.' and 1..9 digits. */
+static int parse_epoch(const char *s, size_t n, struct tparse *t)
+{
+	const char *dot = memchr(s, '.', n);
+	size_t il = dot ? (size_t)(dot - s) : n;
+
+	if (il == 0 || il > EPOCH_INT_MAX || !all_digits(s, il))
+		return -1;
+	t->at_frac = t->frac_len = 0;
+	if (dot) {
+		t->at_frac = il + 1;
+		t->frac_len = n - il - 1;
+		if (t->frac_len == 0 || t->frac_len > FRAC_MAX || !all_digits(s + il + 1, t->frac_len))
+			return -1;
+	}
+	t->epoch = 1;
+	t->int_len = il;
+	t->esecs = digits_value(s, il);
+	return 0;
+}
+
+/*
+ * RFC 3339 date-time, with 'T', 't' or ' ' between date and time, seconds
+ * optional, a fraction only after seconds, the offset optional and also
+ * accepted without its colon (ISO 8601 basic: +HHMM).
+ */
+static int parse_calendar(const char *s, size_t n, struct tparse *t)
+{
+	int64_t y;
+	int mo, d, h, mi, sec = 0, oh, om, sign;
+	size_t i;
+
+	if (n < 16 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    s[13] != ':')
+		return -1;
+	y = digits_value(s, 4);
+	mo = two(s, n, 5);
+	d = two(s, n, 8);
+	h = two(s, n, 11);
+	mi = two(s, n, 14);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)mo) ||
+	    h < 0 || h > 23 || mi < 0 || mi > 59)
+		return -1;
+	t->at_h = 11;
+	t->at_mi = 14;
+	i = 16;
+	if (i < n && s[i] == ':') {
+		sec = two(s, n, i + 1);
+		if (sec < 0 || sec > 60) /* 60: a leap second */
+			return -1;
+		t->has_s = 1;
+		t->at_s = i + 1;
+		i += 3;
+		if (i < n && s[i] == '.') {
+			t->at_frac = ++i;
+			while (i < n && is_digit(s[i]))
+				i++;
+			t->frac_len = i - t->at_frac;
+			if (t->frac_len == 0 || t->frac_len > FRAC_MAX)
+				return -1;
+		}
+	}
+	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+		i++;
+	} else if (i < n && (s[i] == '+' || s[i] == '-')) {
+		sign = s[i] == '-' ? -1 : 1;
+		oh = two(s, n, i + 1);
+		i += 3;
+		if (i < n && s[i] == ':')
+			i++;
+		om = two(s, n, i);
+		i += 2;
+		if (oh < 0 || oh > 23 || om < 0 || om > 59)
+			return -1;
+		t->off_min = sign * (oh * 60 + om);
+	}
+	if (i != n)
+		return -1;
+	t->y = y;
+	t->mo = (unsigned)mo;
+	t->d = (unsigned)d;
+	t->h = (unsigned)h;
+	t->mi = (unsigned)mi;
+	t->s = (unsigned)sec;
+	return 0;
+}
+
+static int parse_time(const char *s, size_t n, struct tparse *t)
+{
+	memset(t, 0, sizeof *t);
+	if (n == 0)
+		return -1;
+	if (n >= 5 && s[4] == '-')
+		return parse_calendar(s, n, t);
+	return parse_epoch(s, n, t);
+}
+
+static void zero_digits(char *p, size_t n) { memset(p, '0', n); }
+
+int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *out)
+{
+	static const int64_t unit_secs[] = { 60, 3600, 86400 };
+	struct tparse t;
+	char *w;
+	size_t start = out->n, i;
+	int64_t v;
+
+	if ((unsigned)u > CM_TIME_DAY || parse_time(s, n, &t) != 0)
+		return -1;
+	if (t.epoch) {
+		/* Floor in UTC seconds; the width as written (leading zeros stay). */
+		v = t.esecs - t.esecs % unit_secs[u];
+		if (cm_buf_reserve(out, n) != 0)
+			return -1;
+		w = out->p + start;
+		for (i = t.int_len; i-- > 0; v /= 10)
+			w[i] = (char)('0' + v % 10);
+		if (t.frac_len) {
+			w[t.int_len] = '.';
+			zero_digits(w + t.at_frac, t.frac_len);
+		}
+		out->n += n;
+		return 0;
+	}
+	if (cm_buf_reserve(out, n) != 0)
+		return -1;
+	w = out->p + start;
+	memcpy(w, s, n);
+	/* The floor in the value's own clock: the offset is kept as written. */
+	zero_digits(w + t.at_frac, t.frac_len);
+	if (t.has_s)
+		zero_digits(w + t.at_s, 2);
+	if (u >= CM_TIME_HOUR)
+		zero_digits(w + t.at_mi, 2);
+	if (u >= CM_TIME_DAY)
+		zero_digits(w + t.at_h, 2);
+	out->n += n;
+	return 0;
+}
+
+int cm_time_utc(const char *s, size_t n, int64_t *secs)
+{
+	struct tparse t;
+
+	if (parse_time(s, n, &t) != 0)
+		return -1;
+	if (t.epoch) {
+		*secs = t.esecs;
+		return 0;
+	}
+	*secs = days_from_civil(t.y, t.mo, t.d) * 86400 + (int64_t)t.h * 3600 +
+		(int64_t)t.mi * 60 + t.s - (int64_t)t.off_min * 60;
+	return 0;
+}
+
+int cm_time_epoch(int64_t secs, enum cm_epoch_unit u, uint64_t *id)
+{
+	int64_t days, year;
+	unsigned month;
+
+	if (secs < 0)
+		return -1;
+	days = secs / 86400;
+	civil_from_days(days, &year, &month);
+	switch (u) {
+	case CM_EPOCH_NONE:
+		*id = 0;
+		return 0;
+	case CM_EPOCH_DAY:
+		*id = cm_epoch_id(u, (uint64_t)days);
+		return 0;
+	case CM_EPOCH_MONTH:
+		*id = cm_epoch_id(u, (uint64_t)((year - 1970) * 12 + month - 1));
+		return 0;
+	case CM_EPOCH_YEAR:
+		*id = cm_epoch_id(u, (uint64_t)(year - 1970));
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- coordinates ------------------------------------------------------- */
+
+#define GEO_DIGITS_MAX 20
+#define GEO_DECIMALS_MAX 9
+
+/* A decimal as text: sign, integer digits (leading zeros kept), fraction digits. */
+struct dec {
+	int neg;
+	const char *ip, *fp;
+	size_t il, fl;
+};
+
+/* [+-]digits[.digits], the digits at most max in total. */
+static int dec_split(const char *s, size_t n, size_t max, struct dec *d)
+{
+	size_t i = 0;
+
+	memset(d, 0, sizeof *d);
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		d->neg = s[i++] == '-';
+	d->ip = s + i;
+	while (i < n && is_digit(s[i]))
+		i++, d->il++;
+	if (d->il == 0)
+		return -1;
+	if (i < n && s[i] == '.') {
+		d->fp = s + ++i;
+		while (i < n && is_digit(s[i]))
+			i++, d->fl++;
+		if (d->fl == 0)
+			return -1;
+	}
+	if (i != n || d->il + d->fl > max)
+		return -1;
+	return 0;
+}
+
+/* |d| <= limit, exactly when limit is a whole number. */
+static int dec_within(const struct dec *d, const char *s, size_t n, double limit)
+{
+	const char *ip = d->ip;
+	size_t il = d->il, i;
+	uint64_t v = 0, lim;
+	double x;
+
+	if (!(limit >= 0))
+		return 0;
+	if (limit <= 1e15 && (double)(uint64_t)limit == limit) {
+		lim = (uint64_t)limit;
+		while (il > 1 && ip[0] == '0')
+			ip++, il--;
+		if (il > 16)
+			return 0;
+		for (i = 0; i < il; i++)
+			v = v * 10 + (uint64_t)(ip[i] - '0');
+		if (v != lim)
+			return v < lim;
+		for (i = 0; i < d->fl; i++)
+			if (d->fp[i] != '0')
+				return 0;
+		return 1;
+	}
+	if (cm_decimal_parse(s, n, &x) != 0)
+		return 0;
+	return (x < 0 ? -x : x) <= limit;
+}
+
+int cm_geo_round(const char *s, size_t n, double limit, unsigned decimals, struct cm_buf *out)
+{
+	/* integer digits, the kept fraction digits, and room for a carry */
+	char dig[1 + GEO_DIGITS_MAX + GEO_DECIMALS_MAX];
+	struct dec d;
+	size_t il, nd, i, first;
+	const char *ip;
+	int nonzero = 0;
+
+	if (decimals > GEO_DECIMALS_MAX || dec_split(s, n, GEO_DIGITS_MAX, &d) != 0 ||
+	    !dec_within(&d, s, n, limit))
+		return -1;
+	ip = d.ip;
+	il = d.il;
+	while (il > 1 && ip[0] == '0')
+		ip++, il--;
+	dig[0] = '0';
+	memcpy(dig + 1, ip, il);
+	for (i = 0; i < decimals; i++)
+		dig[1 + il + i] = i < d.fl ? d.fp[i] : '0';
+	nd = 1 + il + decimals;
+	/* Half away from zero on the magnitude: the first dropped digit decides. */
+	if (d.fl > decimals && d.fp[decimals] >= '5') {
+		for (i = nd; i-- > 0;) {
+			if (dig[i] != '9') {
+				dig[i]++;
+				break;
+			}
+			dig[i] = '0';
+		}
+	}
+	first = dig[0] == '0' ? 1 : 0;
+	for (i = 0; i < nd; i++)
+		nonzero |= dig[i] != '0';
+	if (d.neg && nonzero)
+		cm_buf_addc(out, '-');
+	cm_buf_add(out, dig + first, nd - decimals - first);
+	if (decimals) {
+		cm_buf_addc(out, '.');
+		cm_buf_add(out, dig + nd - decimals, decimals);
+	}
+	return out->oom ? -1 : 0;
+}
+
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
+
+int cm_geo_pair_round(const char *s, size_t n, unsigned decimals, struct cm_buf *out)
+{
+	const char *comma = memchr(s, ',', n);
+	size_t start = out->n, a, b;
+
+	if (!comma)
+		return -1;
+	a = (size_t)(comma - s);
+	b = a + 1;
+	while (a > 0 && is_blank(s[a - 1]))
+		a--;
+	while (b < n && is_blank(s[b]))
+		b++;
+	if (cm_geo_round(s, a, 90, decimals, out) != 0)
+		return -1;
+	cm_buf_addc(out, ',');
+	if (cm_geo_round(s + b, n - b, 180, decimals, out) != 0 || out->oom) {
+		out->n = start;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- cell ids ---------------------------------------------------------- */
+
+#define CELL_HEX_MAX 8
+
+/* Length of the run at s[i..n) of chars accepted by ok. */
+static size_t run_len(const char *s, size_t n, size_t i, int (*ok)(char))
+{
+	size_t j = i;
+
+	while (j < n && ok(s[j]))
+		j++;
+	return j - i;
+}
+
+int cm_cell_area(const char *s, size_t n, struct cm_buf *out)
+{
+	size_t i = 0, len, area_end;
+
+	/* MCC: 3 digits; MNC: 2 or 3 digits (TS 23.003 sections 2.2 and 4.3). */
+	if (run_len(s, n, 0, is_digit) != 3 || n < 4 || s[3] != '-')
+		return -1;
+	i = 4;
+	len = run_len(s, n, i, is_digit);
+	if (len < 2 || len > 3 || i + len >= n || s[i + len] != '-')
+		return -1;
+	i += len + 1;
+	/* LAC or TAC, then CI, decimal or hex. */
+	len = run_len(s, n, i, is_hex);
+	if (len < 1 || len > CELL_HEX_MAX || i + len >= n || s[i + len] != '-')
+		return -1;
+	area_end = i + len;
+	i = area_end + 1;
+	len = run_len(s, n, i, is_hex);
+	if (len < 1 || len > CELL_HEX_MAX || i + len != n)
+		return -1;
+	cm_buf_add(out, s, area_end);
+	return out->oom ? -1 : 0;
+}
+
+/* ---- numbers ----------------------------------------------------------- */
+
+#define DECIMAL_TEXT_MAX 40
+
+int cm_decimal_parse(const char *s, size_t n, double *v)
+{
+	static const double p10[] = {
+		1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+	};
+	char tmp[DECIMAL_TEXT_MAX + 1];
+	struct dec d;
+	const char *ip;
+	size_t il, i;
+	uint64_t m = 0;
+	char *end;
+	double x;
+
+	if (n > DECIMAL_TEXT_MAX || dec_split(s, n, DECIMAL_TEXT_MAX, &d) != 0)
+		return -1;
+	ip = d.ip;
+	il = d.il;
+	while (il > 1 && ip[0] == '0')
+		ip++, il--;
+	if (il + d.fl <= 15 && d.fl < sizeof p10 / sizeof p10[0]) {
+		/*
+		 * Both the digits as an integer and 10^fl are exact doubles, so
+		 * one division is correctly rounded: the strtod result, without
+		 * its locale.
+		 */
+		for (i = 0; i < il; i++)
+			m = m * 10 + (uint64_t)(ip[i] - '0');
+		for (i = 0; i < d.fl; i++)
+			m = m * 10 + (uint64_t)(d.fp[i] - '0');
+		x = (double)m / p10[d.fl];
+	} else {
+		/* Longer numbers: strtod on a bounded copy (the syntax is already checked). */
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		x = strtod(tmp, &end);
+		if (end != tmp + n)
+			return -1;
+		*v = x;
+		return 0;
+	}
+	*v = d.neg ? -x : x;
+	return 0;
+}
+
+int cm_bucket_put(const struct cm_bucket *b, const char *s, size_t n, struct cm_buf *out)
+{
+	size_t lo, hi, mid;
+	double v;
+
+	if (!b || b->n == 0 || !b->bound || !b->label || cm_decimal_parse(s, n, &v) != 0)
+		return -1;
+	if (v < b->bound[0]) {
+		cm_buf_addc(out, '<');
+		cm_buf_adds(out, b->label[0]);
+		return out->oom ? -1 : 0;
+	}
+	/* The last bound <= v: bound[lo] <= v < bound[hi]. */
+	lo = 0;
+	hi = b->n;
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (b->bound[mid] <= v)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	cm_buf_adds(out, b->label[lo]);
+	if (lo + 1 == b->n) {
+		cm_buf_addc(out, '+');
+	} else {
+		cm_buf_addc(out, '-');
+		cm_buf_adds(out, b->label[lo + 1]);
+	}
+	return out->oom ? -1 : 0;
+}

@@ -1,0 +1,441 @@
+/*
+ * \summary: the cdrmin command line, a thin layer over the library
+ *
+ * Only this file prints and exits. Exit codes follow sysexits(3).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cdrmin/key.h"
+#include "cdrmin/pipeline.h"
+#include "cdrmin/pseudo.h"
+#include "cdrmin/rules.h"
+
+#ifndef CDRMIN_VERSION
+#define CDRMIN_VERSION "0.1.0"
+#endif
+
+#define EX_OK 0
+#define EX_USAGE 64
+#define EX_DATAERR 65
+#define EX_IOERR 74
+#define EX_NOPERM 77
+
+#define MAX_REJECT_LINES 100
+
+static const char usage_text[] =
+	"usage: cdrmin -r RULES [-k KEYFILE] [-o OUT] [options] [FILE...]\n"
+	"       cdrmin keygen KEYFILE\n"
+	"       cdrmin check RULES [FILE]\n"
+	"\n"
+	"Reads call detail records from the FILEs in order (stdin when none, or '-'),\n"
+	"pseudonymizes, truncates or drops each field as the RULES say, and writes the\n"
+	"minimized records to stdout (or OUT). Fields the rules do not name are dropped.\n"
+	"\n"
+	"Options:\n"
+	"  -r, --rules FILE      rules file (required)\n"
+	"  -k, --key FILE        pseudonym key file (32 bytes, mode 0600); default:\n"
+	"                        the file named by CDRMIN_KEY_FILE\n"
+	"  -o, --output FILE     write to FILE instead of stdout\n"
+	"      --no-header       do not write the CSV header line\n"
+	"      --stats           print a summary on stderr at the end\n"
+	"      --allow-rejects   exit 0 even when records were rejected\n"
+	"      --cache-size N    pseudonym memo cache slots (default 65536; 0: off)\n"
+	"      --max-record N    longest input record in bytes (default 1048576)\n"
+	"  -h, --help            this text\n"
+	"  -V, --version         version\n"
+	"\n"
+	"Commands:\n"
+	"  keygen KEYFILE        write a new random key (mode 0600; never overwrites)\n"
+	"  check RULES [FILE]    validate RULES and print what leaves the filter for\n"
+	"                        each field (FILE: read column names from its header)\n"
+	"\n"
+	"Exit status: 0 done; 65 some records were rejected (the rest is written);\n"
+	"66 input missing or unreadable; 74 I/O error; 77 key problem; 78 rules error;\n"
+	"64 usage.\n"
+	"\n"
+	"Example:\n"
+	"  cdrmin keygen /etc/cdrmin/key\n"
+	"  cdrmin -r rules/asterisk.rules -k /etc/cdrmin/key --stats Master.csv > min.csv\n";
+
+struct cli {
+	const char *rules_path;
+	const char *key_path;
+	const char *out_path;
+	int no_header, stats, allow_rejects;
+	size_t cache_size, max_record;
+	unsigned long reject_lines;
+};
+
+static void die_err(const struct cm_err *err, const char *rules_path)
+{
+	if (err->code == CM_E_RULES && rules_path && err->line)
+		fprintf(stderr, "cdrmin: error: %s:%llu:%llu: %s\n", rules_path,
+			(unsigned long long)err->line, (unsigned long long)err->col, err->msg);
+	else if (err->code == CM_E_RULES && rules_path)
+		fprintf(stderr, "cdrmin: error: %s: %s\n", rules_path, err->msg);
+	else
+		fprintf(stderr, "cdrmin: error: %s\n", err->msg);
+	exit(cm_err_exit_code(err->code));
+}
+
+static void usage_error(const char *msg)
+{
+	fprintf(stderr, "cdrmin: %s\nTry 'cdrmin --help'.\n", msg);
+	exit(EX_USAGE);
+}
+
+static size_t parse_size(const char *s, const char *opt)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		goto bad;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	if (*end || v > (1ULL << 32))
+		goto bad;
+	return (size_t)v;
+bad:
+	fprintf(stderr, "cdrmin: %s needs a number, not '%s'\n", opt, s);
+	exit(EX_USAGE);
+}
+
+static void on_reject(void *ud, const struct cm_rejection *r)
+{
+	struct cli *cli = ud;
+	char why[160];
+
+	if (++cli->reject_lines > MAX_REJECT_LINES) {
+		if (cli->reject_lines == MAX_REJECT_LINES + 1)
+			fprintf(stderr, "cdrmin: further rejects are counted (see --stats), not shown\n");
+		return;
+	}
+	switch (r->reason) {
+	case CM_REJ_COLUMNS:
+		if (r->want_columns)
+			snprintf(why, sizeof why, "wrong number of columns (%zu, expected %zu)",
+				 r->got_columns, r->want_columns);
+		else
+			snprintf(why, sizeof why, "too many columns");
+		break;
+	case CM_REJ_QUOTE:
+		snprintf(why, sizeof why, "unterminated quote, or text after a closing quote");
+		break;
+	case CM_REJ_NUL:
+		snprintf(why, sizeof why, "NUL byte in the record");
+		break;
+	case CM_REJ_TOOLONG:
+		snprintf(why, sizeof why, "record longer than %zu bytes (--max-record); "
+			 "reading resumes at the next line", cli->max_record);
+		break;
+	case CM_REJ_VALUE:
+		snprintf(why, sizeof why, "field '%.60s': value is not of the form its rule expects",
+			 r->field ? r->field : "?");
+		break;
+	case CM_REJ_EPOCH:
+		snprintf(why, sizeof why, "field '%.60s': the epoch time is missing or unreadable",
+			 r->field ? r->field : "?");
+		break;
+	default:
+		snprintf(why, sizeof why, "%s", cm_reject_name(r->reason));
+		break;
+	}
+	fprintf(stderr, "cdrmin: %s:%llu: record rejected (%s): %s\n", r->source,
+		(unsigned long long)r->line, cm_reject_name(r->reason), why);
+}
+
+static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, double secs)
+{
+	struct cm_pseudo_stats pst = {0, 0};
+	size_t i;
+
+	fprintf(stderr, "cdrmin: stats: read=%llu written=%llu rejected=%llu filtered=%llu\n",
+		(unsigned long long)st->read, (unsigned long long)st->written,
+		(unsigned long long)st->rejected, (unsigned long long)st->filtered);
+	fprintf(stderr, "cdrmin: stats: rejected by reason:");
+	for (i = 0; i < CM_REJ__COUNT; i++)
+		fprintf(stderr, " %s=%llu", cm_reject_name((enum cm_reject)i),
+			(unsigned long long)st->by_reason[i]);
+	fprintf(stderr, "\n");
+	fprintf(stderr, "cdrmin: stats: elapsed=%.3fs records/s=%.0f input-bytes=%llu\n", secs,
+		secs > 0 ? (double)st->read / secs : 0.0, (unsigned long long)st->bytes_in);
+	if (ps) {
+		uint64_t total;
+
+		cm_pseudo_get_stats(ps, &pst);
+		total = pst.hits + pst.misses;
+		fprintf(stderr, "cdrmin: stats: pseudonym cache lookups=%llu hits=%llu hit-rate=%.1f%%\n",
+			(unsigned long long)total, (unsigned long long)pst.hits,
+			total ? 100.0 * (double)pst.hits / (double)total : 0.0);
+	}
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+	struct cm_err err = {0};
+
+	if (argc != 3)
+		usage_error("usage: cdrmin keygen KEYFILE");
+	if (cm_crypto_init(&err) != 0 || cm_key_generate(argv[2], &err) != 0)
+		die_err(&err, NULL);
+	fprintf(stderr, "cdrmin: wrote a new key to %s (mode 0600)\n", argv[2]);
+	return EX_OK;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct cm_err err = {0};
+	struct cm_rules rules;
+	struct cm_schema schema;
+	struct cm_plan plan;
+	struct cm_buf out;
+	const struct cm_schema *use = NULL;
+	size_t i;
+	int have_schema = 0;
+
+	if (argc != 3 && argc != 4)
+		usage_error("usage: cdrmin check RULES [FILE]");
+	if (cm_rules_load(&rules, argv[2], &err) != 0)
+		die_err(&err, argv[2]);
+	cm_buf_init(&out);
+	cm_schema_init(&schema);
+	if (argc == 4 && rules.header) {
+		if (cm_csv_read_header(&rules, argv[3], &schema, &err) != 0)
+			die_err(&err, NULL);
+		if (rules.columns.n && !cm_schema_equal(&schema, &rules.columns)) {
+			fprintf(stderr, "cdrmin: error: %s: header line differs from the declared columns\n",
+				argv[3]);
+			return EX_DATAERR;
+		}
+		use = &schema;
+		have_schema = 1;
+	} else if (rules.columns.n) {
+		use = &rules.columns;
+	}
+
+	printf("rules %s: valid\n", argv[2]);
+	printf("input: csv, delimiter '%s', %s\n", rules.delim == '\t' ? "\\t" : (char[]){rules.delim, 0},
+	       rules.columns.n ? (rules.header ? "declared columns, header line checked"
+					       : "declared columns, no header line")
+			       : "columns from the header line");
+	if (rules.numbering.cc[0])
+		printf("numbering: country code %s, trunk prefix '%s', international prefix '%s', bare "
+		       "digits %s\n", rules.numbering.cc, rules.numbering.trunk, rules.numbering.intl,
+		       rules.numbering.bare == CM_BARE_LOCAL ? "local" :
+		       rules.numbering.bare == CM_BARE_NATIONAL ? "national" : "international");
+	else
+		printf("numbering: none (only +E.164 numbers are international)\n");
+	if (rules.epoch_field)
+		printf("epoch: %s of field '%s' (pseudonyms of different %ss do not match)\n",
+		       rules.epoch_unit == CM_EPOCH_DAY ? "day" :
+		       rules.epoch_unit == CM_EPOCH_MONTH ? "month" : "year", rules.epoch_field,
+		       rules.epoch_unit == CM_EPOCH_DAY ? "day" :
+		       rules.epoch_unit == CM_EPOCH_MONTH ? "month" : "year");
+	else
+		printf("epoch: none (pseudonyms match across all time under one key)\n");
+	for (i = 0; i < rules.nfilters; i++) {
+		size_t j;
+		printf("%s records whose '%s' is ", rules.filters[i].skip ? "skip" : "only",
+		       rules.filters[i].field);
+		for (j = 0; j < rules.filters[i].nvalues; j++)
+			printf("%s'%s'", j ? " or " : "", rules.filters[i].values[j]);
+		printf("\n");
+	}
+	printf("key: %s\n", cm_rules_keyed(&rules) ? "needed (keyed BLAKE2b pseudonyms)"
+						  : "not needed (no pseudonyms)");
+	printf("\n");
+	if (use) {
+		if (cm_plan_compile(&plan, &rules, use, &err) != 0)
+			die_err(&err, argv[2]);
+		cm_plan_describe(&plan, &out);
+		cm_plan_deinit(&plan);
+	} else {
+		cm_buf_adds(&out, "columns come from the input's header; rules by name:\n");
+		for (i = 0; i < rules.nrules; i++) {
+			cm_buf_adds(&out, "  ");
+			cm_buf_adds(&out, rules.rules[i].field);
+			cm_buf_adds(&out, ": ");
+			cm_action_describe(&rules.rules[i].act, &out);
+			cm_buf_addc(&out, '\n');
+		}
+		cm_buf_adds(&out, "  every other column: ");
+		cm_action_describe(&rules.def, &out);
+		cm_buf_addc(&out, '\n');
+	}
+	fwrite(out.p, 1, out.n, stdout);
+	cm_buf_deinit(&out);
+	if (have_schema)
+		cm_schema_deinit(&schema);
+	cm_rules_deinit(&rules);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "cdrmin: error: write error on stdout: %s\n", strerror(errno));
+		return EX_IOERR;
+	}
+	return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"rules", required_argument, NULL, 'r'},
+		{"key", required_argument, NULL, 'k'},
+		{"output", required_argument, NULL, 'o'},
+		{"no-header", no_argument, NULL, 'H'},
+		{"stats", no_argument, NULL, 'S'},
+		{"allow-rejects", no_argument, NULL, 'A'},
+		{"cache-size", required_argument, NULL, 'C'},
+		{"max-record", required_argument, NULL, 'M'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli cli;
+	struct cm_err err = {0};
+	struct cm_rules rules;
+	struct cm_key key = {0};
+	struct cm_pseudo *ps = NULL;
+	struct cm_sink sink;
+	struct cm_pipeline *pl;
+	struct cm_pipeline_opts po;
+	const struct cm_stats *st;
+	double t0;
+	int c, i, rc = EX_OK;
+
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return cmd_keygen(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "check") == 0)
+		return cmd_check(argc, argv);
+
+	memset(&cli, 0, sizeof cli);
+	cli.cache_size = CM_CACHE_DEFAULT;
+	while ((c = getopt_long(argc, argv, "r:k:o:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': cli.rules_path = optarg; break;
+		case 'k': cli.key_path = optarg; break;
+		case 'o': cli.out_path = optarg; break;
+		case 'H': cli.no_header = 1; break;
+		case 'S': cli.stats = 1; break;
+		case 'A': cli.allow_rejects = 1; break;
+		case 'C': cli.cache_size = parse_size(optarg, "--cache-size"); break;
+		case 'M':
+			cli.max_record = parse_size(optarg, "--max-record");
+			if (cli.max_record < 16)
+				usage_error("--max-record must be at least 16 bytes");
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+		case 'V':
+			printf("cdrmin %s\n", CDRMIN_VERSION);
+			return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+		default:
+			fprintf(stderr, "Try 'cdrmin --help'.\n");
+			return EX_USAGE;
+		}
+	}
+	if (!cli.rules_path)
+		usage_error("no rules: give -r RULES");
+	if (!cli.max_record)
+		cli.max_record = 1u << 20;
+
+	/* A closed reader is a write error (EPIPE) that we report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (cm_rules_load(&rules, cli.rules_path, &err) != 0)
+		die_err(&err, cli.rules_path);
+	if (!cli.key_path)
+		cli.key_path = getenv("CDRMIN_KEY_FILE");
+	if (cli.key_path && !*cli.key_path)
+		cli.key_path = NULL;
+	if (cm_rules_keyed(&rules) && !cli.key_path) {
+		fprintf(stderr, "cdrmin: error: the rules need a pseudonym key: give -k KEYFILE or set "
+				"CDRMIN_KEY_FILE (make one with 'cdrmin keygen KEYFILE')\n");
+		return EX_NOPERM;
+	}
+	if (cm_crypto_init(&err) != 0)
+		die_err(&err, NULL);
+	if (cli.key_path) {
+		if (cm_key_load(&key, cli.key_path, &err) != 0)
+			die_err(&err, NULL);
+		ps = cm_pseudo_new(&key, cli.cache_size, &err);
+		if (!ps)
+			die_err(&err, NULL);
+	}
+	if (cm_sink_open(&sink, cli.out_path, &err) != 0)
+		die_err(&err, NULL);
+
+	memset(&po, 0, sizeof po);
+	po.rules = &rules;
+	po.ps = ps;
+	po.header_out = !cli.no_header;
+	po.max_record = cli.max_record;
+	po.on_reject = on_reject;
+	po.ud = &cli;
+	pl = cm_pipeline_new(&po, &sink, &err);
+	if (!pl)
+		die_err(&err, cli.rules_path);
+
+	t0 = now();
+	if (optind == argc) {
+		if (cm_pipeline_feed(pl, "-", &err) != 0)
+			goto fail;
+	}
+	for (i = optind; i < argc; i++)
+		if (cm_pipeline_feed(pl, argv[i], &err) != 0)
+			goto fail;
+	if (cm_pipeline_finish(pl, &err) != 0 || cm_sink_close(&sink, &err) != 0)
+		goto fail;
+	st = cm_pipeline_stats(pl);
+	if (cli.stats)
+		print_stats(st, ps, now() - t0);
+	if (st->rejected && !cli.allow_rejects) {
+		fprintf(stderr, "cdrmin: %llu record%s rejected (exit 65; --allow-rejects to accept)\n",
+			(unsigned long long)st->rejected, st->rejected == 1 ? "" : "s");
+		rc = EX_DATAERR;
+	}
+	goto out;
+fail:
+	/* What was complete is flushed; the error decides the exit code. */
+	if (err.code != CM_E_IO) {
+		struct cm_err e2 = {0};
+		(void)cm_pipeline_finish(pl, &e2);
+	}
+	if (cli.stats)
+		print_stats(cm_pipeline_stats(pl), ps, now() - t0);
+	if (err.code == CM_E_RULES)
+		fprintf(stderr, "cdrmin: error: %s:%llu:%llu: %s\n", cli.rules_path,
+			(unsigned long long)err.line, (unsigned long long)err.col, err.msg);
+	else
+		fprintf(stderr, "cdrmin: error: %s\n", err.msg);
+	rc = cm_err_exit_code(err.code);
+	if (sink.name) {
+		struct cm_err e3 = {0};
+		(void)cm_sink_close(&sink, &e3);
+	}
+out:
+	cm_pipeline_free(pl);
+	cm_pseudo_free(ps);
+	cm_key_free(&key);
+	cm_rules_deinit(&rules);
+	return rc;
+}

@@ -1,0 +1,277 @@
+/*
+ * \summary: telephone numbers: E.164 normalization under a numbering plan
+ *
+ * ITU-T E.164 (at most 15 digits after "+", country codes of 1 to 3 digits),
+ * E.123 for the written forms, RFC 3966 (tel:) and RFC 3261 (sip:, sips:) for
+ * the URI forms. The input is arbitrary bytes: (pointer, length), never read
+ * past its end, never NUL-terminated.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "cdrmin/phone.h"
+
+void cm_numbering_default(struct cm_numbering *np)
+{
+	memset(np, 0, sizeof *np);
+	np->bare = CM_BARE_LOCAL;
+}
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
+
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
+
+/* E.123 visual separators, plus '.' and '/' seen in national habits. */
+static int is_separator(char c)
+{
+	return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/';
+}
+
+static int has_prefix_ci(const char *s, size_t n, const char *lit)
+{
+	size_t i, m = strlen(lit);
+
+	if (n < m)
+		return 0;
+	for (i = 0; i < m; i++)
+		if (lower(s[i]) != lit[i])
+			return 0;
+	return 1;
+}
+
+static int equals_ci(const char *s, size_t n, const char *lit)
+{
+	return strlen(lit) == n && has_prefix_ci(s, n, lit);
+}
+
+static const char *const markers[] = {
+	"anonymous", "unknown", "restricted", "private", "unavailable", "withheld",
+};
+
+/* The marker s[0..n) spells (any case), or NULL. */
+static const char *marker_of(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof markers / sizeof markers[0]; i++)
+		if (equals_ci(s, n, markers[i]))
+			return markers[i];
+	return NULL;
+}
+
+/*
+ * Length of a plan field (cc, trunk, intl) when it is all digits, else 0:
+ * a field that is not a digit string is treated as not set.
+ */
+static size_t plan_len(const char *f, size_t cap)
+{
+	size_t i, n = strnlen(f, cap);
+
+	for (i = 0; i < n; i++)
+		if (!is_digit(f[i]))
+			return 0;
+	return n;
+}
+
+/*
+ * Replace the first drop bytes of b with ins[0..m). b holds only digits
+ * here, so the bytes moved are never originals left behind in slack: the
+ * buffer is wiped as a whole by its owner.
+ */
+static void replace_prefix(struct cm_buf *b, size_t drop, const char *ins, size_t m)
+{
+	if (m > drop && cm_buf_reserve(b, m - drop) != 0)
+		return;
+	memmove(b->p + m, b->p + drop, b->n - drop);
+	memcpy(b->p, ins, m);
+	b->n = b->n - drop + m;
+}
+
+static int starts_with(const struct cm_buf *b, const char *pre, size_t m)
+{
+	return m > 0 && b->n >= m && memcmp(b->p, pre, m) == 0;
+}
+
+/* out = "+" cc digits (digits already in out) when it fits E.164. */
+static enum cm_phone_class with_cc(struct cm_buf *out, size_t drop, const char *cc, size_t ccn)
+{
+	char pre[8]; /* "+" and a cc of at most sizeof cc (4) bytes */
+
+	if (out->n - drop == 0 || out->n - drop + ccn > CM_E164_MAX_DIGITS)
+		return CM_PHONE_LOCAL;
+	pre[0] = '+';
+	memcpy(pre + 1, cc, ccn);
+	replace_prefix(out, drop, pre, ccn + 1);
+	return CM_PHONE_E164;
+}
+
+/* out holds one or more digits and nothing else: apply the plan. */
+static enum cm_phone_class classify_digits(const struct cm_numbering *np, struct cm_buf *out)
+{
+	size_t ccn = plan_len(np->cc, sizeof np->cc);
+	size_t tn = plan_len(np->trunk, sizeof np->trunk);
+	size_t in = plan_len(np->intl, sizeof np->intl);
+	size_t rest;
+
+	/* "00" before "0": the international prefix usually extends the trunk prefix. */
+	if (starts_with(out, np->intl, in)) {
+		rest = out->n - in;
+		if (rest < 1 || rest > CM_E164_MAX_DIGITS || cm_phone_cc_len(out->p + in, rest) == 0)
+			return CM_PHONE_LOCAL;
+		replace_prefix(out, in, "+", 1);
+		return CM_PHONE_E164;
+	}
+	if (ccn > 0 && starts_with(out, np->trunk, tn))
+		return with_cc(out, tn, np->cc, ccn);
+	switch (np->bare) {
+	case CM_BARE_NATIONAL:
+		return ccn > 0 ? with_cc(out, 0, np->cc, ccn) : CM_PHONE_LOCAL;
+	case CM_BARE_INTERNATIONAL:
+		if (out->n > CM_E164_MAX_DIGITS || cm_phone_cc_len(out->p, out->n) == 0)
+			return CM_PHONE_LOCAL;
+		replace_prefix(out, 0, "+", 1);
+		return CM_PHONE_E164;
+	case CM_BARE_LOCAL:
+	default:
+		return CM_PHONE_LOCAL;
+	}
+}
+
+/*
+ * Reduce a tel:, sip: or sips: URI to its user part: RFC 3261 section 19.1.1
+ * puts the user before '@'; RFC 3966 and sip user parameters
+ * (";phone-context=", ";isub=") follow ';'. A value without a scheme is
+ * left whole.
+ */
+static void strip_uri(const char **s, size_t *n)
+{
+	const char *p = *s, *at, *semi;
+	size_t m = *n;
+	int sip;
+
+	if (has_prefix_ci(p, m, "tel:"))
+		p += 4, m -= 4, sip = 0;
+	else if (has_prefix_ci(p, m, "sip:"))
+		p += 4, m -= 4, sip = 1;
+	else if (has_prefix_ci(p, m, "sips:"))
+		p += 5, m -= 5, sip = 1;
+	else
+		return;
+	if (sip && (at = memchr(p, '@', m)) != NULL)
+		m = (size_t)(at - p);
+	if ((semi = memchr(p, ';', m)) != NULL)
+		m = (size_t)(semi - p);
+	*s = p;
+	*n = m;
+}
+
+static void put_lower(struct cm_buf *out, const char *s, size_t n)
+{
+	size_t i;
+
+	if (cm_buf_reserve(out, n) != 0)
+		return;
+	for (i = 0; i < n; i++)
+		out->p[out->n + i] = lower(s[i]);
+	out->n += n;
+}
+
+enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char *v, size_t n,
+				       struct cm_buf *out)
+{
+	static const struct cm_numbering no_plan; /* all empty, bare LOCAL */
+	const char *s, *mk;
+	size_t m, i, digits = 0;
+	int plus = 0, other = 0, seen = 0;
+
+	if (!np)
+		np = &no_plan;
+	cm_buf_reset(out);
+	while (n > 0 && is_blank(v[0]))
+		v++, n--;
+	while (n > 0 && is_blank(v[n - 1]))
+		n--;
+	if (n == 0)
+		return CM_PHONE_EMPTY;
+	if ((mk = marker_of(v, n)) != NULL) {
+		cm_buf_adds(out, mk);
+		return CM_PHONE_MARKER;
+	}
+
+	s = v;
+	m = n;
+	strip_uri(&s, &m);
+	if (m == 0) {
+		/* "tel:", "sip:@host": nothing left of a user; the whole value, which holds ':'. */
+		put_lower(out, v, n);
+		return CM_PHONE_OTHER;
+	}
+	if ((mk = marker_of(s, m)) != NULL) { /* sip:anonymous@anonymous.invalid (RFC 3323) */
+		cm_buf_adds(out, mk);
+		return CM_PHONE_MARKER;
+	}
+
+	/* One "+" before the first digit, then digits and separators only. */
+	for (i = 0; i < m; i++) {
+		if (is_digit(s[i]))
+			digits++, seen = 1;
+		else if (s[i] == '+' && !seen && !plus)
+			plus = 1, seen = 1;
+		else if (!is_separator(s[i]))
+			other = 1;
+	}
+	if (!other && digits > 0 && (!plus || digits <= CM_E164_MAX_DIGITS)) {
+		if (cm_buf_reserve(out, digits + 1) != 0)
+			return CM_PHONE_OTHER;
+		if (plus)
+			out->p[out->n++] = '+';
+		for (i = 0; i < m; i++)
+			if (is_digit(s[i]))
+				out->p[out->n++] = s[i];
+		if (plus)
+			return CM_PHONE_E164;
+		return classify_digits(np, out);
+	}
+	/*
+	 * Anything else is a user name. It is never '+' with 1..15 digits nor
+	 * all digits (those were taken above), nor a marker, so the classes'
+	 * forms stay apart. "+" with more than 15 digits lands here too: too
+	 * long for E.164, so it cannot meet an E.164 form.
+	 */
+	put_lower(out, s, m);
+	return CM_PHONE_OTHER;
+}
+
+/* Two-digit country codes, as a bit set of second digits per first digit (E.164 annex). */
+static const uint16_t cc2[10] = {
+	[2] = 1u << 0 | 1u << 7,
+	[3] = 1u << 0 | 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 6 | 1u << 9,
+	[4] = 1u << 0 | 1u << 1 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7 | 1u << 8 |
+	      1u << 9,
+	[5] = 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7 | 1u << 8,
+	[6] = 1u << 0 | 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 6,
+	[8] = 1u << 1 | 1u << 2 | 1u << 4 | 1u << 6,
+	[9] = 1u << 0 | 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 8,
+};
+
+size_t cm_phone_cc_len(const char *digits, size_t n)
+{
+	size_t len, i;
+	int d0;
+
+	if (n == 0 || !is_digit(digits[0]) || digits[0] == '0')
+		return 0;
+	d0 = digits[0] - '0';
+	if (d0 == 1 || d0 == 7)
+		return 1;
+	if (n < 2 || !is_digit(digits[1]))
+		return 0;
+	len = cc2[d0] & (1u << (digits[1] - '0')) ? 2 : 3;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++)
+		if (!is_digit(digits[i]))
+			return 0;
+	return len;
+}

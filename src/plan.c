@@ -1,0 +1,250 @@
+/*
+ * \summary: the rule plan: rules compiled against a schema, applied per record
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdrmin/generalize.h"
+#include "cdrmin/plan.h"
+
+static const struct cm_action drop_action = {.type = CM_ACT_DROP};
+
+int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm_schema *schema,
+		    struct cm_err *err)
+{
+	size_t i, n = schema->n;
+
+	memset(p, 0, sizeof *p);
+	p->rules = r;
+	p->epoch_field = -1;
+	cm_schema_init(&p->schema);
+	for (i = 0; i < n; i++)
+		if (cm_schema_add(&p->schema, schema->names[i], strlen(schema->names[i])) != 0)
+			goto nomem;
+	p->act = calloc(n ? n : 1, sizeof *p->act);
+	p->rule_line = calloc(n ? n : 1, sizeof *p->rule_line);
+	p->out = calloc(n ? n : 1, sizeof *p->out);
+	p->filters = calloc(r->nfilters ? r->nfilters : 1, sizeof *p->filters);
+	if (!p->act || !p->rule_line || !p->out || !p->filters)
+		goto nomem;
+
+	for (i = 0; i < n; i++)
+		p->act[i] = r->def_line ? &r->def : &drop_action;
+	for (i = 0; i < r->nrules; i++) {
+		const struct cm_rule *rule = &r->rules[i];
+		long f = cm_schema_find(schema, rule->field);
+
+		if (f < 0) {
+			cm_err_at(err, CM_E_RULES, rule->line, rule->col,
+				  "unknown field '%.60s': the input has no such column", rule->field);
+			goto fail;
+		}
+		p->act[f] = &rule->act;
+		p->rule_line[f] = rule->line;
+	}
+	for (i = 0; i < n; i++)
+		if (p->act[i]->type != CM_ACT_DROP)
+			p->out[p->nout++] = i;
+
+	if (r->epoch_field) {
+		p->epoch_field = cm_schema_find(schema, r->epoch_field);
+		if (p->epoch_field < 0) {
+			cm_err_at(err, CM_E_RULES, r->epoch_line, r->epoch_col,
+				  "unknown epoch field '%.60s': the input has no such column", r->epoch_field);
+			goto fail;
+		}
+	}
+	for (i = 0; i < r->nfilters; i++) {
+		const struct cm_filter *f = &r->filters[i];
+		long idx = cm_schema_find(schema, f->field);
+
+		if (idx < 0) {
+			cm_err_at(err, CM_E_RULES, f->line, f->col,
+				  "unknown field '%.60s' in %s: the input has no such column", f->field,
+				  f->skip ? "skip" : "only");
+			goto fail;
+		}
+		p->filters[p->nfilters].field = (size_t)idx;
+		p->filters[p->nfilters].skip = f->skip;
+		p->filters[p->nfilters].f = f;
+		p->nfilters++;
+	}
+	return 0;
+nomem:
+	cm_err_set(err, CM_E_NOMEM, "out of memory");
+fail:
+	cm_plan_deinit(p);
+	return CM_FAIL;
+}
+
+void cm_plan_deinit(struct cm_plan *p)
+{
+	cm_schema_deinit(&p->schema);
+	free(p->act);
+	free(p->rule_line);
+	free(p->out);
+	free(p->filters);
+	memset(p, 0, sizeof *p);
+	p->epoch_field = -1;
+}
+
+void cm_plan_out_init(struct cm_plan_out *o)
+{
+	memset(o, 0, sizeof *o);
+	cm_buf_init(&o->scratch);
+	cm_buf_init(&o->tmp);
+}
+
+void cm_plan_out_deinit(struct cm_plan_out *o)
+{
+	cm_buf_deinit(&o->scratch);
+	cm_buf_deinit(&o->tmp);
+	free(o->off);
+	free(o->len);
+	free(o->src);
+	memset(o, 0, sizeof *o);
+}
+
+static int out_reserve(struct cm_plan_out *o, size_t n)
+{
+	size_t *off, *len;
+	const char **src;
+
+	if (o->cap >= n)
+		return 0;
+	off = realloc(o->off, n * sizeof *off);
+	if (!off)
+		return -1;
+	o->off = off;
+	len = realloc(o->len, n * sizeof *len);
+	if (!len)
+		return -1;
+	o->len = len;
+	src = realloc(o->src, n * sizeof *src);
+	if (!src)
+		return -1;
+	o->src = src;
+	o->cap = n;
+	return 0;
+}
+
+/* 1 when the record passes the only/skip filters. */
+static int filters_pass(const struct cm_plan *p, const struct cm_record *rec)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->nfilters; i++) {
+		const struct cm_plan_filter *pf = &p->filters[i];
+		struct cm_slice v = rec->f[pf->field];
+		int match = 0;
+
+		for (j = 0; j < pf->f->nvalues && !match; j++)
+			match = cm_slice_eq(v, pf->f->values[j], strlen(pf->f->values[j]));
+		if (match == pf->skip)
+			return 0;
+	}
+	return 1;
+}
+
+int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm_record *rec,
+		  struct cm_plan_out *o, enum cm_reject *reason, long *field)
+{
+	struct cm_action_ctx c;
+	size_t i;
+
+	*field = -1;
+	if (!filters_pass(p, rec))
+		return CM_FILTERED;
+	if (out_reserve(o, p->nout ? p->nout : 1) != 0)
+		return CM_FAIL;
+
+	c.ps = ps;
+	c.np = &p->rules->numbering;
+	c.epoch = 0;
+	c.tmp = &o->tmp;
+	if (p->epoch_field >= 0) {
+		struct cm_slice t = rec->f[p->epoch_field];
+		int64_t secs;
+
+		if (cm_time_utc(t.p, t.n, &secs) != 0 ||
+		    cm_time_epoch(secs, p->rules->epoch_unit, &c.epoch) != 0) {
+			*reason = CM_REJ_EPOCH;
+			*field = p->epoch_field;
+			return CM_REJECTED;
+		}
+	}
+
+	cm_buf_reset(&o->scratch);
+	for (i = 0; i < p->nout; i++) {
+		size_t in = p->out[i];
+		const struct cm_action *a = p->act[in];
+		struct cm_slice v = rec->f[in];
+		size_t start;
+		int rc;
+
+		if (a->type == CM_ACT_KEEP) {
+			o->src[i] = v.p;
+			o->len[i] = v.n;
+			continue;
+		}
+		start = o->scratch.n;
+		rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
+		if (rc == CM_FAIL || o->scratch.oom)
+			return CM_FAIL;
+		if (rc != 0) {
+			*reason = CM_REJ_VALUE;
+			*field = (long)in;
+			return CM_REJECTED;
+		}
+		o->src[i] = NULL;
+		o->off[i] = start;
+		o->len[i] = o->scratch.n - start;
+	}
+	return CM_WRITE;
+}
+
+static void pad(struct cm_buf *out, size_t have, size_t width)
+{
+	while (have++ < width)
+		cm_buf_addc(out, ' ');
+}
+
+void cm_plan_describe(const struct cm_plan *p, struct cm_buf *out)
+{
+	size_t i, w = 5;
+
+	for (i = 0; i < p->schema.n; i++)
+		if (strlen(p->schema.names[i]) > w)
+			w = strlen(p->schema.names[i]);
+	cm_buf_adds(out, "field");
+	pad(out, 5, w + 2);
+	cm_buf_adds(out, "rule  what leaves the filter\n");
+	for (i = 0; i < p->schema.n; i++) {
+		const char *name = p->schema.names[i];
+		char line[16];
+		size_t ll;
+
+		cm_buf_adds(out, name);
+		pad(out, strlen(name), w + 2);
+		if (p->rule_line[i])
+			ll = (size_t)snprintf(line, sizeof line, "%u", p->rule_line[i]);
+		else
+			ll = (size_t)snprintf(line, sizeof line, "*");
+		cm_buf_add(out, line, ll);
+		pad(out, ll, 6);
+		cm_action_describe(p->act[i], out);
+		cm_buf_addc(out, '\n');
+	}
+	cm_buf_adds(out, "output columns (");
+	cm_buf_addu(out, p->nout);
+	cm_buf_adds(out, "): ");
+	for (i = 0; i < p->nout; i++) {
+		if (i)
+			cm_buf_addc(out, ',');
+		cm_buf_adds(out, p->schema.names[p->out[i]]);
+	}
+	if (p->nout == 0)
+		cm_buf_adds(out, "(none)");
+	cm_buf_addc(out, '\n');
+}

@@ -1,0 +1,398 @@
+/* \summary: keyed pseudonyms: per-(kind, epoch) BLAKE2b subkeys and a memo cache */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <sodium.h>
+#include <xxhash.h>
+
+#include "cdrmin/pseudo.h"
+
+/*
+ * Subkeys: crypto_kdf_derive_from_key(32 bytes, subkey id = epoch id,
+ * context = the kind's 8 bytes below, master key). libsodium 1.0.18 makes
+ * that BLAKE2b(key = master, out = 32, salt = LE64(epoch id) || 0^8,
+ * personal = context || 0^8, empty message); tests/test_pseudo.c checks it
+ * against an independent computation. The contexts are part of the token
+ * format: changing one changes every token of that kind.
+ */
+static const char kind_ctx[CM_KIND__COUNT][crypto_kdf_CONTEXTBYTES + 1] = {
+	[CM_KIND_GENERIC] = "cdrm-gen",
+	[CM_KIND_PHONE] = "cdrm-phn",
+	[CM_KIND_IMSI] = "cdrm-ims",
+	[CM_KIND_IMEI] = "cdrm-ime",
+	[CM_KIND_IP] = "cdrm-ipa", /* IPv4 and IPv6 alike */
+	[CM_KIND_EMAIL] = "cdrm-eml",
+};
+
+static const char *const kind_names[CM_KIND__COUNT] = {
+	[CM_KIND_GENERIC] = "generic",
+	[CM_KIND_PHONE] = "phone",
+	[CM_KIND_IMSI] = "imsi",
+	[CM_KIND_IMEI] = "imei",
+	[CM_KIND_IP] = "ip",
+	[CM_KIND_EMAIL] = "email",
+};
+
+static const char b32_alphabet[32] = "abcdefghijklmnopqrstuvwxyz234567";
+
+/*
+ * Keyed states of recently used (kind, epoch) pairs, fully associative with
+ * LRU replacement. A run sees a few kinds times one or two epochs at a time;
+ * 32 leaves room for re-processing archives that interleave months.
+ */
+#define STATE_SLOTS 32
+
+/*
+ * Memo cache geometry. A set holds MEMO_WAYS entries behind one cache line
+ * of 64-bit tags (the full XXH3 of the entry's kind, epoch and value), so a
+ * lookup reads one tag line and, on a tag match, the entry. Replacement is
+ * CLOCK within the set: a hit sets the entry's reference bit; a new entry
+ * starts unreferenced, so values seen once are evicted before values that
+ * repeated (real traffic: a few numbers very often, most numbers once).
+ */
+#define MEMO_WAYS 4
+#define MEMO_ENTRIES_MAX ((size_t)1 << 24) /* 2.4 GB of cache: far beyond any sane setting */
+
+/* Bytes hashed for the memo index: kind (1), epoch id little-endian (8), value. */
+#define MEMO_HDR 9
+
+struct memo_entry {
+	_Alignas(64) unsigned char digest[CM_DIGEST_BYTES];
+	uint64_t epoch;
+	uint8_t kind;
+	uint8_t len;
+	char v[CM_CACHE_VALUE_MAX]; /* bytes past len are zero */
+};
+_Static_assert(sizeof(struct memo_entry) == 128, "a memo entry is two cache lines");
+_Static_assert(CM_CACHE_VALUE_MAX <= UINT8_MAX, "memo length fits a byte");
+
+struct memo_set {
+	uint64_t tag[MEMO_WAYS];
+	uint8_t valid; /* bit w: entry w holds a value */
+	uint8_t ref;   /* bit w: entry w was hit since the clock hand last passed */
+	uint8_t hand;  /* next way the clock hand looks at */
+	struct memo_entry e[MEMO_WAYS];
+};
+_Static_assert(MEMO_WAYS <= 8, "valid and ref masks are bytes");
+
+struct state_tag {
+	uint64_t epoch;
+	uint64_t last_use; /* 0: slot empty */
+	unsigned kind;
+};
+
+struct cm_pseudo {
+	const struct cm_key *key;
+	char id[CM_KEYID_CHARS + 1];
+
+	crypto_generichash_state *states; /* STATE_SLOTS, sodium_malloc: they hold subkeys */
+	struct state_tag tags[STATE_SLOTS];
+	unsigned last; /* slot of the most recent state lookup */
+	uint64_t tick;
+
+	struct memo_set *sets; /* NULL when the cache is off */
+	size_t set_mask;
+	size_t map_bytes;
+	uint64_t seed; /* XXH3 seed: random, so collisions cannot be crafted offline */
+
+	struct cm_pseudo_stats st;
+};
+
+const char *cm_kind_name(enum cm_kind k)
+{
+	if ((unsigned)k >= CM_KIND__COUNT)
+		return "unknown";
+	return kind_names[k];
+}
+
+int cm_kind_parse(const char *s)
+{
+	int k;
+
+	if (!s)
+		return -1;
+	for (k = 0; k < CM_KIND__COUNT; k++)
+		if (strcmp(s, kind_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+/* Smallest power of two >= n, for 1 <= n <= MEMO_ENTRIES_MAX. */
+static size_t pow2_ceil(size_t n)
+{
+	size_t p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+struct cm_pseudo *cm_pseudo_new(const struct cm_key *key, size_t cache_entries,
+				struct cm_err *err)
+{
+	struct cm_pseudo *ps;
+	size_t entries;
+	void *map;
+
+	if (!key || !key->k) {
+		cm_err_set(err, CM_E_INTERNAL, "pseudonym engine: no key loaded");
+		return NULL;
+	}
+	if (cache_entries > MEMO_ENTRIES_MAX) {
+		cm_err_set(err, CM_E_USAGE, "memo cache of %zu entries is too large (at most %zu)",
+			   cache_entries, MEMO_ENTRIES_MAX);
+		return NULL;
+	}
+	ps = calloc(1, sizeof *ps);
+	if (!ps)
+		goto nomem;
+	ps->key = key;
+	memcpy(ps->id, key->id, sizeof ps->id);
+	ps->id[CM_KEYID_CHARS] = '\0';
+
+	/*
+	 * sodium_malloc returns (end of a page) - size: a size that is a multiple
+	 * of 64 keeps the states at the 64-byte alignment their type asks for.
+	 */
+	_Static_assert(sizeof(crypto_generichash_state) % 64 == 0, "state size keeps alignment");
+	ps->states = sodium_malloc(STATE_SLOTS * sizeof *ps->states);
+	if (!ps->states)
+		goto nomem;
+	if ((uintptr_t)ps->states % 64 != 0) {
+		cm_err_set(err, CM_E_INTERNAL, "pseudonym engine: misaligned protected memory");
+		goto fail;
+	}
+	sodium_memzero(ps->states, STATE_SLOTS * sizeof *ps->states);
+
+	if (cache_entries) {
+		entries = pow2_ceil(cache_entries < MEMO_WAYS ? MEMO_WAYS : cache_entries);
+		ps->map_bytes = entries / MEMO_WAYS * sizeof(struct memo_set);
+		map = mmap(NULL, ps->map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+		if (map == MAP_FAILED)
+			goto nomem;
+		ps->sets = map;
+		/* The cache holds normalized originals: keep it out of core dumps. */
+		if (madvise(map, ps->map_bytes, MADV_DONTDUMP) != 0) {
+			cm_err_set(err, CM_E_INTERNAL,
+				   "pseudonym engine: cannot exclude the cache from core dumps");
+			goto fail;
+		}
+		ps->set_mask = entries / MEMO_WAYS - 1;
+		randombytes_buf(&ps->seed, sizeof ps->seed);
+	}
+	return ps;
+nomem:
+	cm_err_set(err, CM_E_NOMEM, "pseudonym engine: out of memory");
+fail:
+	cm_pseudo_free(ps);
+	return NULL;
+}
+
+void cm_pseudo_free(struct cm_pseudo *ps)
+{
+	if (!ps)
+		return;
+	if (ps->states)
+		sodium_free(ps->states); /* wipes */
+	if (ps->sets) {
+		sodium_memzero(ps->sets, ps->map_bytes);
+		munmap(ps->sets, ps->map_bytes);
+	}
+	sodium_memzero(ps, sizeof *ps);
+	free(ps);
+}
+
+/*
+ * The keyed BLAKE2b state of (kind, epoch), deriving the subkey on a miss.
+ * NULL only if libsodium refuses the derivation (it cannot with these sizes).
+ */
+static const crypto_generichash_state *keyed_state(struct cm_pseudo *ps, unsigned kind,
+						   uint64_t epoch)
+{
+	unsigned char sub[crypto_generichash_KEYBYTES];
+	struct state_tag *t = &ps->tags[ps->last];
+	unsigned i, victim = 0;
+	int rc;
+
+	if (t->last_use && t->kind == kind && t->epoch == epoch)
+		goto found;
+	for (i = 0; i < STATE_SLOTS; i++) {
+		t = &ps->tags[i];
+		if (t->last_use && t->kind == kind && t->epoch == epoch) {
+			ps->last = i;
+			goto found;
+		}
+		if (t->last_use < ps->tags[victim].last_use)
+			victim = i;
+	}
+
+	rc = crypto_kdf_derive_from_key(sub, sizeof sub, epoch, kind_ctx[kind], ps->key->k);
+	sodium_memzero(&ps->states[victim], sizeof ps->states[victim]);
+	if (rc == 0)
+		rc = crypto_generichash_init(&ps->states[victim], sub, sizeof sub,
+					     CM_DIGEST_BYTES);
+	sodium_memzero(sub, sizeof sub);
+	t = &ps->tags[victim];
+	if (rc != 0) {
+		t->last_use = 0;
+		return NULL;
+	}
+	t->kind = kind;
+	t->epoch = epoch;
+	ps->last = victim;
+found:
+	t->last_use = ++ps->tick;
+	return &ps->states[ps->last];
+}
+
+/*
+ * BLAKE2b-256 keyed with the (kind, epoch) subkey over v[0..n).
+ * libsodium 1.0.18 buffers the key block lazily, so a copied state still
+ * compresses it: a value up to 128 bytes costs two compressions, and the
+ * copy on the stack holds the subkey until it is wiped below.
+ */
+static int compute(struct cm_pseudo *ps, unsigned kind, uint64_t epoch, const char *v,
+		   size_t n, unsigned char out[CM_DIGEST_BYTES])
+{
+	const crypto_generichash_state *keyed = keyed_state(ps, kind, epoch);
+	crypto_generichash_state st;
+	int rc;
+
+	if (!keyed)
+		return CM_FAIL;
+	memcpy(&st, keyed, sizeof st);
+	rc = crypto_generichash_update(&st, (const unsigned char *)v, n);
+	if (rc == 0)
+		rc = crypto_generichash_final(&st, out, CM_DIGEST_BYTES);
+	sodium_memzero(&st, sizeof st);
+	return rc == 0 ? 0 : CM_FAIL;
+}
+
+int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
+		     size_t n, unsigned char out[CM_DIGEST_BYTES])
+{
+	unsigned char in[MEMO_HDR + CM_CACHE_VALUE_MAX];
+	struct memo_set *set;
+	struct memo_entry *e;
+	uint64_t h;
+	unsigned w, k = (unsigned)kind;
+	int i;
+
+	if (k >= CM_KIND__COUNT)
+		return CM_FAIL;
+	if (!ps->sets || n > CM_CACHE_VALUE_MAX) {
+		ps->st.misses++;
+		return compute(ps, k, epoch, v, n, out);
+	}
+
+	in[0] = (unsigned char)k;
+	for (i = 0; i < 8; i++)
+		in[1 + i] = (unsigned char)(epoch >> (8 * i));
+	if (n)
+		memcpy(in + MEMO_HDR, v, n);
+	h = XXH3_64bits_withSeed(in, MEMO_HDR + n, ps->seed);
+	sodium_memzero(in + MEMO_HDR, n);
+
+	set = &ps->sets[h & ps->set_mask];
+	for (w = 0; w < MEMO_WAYS; w++) {
+		if (!(set->valid >> w & 1) || set->tag[w] != h)
+			continue;
+		e = &set->e[w];
+		/* The tag only narrows: a hit needs the exact (kind, epoch, value). */
+		if (e->kind == k && e->epoch == epoch && e->len == n &&
+		    (n == 0 || memcmp(e->v, v, n) == 0)) {
+			memcpy(out, e->digest, CM_DIGEST_BYTES);
+			set->ref |= (uint8_t)(1u << w);
+			ps->st.hits++;
+			return 0;
+		}
+	}
+
+	ps->st.misses++;
+	if (compute(ps, k, epoch, v, n, out) != 0)
+		return CM_FAIL;
+
+	/* Victim: a free way, else the first unreferenced way from the clock hand. */
+	if (set->valid != (1u << MEMO_WAYS) - 1) {
+		for (w = 0; set->valid >> w & 1; w++)
+			;
+	} else {
+		w = set->hand;
+		while (set->ref >> w & 1) {
+			set->ref &= (uint8_t)~(1u << w);
+			w = (w + 1) % MEMO_WAYS;
+		}
+		set->hand = (uint8_t)((w + 1) % MEMO_WAYS);
+	}
+	e = &set->e[w];
+	memcpy(e->digest, out, CM_DIGEST_BYTES);
+	e->epoch = epoch;
+	e->kind = (uint8_t)k;
+	e->len = (uint8_t)n;
+	if (n)
+		memcpy(e->v, v, n);
+	/* No tail of an evicted value may linger. */
+	memset(e->v + n, 0, CM_CACHE_VALUE_MAX - n);
+	set->tag[w] = h;
+	set->valid |= (uint8_t)(1u << w);
+	set->ref &= (uint8_t)~(1u << w);
+	return 0;
+}
+
+/* RFC 4648 section 6: each 5-byte group gives 8 characters, 5 bits each, MSB first. */
+void cm_base32_put(struct cm_buf *out, const unsigned char *p, size_t n)
+{
+	char tmp[64]; /* a multiple of 8 */
+	size_t t = 0, i, chars;
+	uint64_t g;
+
+	for (; n >= 5; p += 5, n -= 5) {
+		g = (uint64_t)p[0] << 32 | (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 |
+		    (uint64_t)p[3] << 8 | p[4];
+		for (i = 0; i < 8; i++)
+			tmp[t + i] = b32_alphabet[(g >> (35 - 5 * i)) & 31];
+		t += 8;
+		if (t == sizeof tmp) {
+			cm_buf_add(out, tmp, t);
+			t = 0;
+		}
+	}
+	if (n) {
+		/* A last group of 1 to 4 bytes: zero bits fill its last character, no '=' padding. */
+		g = 0;
+		for (i = 0; i < n; i++)
+			g |= (uint64_t)p[i] << (32 - 8 * i);
+		chars = (n * 8 + 4) / 5;
+		for (i = 0; i < chars; i++)
+			tmp[t++] = b32_alphabet[(g >> (35 - 5 * i)) & 31];
+	}
+	cm_buf_add(out, tmp, t);
+}
+
+int cm_pseudo_token(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
+		    size_t n, unsigned bits, struct cm_buf *out)
+{
+	unsigned char d[CM_DIGEST_BYTES];
+
+	if (bits % 8 != 0 || bits < CM_TOKEN_BITS_MIN || bits > CM_DIGEST_BYTES * 8)
+		return CM_FAIL;
+	if (cm_pseudo_digest(ps, kind, epoch, v, n, d) != 0)
+		return CM_FAIL;
+	cm_buf_add(out, ps->id, CM_KEYID_CHARS);
+	cm_buf_addc(out, '.');
+	cm_base32_put(out, d, bits / 8);
+	return out->oom ? CM_FAIL : 0;
+}
+
+const char *cm_pseudo_key_id(const struct cm_pseudo *ps)
+{
+	return ps->id;
+}
+
+void cm_pseudo_get_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st)
+{
+	*st = ps->st;
+}

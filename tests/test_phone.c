@@ -1,0 +1,307 @@
+/* Unit tests: telephone number normalization (src/phone.c). */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "cdrmin/phone.h"
+
+static struct cm_numbering plan(const char *cc, const char *trunk, const char *intl,
+				enum cm_bare bare)
+{
+	struct cm_numbering np;
+
+	cm_numbering_default(&np);
+	strcpy(np.cc, cc);
+	strcpy(np.trunk, trunk);
+	strcpy(np.intl, intl);
+	np.bare = bare;
+	return np;
+}
+
+/* Normalize v[0..n) and check class and output. */
+static void check_n(const struct cm_numbering *np, const char *v, size_t n,
+		    enum cm_phone_class want_cls, const char *want)
+{
+	struct cm_buf out;
+	enum cm_phone_class cls;
+
+	cm_buf_init(&out);
+	cls = cm_phone_normalize(np, v, n, &out);
+	cr_expect_eq(cls, want_cls, "class of \"%.*s\": got %d, want %d", (int)n, v, cls, want_cls);
+	cr_expect(out.n == strlen(want) && (out.n == 0 || memcmp(out.p, want, out.n) == 0),
+		  "\"%.*s\" -> \"%.*s\", want \"%s\"", (int)n, v, (int)out.n, out.p ? out.p : "",
+		  want);
+	cr_expect_eq(out.oom, 0);
+	cm_buf_deinit(&out);
+}
+
+static void check(const struct cm_numbering *np, const char *v, enum cm_phone_class want_cls,
+		  const char *want)
+{
+	check_n(np, v, strlen(v), want_cls, want);
+}
+
+TestSuite(phone);
+
+Test(phone, default_plan_is_empty)
+{
+	struct cm_numbering np;
+
+	memset(&np, 0x55, sizeof np);
+	cm_numbering_default(&np);
+	cr_expect_str_empty(np.cc);
+	cr_expect_str_empty(np.trunk);
+	cr_expect_str_empty(np.intl);
+	cr_expect_eq(np.bare, CM_BARE_LOCAL);
+}
+
+Test(phone, german_forms_agree)
+{
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+
+	check(&np, "+49 30 1234567", CM_PHONE_E164, "+49301234567");
+	check(&np, "+49-30-1234567", CM_PHONE_E164, "+49301234567");
+	check(&np, "0049301234567", CM_PHONE_E164, "+49301234567");
+	check(&np, "0301234567", CM_PHONE_E164, "+49301234567");
+	check(&np, "(030) 123 45 67", CM_PHONE_E164, "+49301234567");
+	check(&np, "030/1234567", CM_PHONE_E164, "+49301234567");
+	check(&np, "  \t+49.30.1234567\t ", CM_PHONE_E164, "+49301234567");
+	check(&np, "tel:+49-30-1234567", CM_PHONE_E164, "+49301234567");
+	check(&np, "TEL:0301234567;phone-context=example.com", CM_PHONE_E164, "+49301234567");
+	check(&np, "1234", CM_PHONE_LOCAL, "1234"); /* bare=LOCAL: an extension */
+	check(&np, "0", CM_PHONE_LOCAL, "0");       /* the trunk prefix alone */
+	check(&np, "00", CM_PHONE_LOCAL, "00");     /* the international prefix alone */
+}
+
+Test(phone, plus_without_plan)
+{
+	struct cm_numbering np;
+
+	cm_numbering_default(&np);
+	check(&np, "+1 555 0100", CM_PHONE_E164, "+15550100");
+	check(&np, "0301234567", CM_PHONE_LOCAL, "0301234567");
+	check(&np, "0049301234567", CM_PHONE_LOCAL, "0049301234567");
+	/* no plan at all is the default plan */
+	check(NULL, "+1 555 0100", CM_PHONE_E164, "+15550100");
+	check(NULL, "0301234567", CM_PHONE_LOCAL, "0301234567");
+}
+
+Test(phone, nanp_national)
+{
+	struct cm_numbering np = plan("1", "1", "011", CM_BARE_NATIONAL);
+
+	check(&np, "(212) 555-0100", CM_PHONE_E164, "+12125550100");
+	check(&np, "1 212 555 0100", CM_PHONE_E164, "+12125550100");
+	check(&np, "+1 212-555-0100", CM_PHONE_E164, "+12125550100");
+	check(&np, "011 44 20 7946 0123", CM_PHONE_E164, "+442079460123");
+	check(&np, "212.555.0100", CM_PHONE_E164, "+12125550100");
+	/* too long for E.164 with the country code: kept apart as local */
+	check(&np, "1234567890123456", CM_PHONE_LOCAL, "1234567890123456");
+}
+
+Test(phone, intl_prefix_three_digit_cc)
+{
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+
+	check(&np, "00 351 21 123 4567", CM_PHONE_E164, "+351211234567");
+	check(&np, "00 1 212 555 0100", CM_PHONE_E164, "+12125550100");
+	/* no valid country code after the prefix (a leading 0): local as written */
+	check(&np, "000123", CM_PHONE_LOCAL, "000123");
+	/* more than 15 digits after the prefix */
+	check(&np, "004930123456789012", CM_PHONE_LOCAL, "004930123456789012");
+}
+
+Test(phone, bare_international)
+{
+	struct cm_numbering np = plan("", "", "", CM_BARE_INTERNATIONAL);
+
+	check(&np, "49301234567", CM_PHONE_E164, "+49301234567");
+	check(&np, "0301234567", CM_PHONE_LOCAL, "0301234567");             /* no country code */
+	check(&np, "4930123456789012", CM_PHONE_LOCAL, "4930123456789012"); /* 16 digits */
+	check(&np, "35", CM_PHONE_LOCAL, "35"); /* a three-digit code cut short */
+}
+
+Test(phone, bare_national_needs_cc)
+{
+	struct cm_numbering np = plan("", "0", "00", CM_BARE_NATIONAL);
+
+	check(&np, "301234567", CM_PHONE_LOCAL, "301234567");
+	check(&np, "0301234567", CM_PHONE_LOCAL, "0301234567");
+}
+
+Test(phone, markers)
+{
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+
+	check(&np, "anonymous", CM_PHONE_MARKER, "anonymous");
+	check(&np, " Anonymous ", CM_PHONE_MARKER, "anonymous");
+	check(&np, "UNKNOWN", CM_PHONE_MARKER, "unknown");
+	check(&np, "Restricted", CM_PHONE_MARKER, "restricted");
+	check(&np, "private", CM_PHONE_MARKER, "private");
+	check(&np, "unavailable", CM_PHONE_MARKER, "unavailable");
+	check(&np, "WithHeld", CM_PHONE_MARKER, "withheld");
+	check(&np, "sip:anonymous@anonymous.invalid", CM_PHONE_MARKER, "anonymous");
+	check(&np, "anonymously", CM_PHONE_OTHER, "anonymously");
+}
+
+Test(phone, sip_uris)
+{
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+
+	check(&np, "sip:+4930123456@host;user=phone", CM_PHONE_E164, "+4930123456");
+	check(&np, "SIP:0301234567@gw.example.com", CM_PHONE_E164, "+49301234567");
+	check(&np, "sips:alice@example.com", CM_PHONE_OTHER, "alice");
+	check(&np, "sip:Bob.Smith@example.com", CM_PHONE_OTHER, "bob.smith");
+	check(&np, "sip:+4930;isub=12@host", CM_PHONE_E164, "+4930");
+	/* nothing of a user left: the whole value, which holds ':' */
+	check(&np, "sip:@example.com", CM_PHONE_OTHER, "sip:@example.com");
+	check(&np, "tel:", CM_PHONE_OTHER, "tel:");
+}
+
+Test(phone, empty)
+{
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+
+	check(&np, "", CM_PHONE_EMPTY, "");
+	check(&np, "   ", CM_PHONE_EMPTY, "");
+	check(&np, " \t ", CM_PHONE_EMPTY, "");
+	check_n(&np, NULL, 0, CM_PHONE_EMPTY, "");
+}
+
+Test(phone, other_forms)
+{
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+
+	check(&np, "Alice", CM_PHONE_OTHER, "alice");
+	check(&np, "*31#0301234567", CM_PHONE_OTHER, "*31#0301234567");
+	check(&np, "+", CM_PHONE_OTHER, "+");
+	check(&np, "--", CM_PHONE_OTHER, "--");
+	check(&np, "+49+30", CM_PHONE_OTHER, "+49+30");
+	check(&np, "0301234567x", CM_PHONE_OTHER, "0301234567x");
+	/* more than 15 digits after "+": never E.164 */
+	check(&np, "+4930123456789012", CM_PHONE_OTHER, "+4930123456789012");
+	check(&np, "+49 3012 3456 7890 12", CM_PHONE_OTHER, "+49 3012 3456 7890 12");
+	check(&np, "+123456789012345", CM_PHONE_E164, "+123456789012345");
+	/* parameters are cut only from URIs: a plain value is kept whole */
+	check(&np, "Alice;x=1", CM_PHONE_OTHER, "alice;x=1");
+	check(&np, "0301234567;ext=1", CM_PHONE_OTHER, "0301234567;ext=1");
+	check(&np, "tel:0301234567;ext=1", CM_PHONE_E164, "+49301234567");
+}
+
+/* The class forms never coincide: E.164 is "+" 1..15 digits, local only digits. */
+Test(phone, classes_stay_apart)
+{
+	static const char *const vals[] = {
+		"+49301234567", "0301234567", "1234", "Alice", "+", "+4930123456789012",
+		"12 34 ab", "anonymous", "sip:@x", "tel:+1", "(0)", "+0", "0+1",
+	};
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+	struct cm_buf out;
+	size_t i, j, nd;
+	enum cm_phone_class cls;
+
+	cm_buf_init(&out);
+	for (i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		cls = cm_phone_normalize(&np, vals[i], strlen(vals[i]), &out);
+		for (nd = 0, j = 0; j < out.n; j++)
+			nd += out.p[j] >= '0' && out.p[j] <= '9';
+		switch (cls) {
+		case CM_PHONE_E164:
+			cr_expect(out.n >= 2 && out.n <= 16 && out.p[0] == '+' && nd == out.n - 1);
+			break;
+		case CM_PHONE_LOCAL:
+			cr_expect(out.n >= 1 && nd == out.n);
+			break;
+		case CM_PHONE_OTHER:
+			cr_expect(nd != out.n, "%s", vals[i]);
+			cr_expect(!(out.n >= 2 && out.n <= 16 && out.p[0] == '+' && nd == out.n - 1),
+				  "%s", vals[i]);
+			break;
+		default:
+			break;
+		}
+	}
+	cm_buf_deinit(&out);
+}
+
+Test(phone, embedded_nul)
+{
+	static const char v1[] = "+4930\0001234567";
+	static const char v2[] = "0301234\000567";
+	static const char v3[] = "\000+49301234567";
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+	struct cm_buf out;
+	enum cm_phone_class cls;
+
+	cm_buf_init(&out);
+	cls = cm_phone_normalize(&np, v1, sizeof v1 - 1, &out);
+	cr_expect_eq(cls, CM_PHONE_OTHER);
+	cr_expect_eq(out.n, sizeof v1 - 1);
+	cr_expect(memcmp(out.p, v1, out.n) == 0);
+	cls = cm_phone_normalize(&np, v2, sizeof v2 - 1, &out);
+	cr_expect_eq(cls, CM_PHONE_OTHER);
+	cls = cm_phone_normalize(&np, v3, sizeof v3 - 1, &out);
+	cr_expect_eq(cls, CM_PHONE_OTHER);
+	/* a length that stops before the NUL reads only that much */
+	cls = cm_phone_normalize(&np, v1, 5, &out);
+	cr_expect_eq(cls, CM_PHONE_E164);
+	cr_expect(out.n == 5 && memcmp(out.p, "+4930", 5) == 0);
+	cm_buf_deinit(&out);
+}
+
+Test(phone, long_input)
+{
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+	size_t n = 1 << 20;
+	char *v = malloc(n);
+	struct cm_buf out;
+
+	cr_assert_not_null(v);
+	memset(v, '7', n);
+	cm_buf_init(&out);
+	cr_expect_eq(cm_phone_normalize(&np, v, n, &out), CM_PHONE_LOCAL);
+	cr_expect_eq(out.n, n);
+	v[0] = '+';
+	cr_expect_eq(cm_phone_normalize(&np, v, n, &out), CM_PHONE_OTHER);
+	cr_expect_eq(out.n, n);
+	cm_buf_deinit(&out);
+	free(v);
+}
+
+Test(phone, output_is_reset)
+{
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+	struct cm_buf out;
+
+	cm_buf_init(&out);
+	cm_buf_adds(&out, "stale");
+	cm_phone_normalize(&np, "0301234567", 10, &out);
+	cr_expect(out.n == 12 && memcmp(out.p, "+49301234567", 12) == 0);
+	cm_buf_deinit(&out);
+}
+
+Test(phone, cc_len)
+{
+	struct {
+		const char *d;
+		size_t len;
+	} t[] = {
+		{ "1", 1 },       { "12125550100", 1 }, { "7495", 1 },  { "20", 2 },
+		{ "27", 2 },      { "30", 2 },          { "31", 2 },    { "36", 2 },
+		{ "39", 2 },      { "40", 2 },          { "44", 2 },    { "49301", 2 },
+		{ "51", 2 },      { "58", 2 },          { "60", 2 },    { "66", 2 },
+		{ "81", 2 },      { "82", 2 },          { "84", 2 },    { "86", 2 },
+		{ "90", 2 },      { "95", 2 },          { "98", 2 },    { "351211", 3 },
+		{ "352", 3 },     { "420", 3 },         { "212", 3 },   { "880", 3 },
+		{ "971", 3 },     { "998", 3 },         { "359", 3 },   { "0", 0 },
+		{ "0049", 0 },    { "", 0 },            { "35", 0 },    { "4", 0 },
+		{ "2", 0 },       { "x1", 0 },          { "3a5", 0 },   { "9", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		cr_expect_eq(cm_phone_cc_len(t[i].d, strlen(t[i].d)), t[i].len, "cc_len(%s)",
+			     t[i].d);
+	/* the length bounds the read: "49" seen through a length of 1 */
+	cr_expect_eq(cm_phone_cc_len("49", 1), 0);
+	cr_expect_eq(cm_phone_cc_len("1", 1), 1);
+}

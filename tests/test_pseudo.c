@@ -1,0 +1,574 @@
+/* \summary: unit tests of keyed pseudonyms: known answers, separation, memo cache */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <sodium.h>
+
+#include "cdrmin/pseudo.h"
+
+/*
+ * Known answers, computed with Python's hashlib, independently of this C code,
+ * for the master key 00 01 02 ... 1f. The construction they pin down:
+ *
+ *   subkey(ctx, eid) = BLAKE2b(key = master, digest_size = 32,
+ *                              salt = LE64(eid) || 0^8, person = ctx || 0^8, msg = "")
+ *       (what crypto_kdf_derive_from_key does in libsodium 1.0.18)
+ *   key id  = base32(subkey("cdrm-kid", 0))[:4]
+ *   digest  = BLAKE2b(key = subkey(kind ctx, epoch id), digest_size = 32, msg = value)
+ *   token   = key id "." base32(digest[:bits/8])  (RFC 4648, lower case, unpadded)
+ *
+ * To re-derive (python3):
+ *   import hashlib,base64; M=bytes(range(32))
+ *   S=lambda c,e: hashlib.blake2b(b'',key=M,digest_size=32,salt=e.to_bytes(8,'little')+bytes(8),person=c.encode()+bytes(8)).digest()
+ *   B=lambda b: base64.b32encode(b).decode().lower().rstrip('=')
+ *   T=lambda c,e,v,bits=128: B(S('cdrm-kid',0))[:4]+'.'+B(hashlib.blake2b(v,key=S(c,e),digest_size=32).digest()[:bits//8])
+ *   print(T('cdrm-phn', (2<<56)|650, b'+442079460123'))
+ */
+static const struct {
+	const char *ctx;
+	uint64_t eid;
+	const char *hex;
+} kdf_kat[] = {
+	{ "cdrm-kid", 0, "1764cc2aca15f05984aada2e3d351e80c5d8a7c3faf77557a1a49cfca175ae6e" },
+	{ "cdrm-phn", 0, "e1929d2f63ddff187a5b87dbcc6c129b788c8f7eaee888d497dd4bad3b8055c9" },
+	{ "cdrm-phn", 0x020000000000028aULL,
+	  "03a383f473f545b2d6e989d42d387dcc4bce135b2b72c0971478831b768567e6" },
+	{ "cdrm-ims", 0x0123456789abcdefULL,
+	  "fd9f7b62e2c0d7cb563ee70e2fb8fc1dceb8672eead79bd90616e8ce5931e807" },
+};
+
+static const char kat_key_id[] = "c5sm";
+
+static const struct {
+	enum cm_kind kind;
+	uint64_t epoch;
+	const char *value;
+	unsigned bits;
+	const char *token;
+} token_kat[] = {
+	{ CM_KIND_PHONE, 0, "+442079460123", 128, "c5sm.5wkapfgvui5hqsr7aumg5ags7e" },
+	{ CM_KIND_IMSI, 0, "+442079460123", 128, "c5sm.hzn45cm2tq6yr7ogs7vjepotfa" },
+	/* month 650 since 1970-01: cm_epoch_id(CM_EPOCH_MONTH, 650) */
+	{ CM_KIND_PHONE, 0x020000000000028aULL, "+442079460123", 128,
+	  "c5sm.bdk3nkqrvzqbh2t54svwbsgvzy" },
+	{ CM_KIND_GENERIC, 0, "", 128, "c5sm.pophqkkkg73zfk2qybgbtfvtpm" },
+	{ CM_KIND_IMEI, 0, "490154203237518", 128, "c5sm.ky6alq7m4v7ggssy43ur3afcfy" },
+	/* day 20000: cm_epoch_id(CM_EPOCH_DAY, 20000) */
+	{ CM_KIND_IP, 0x0100000000004e20ULL, "192.0.2.1", 128, "c5sm.c3oyqf3dej5sx6v2pvxtj7kane" },
+	{ CM_KIND_IP, 0x0100000000004e20ULL, "2001:db8::1", 256,
+	  "c5sm.cy3v75xf7jimtdr2ze5wc6g6cfwfegw5owsojoa3neehhoiznnba" },
+	/* year 55: cm_epoch_id(CM_EPOCH_YEAR, 55) */
+	{ CM_KIND_EMAIL, 0x0300000000000037ULL, "alice@example.org", 200,
+	  "c5sm.7k3fdu7zqfpioppmewokbquhec7ecrk67syyqc2a" },
+	/* 200 x "x": more than one BLAKE2b block (value built in the test) */
+	{ CM_KIND_GENERIC, 0, NULL, 128, "c5sm.d32sdbzhy6dbki2qllyeiwvj6u" },
+};
+
+/* Full digest of (phone, 0, "+442079460123"). */
+static const char kat_digest_hex[] =
+	"ed940794d5a23a784a3f05186e80d2f9da05ace7eafd879854f41c2590c55c9c";
+
+static char pdir[64];
+static struct cm_key key0; /* bytes 00..1f */
+static struct cm_key key1; /* bytes 00..1e, 20 */
+
+static void load_key(struct cm_key *key, const char *name, unsigned char last)
+{
+	unsigned char b[CM_KEY_BYTES];
+	char path[128];
+	struct cm_err err = { 0 };
+	int fd, i;
+
+	for (i = 0; i < CM_KEY_BYTES; i++)
+		b[i] = (unsigned char)i;
+	b[CM_KEY_BYTES - 1] = last;
+	snprintf(path, sizeof path, "%s/%s", pdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, b, sizeof b), (ssize_t)sizeof b);
+	cr_assert_eq(close(fd), 0);
+	cr_assert_eq(chmod(path, 0600), 0);
+	cr_assert_eq(cm_key_load(key, path, &err), 0, "%s", err.msg);
+	unlink(path);
+}
+
+static void pseudo_setup(void)
+{
+	struct cm_err err = { 0 };
+
+	strcpy(pdir, "/tmp/cdrmin-pseudo-XXXXXX");
+	cr_assert_not_null(mkdtemp(pdir));
+	cr_assert_eq(cm_crypto_init(&err), 0, "%s", err.msg);
+	load_key(&key0, "k0", 0x1f);
+	load_key(&key1, "k1", 0x20);
+}
+
+static void pseudo_teardown(void)
+{
+	cm_key_free(&key0);
+	cm_key_free(&key1);
+	rmdir(pdir);
+}
+
+TestSuite(pseudo, .init = pseudo_setup, .fini = pseudo_teardown);
+
+static struct cm_pseudo *engine(const struct cm_key *key, size_t cache)
+{
+	struct cm_err err = { 0 };
+	struct cm_pseudo *ps = cm_pseudo_new(key, cache, &err);
+
+	cr_assert_not_null(ps, "%s", err.msg);
+	return ps;
+}
+
+/* The token of v as a NUL-terminated string in buf (static: valid until the next call). */
+static const char *token(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
+			 size_t n, unsigned bits)
+{
+	static char text[CM_TOKEN_MAX];
+	struct cm_buf b;
+
+	cm_buf_init(&b);
+	cr_assert_eq(cm_pseudo_token(ps, kind, epoch, v, n, bits, &b), 0);
+	cr_assert_lt(b.n, sizeof text);
+	memcpy(text, b.p, b.n);
+	text[b.n] = '\0';
+	cm_buf_deinit(&b);
+	return text;
+}
+
+static const char *tok_s(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v)
+{
+	return token(ps, kind, epoch, v, strlen(v), CM_TOKEN_BITS_DEFAULT);
+}
+
+Test(pseudo, kdf_matches_the_documented_construction)
+{
+	unsigned char sub[32];
+	char hex[65];
+	size_t i;
+
+	for (i = 0; i < sizeof kdf_kat / sizeof kdf_kat[0]; i++) {
+		cr_assert_eq(crypto_kdf_derive_from_key(sub, sizeof sub, kdf_kat[i].eid,
+							kdf_kat[i].ctx, key0.k),
+			     0);
+		sodium_bin2hex(hex, sizeof hex, sub, sizeof sub);
+		cr_expect_str_eq(hex, kdf_kat[i].hex, "ctx %s", kdf_kat[i].ctx);
+	}
+}
+
+Test(pseudo, known_answers)
+{
+	static const size_t caches[] = { 0, 8, CM_CACHE_DEFAULT };
+	char longv[200];
+	size_t c, i, pass;
+
+	memset(longv, 'x', sizeof longv);
+	cr_expect_str_eq(key0.id, kat_key_id);
+	for (c = 0; c < sizeof caches / sizeof caches[0]; c++) {
+		struct cm_pseudo *ps = engine(&key0, caches[c]);
+
+		cr_expect_str_eq(cm_pseudo_key_id(ps), kat_key_id);
+		for (pass = 0; pass < 2; pass++) { /* the second pass hits the cache */
+			for (i = 0; i < sizeof token_kat / sizeof token_kat[0]; i++) {
+				const char *v = token_kat[i].value ? token_kat[i].value : longv;
+				size_t n = token_kat[i].value ? strlen(v) : sizeof longv;
+
+				cr_expect_str_eq(token(ps, token_kat[i].kind, token_kat[i].epoch, v,
+						       n, token_kat[i].bits),
+						 token_kat[i].token, "row %zu cache %zu pass %zu", i,
+						 caches[c], pass);
+			}
+		}
+		cm_pseudo_free(ps);
+	}
+}
+
+Test(pseudo, known_digest)
+{
+	struct cm_pseudo *ps = engine(&key0, 16);
+	unsigned char d[CM_DIGEST_BYTES];
+	char hex[2 * CM_DIGEST_BYTES + 1];
+
+	cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_PHONE, 0, "+442079460123", 13, d), 0);
+	sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+	cr_expect_str_eq(hex, kat_digest_hex);
+	cm_pseudo_free(ps);
+}
+
+Test(pseudo, epoch_ids)
+{
+	cr_expect_eq(cm_epoch_id(CM_EPOCH_NONE, 650), 0);
+	cr_expect_eq(cm_epoch_id(CM_EPOCH_MONTH, 650), 0x020000000000028aULL);
+	cr_expect_eq(cm_epoch_id(CM_EPOCH_DAY, 20000), 0x0100000000004e20ULL);
+	cr_expect_eq(cm_epoch_id(CM_EPOCH_YEAR, 55), 0x0300000000000037ULL);
+}
+
+Test(pseudo, kinds_are_separate)
+{
+	struct cm_pseudo *ps = engine(&key0, 64);
+	char seen[CM_KIND__COUNT][CM_TOKEN_MAX];
+	int a, b;
+
+	for (a = 0; a < CM_KIND__COUNT; a++)
+		strcpy(seen[a], tok_s(ps, (enum cm_kind)a, 0, "15550100"));
+	for (a = 0; a < CM_KIND__COUNT; a++)
+		for (b = a + 1; b < CM_KIND__COUNT; b++)
+			cr_expect_str_neq(seen[a], seen[b], "kinds %d and %d", a, b);
+	cm_pseudo_free(ps);
+}
+
+Test(pseudo, epochs_are_separate)
+{
+	const uint64_t epochs[] = {
+		0,
+		cm_epoch_id(CM_EPOCH_DAY, 20000),
+		cm_epoch_id(CM_EPOCH_DAY, 20001),
+		cm_epoch_id(CM_EPOCH_MONTH, 20000),
+		cm_epoch_id(CM_EPOCH_YEAR, 20000),
+		cm_epoch_id(CM_EPOCH_MONTH, 650),
+	};
+	enum { NE = sizeof epochs / sizeof epochs[0] };
+	struct cm_pseudo *ps = engine(&key0, 64);
+	char seen[NE][CM_TOKEN_MAX];
+	size_t a, b;
+
+	for (a = 0; a < NE; a++)
+		strcpy(seen[a], tok_s(ps, CM_KIND_PHONE, epochs[a], "+15550100"));
+	for (a = 0; a < NE; a++)
+		for (b = a + 1; b < NE; b++)
+			cr_expect_str_neq(seen[a], seen[b], "epochs %zu and %zu", a, b);
+	cm_pseudo_free(ps);
+}
+
+Test(pseudo, different_keys_differ)
+{
+	struct cm_pseudo *p0 = engine(&key0, 64), *p1 = engine(&key1, 64);
+	char t0[CM_TOKEN_MAX];
+
+	strcpy(t0, tok_s(p0, CM_KIND_PHONE, 0, "+15550100"));
+	cr_expect_str_neq(t0, tok_s(p1, CM_KIND_PHONE, 0, "+15550100"));
+	cr_expect_str_neq(key0.id, key1.id);
+	/* The digest part alone differs too, not only the key id. */
+	cr_expect_str_neq(strchr(t0, '.'), strchr(tok_s(p1, CM_KIND_PHONE, 0, "+15550100"), '.'));
+	cm_pseudo_free(p0);
+	cm_pseudo_free(p1);
+}
+
+Test(pseudo, same_value_same_token)
+{
+	struct cm_pseudo *p0 = engine(&key0, 64), *p1 = engine(&key0, 0);
+	char t[CM_TOKEN_MAX];
+
+	strcpy(t, tok_s(p0, CM_KIND_PHONE, 0, "+15550100"));
+	cr_expect_str_eq(tok_s(p0, CM_KIND_PHONE, 0, "+15550100"), t);
+	/* Another engine (another XXH3 seed, no cache) agrees. */
+	cr_expect_str_eq(tok_s(p1, CM_KIND_PHONE, 0, "+15550100"), t);
+	cm_pseudo_free(p0);
+	cm_pseudo_free(p1);
+}
+
+/* xorshift64*: a fixed sequence, so a failure can be replayed. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dULL;
+}
+
+Test(pseudo, cache_on_and_off_agree)
+{
+	enum { DRAWS = 10000, POOL = 300 };
+	struct cm_pseudo *on = engine(&key0, 8), *off = engine(&key0, 0);
+	struct cm_pseudo_stats st;
+	uint64_t s = 0x9e3779b97f4a7c15ULL;
+	char v[64], t[CM_TOKEN_MAX];
+	int i;
+
+	for (i = 0; i < DRAWS; i++) {
+		uint64_t r = rnd(&s);
+		/* Skewed: half the draws from the 8 most frequent values. */
+		unsigned id = (unsigned)(r & 1 ? (r >> 8) % 8 : (r >> 8) % POOL);
+		enum cm_kind kind = (enum cm_kind)((r >> 40) % 2 ? CM_KIND_PHONE : CM_KIND_IMSI);
+		uint64_t epoch = cm_epoch_id(CM_EPOCH_DAY, 20000 + (r >> 48) % 2);
+		/* Lengths around the memo limit: 46, 47 (memoized) and 48 (not). */
+		int n = snprintf(v, sizeof v, "+1555%0*u", 41 + (int)(id % 3), id);
+
+		strcpy(t, token(on, kind, epoch, v, (size_t)n, 128));
+		cr_assert_str_eq(t, token(off, kind, epoch, v, (size_t)n, 128), "draw %d", i);
+	}
+	cm_pseudo_get_stats(on, &st);
+	cr_expect_eq(st.hits + st.misses, DRAWS);
+	cr_expect_gt(st.hits, 0);
+	cr_expect_gt(st.misses, 8); /* evictions happened */
+	cm_pseudo_get_stats(off, &st);
+	cr_expect_eq(st.hits, 0);
+	cr_expect_eq(st.misses, DRAWS);
+	cm_pseudo_free(on);
+	cm_pseudo_free(off);
+}
+
+Test(pseudo, many_epochs_evict_keyed_states)
+{
+	/* More (kind, epoch) pairs than the engine keeps keyed states for. */
+	enum { NE = 100 };
+	struct cm_pseudo *ps = engine(&key0, 0);
+	static char first[NE][CM_TOKEN_MAX];
+	int e, pass;
+
+	for (pass = 0; pass < 3; pass++)
+		for (e = 0; e < NE; e++) {
+			const char *t = tok_s(ps, CM_KIND_PHONE, cm_epoch_id(CM_EPOCH_DAY, (uint64_t)e),
+					      "+15550123");
+			if (pass == 0)
+				strcpy(first[e], t);
+			else
+				cr_assert_str_eq(t, first[e], "epoch %d pass %d", e, pass);
+		}
+	cm_pseudo_free(ps);
+}
+
+Test(pseudo, hit_counter_moves)
+{
+	struct cm_pseudo *ps = engine(&key0, 8);
+	struct cm_pseudo_stats st;
+	unsigned char d[CM_DIGEST_BYTES];
+
+	cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_PHONE, 0, "+15550100", 9, d), 0);
+	cm_pseudo_get_stats(ps, &st);
+	cr_expect_eq(st.hits, 0);
+	cr_expect_eq(st.misses, 1);
+	cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_PHONE, 0, "+15550100", 9, d), 0);
+	cm_pseudo_get_stats(ps, &st);
+	cr_expect_eq(st.hits, 1);
+	cr_expect_eq(st.misses, 1);
+	/* Same bytes, another kind or epoch: not a hit. */
+	cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_IMSI, 0, "+15550100", 9, d), 0);
+	cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_PHONE, 1, "+15550100", 9, d), 0);
+	/* A prefix of a cached value: not a hit. */
+	cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_PHONE, 0, "+1555010", 8, d), 0);
+	cm_pseudo_get_stats(ps, &st);
+	cr_expect_eq(st.hits, 1);
+	cr_expect_eq(st.misses, 4);
+	cm_pseudo_free(ps);
+}
+
+Test(pseudo, hot_value_survives_one_off_values)
+{
+	/* One set of 4 ways: a value that keeps hitting outlives values seen once. */
+	struct cm_pseudo *ps = engine(&key0, 4);
+	struct cm_pseudo_stats st;
+	unsigned char d[CM_DIGEST_BYTES];
+	char v[32];
+	int i, n;
+
+	cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_PHONE, 0, "+15550100", 9, d), 0);
+	for (i = 0; i < 50; i++) {
+		n = snprintf(v, sizeof v, "+44207946%04d", i);
+		cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_PHONE, 0, v, (size_t)n, d), 0);
+		cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_PHONE, 0, "+15550100", 9, d), 0);
+	}
+	cm_pseudo_get_stats(ps, &st);
+	cr_expect_eq(st.hits, 50);
+	cr_expect_eq(st.misses, 51);
+	cm_pseudo_free(ps);
+}
+
+Test(pseudo, memo_limit_is_cache_value_max)
+{
+	struct cm_pseudo *ps = engine(&key0, 64);
+	struct cm_pseudo_stats st;
+	unsigned char d[CM_DIGEST_BYTES];
+	char v[CM_CACHE_VALUE_MAX + 1];
+
+	memset(v, '7', sizeof v);
+	cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_GENERIC, 0, v, CM_CACHE_VALUE_MAX, d), 0);
+	cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_GENERIC, 0, v, CM_CACHE_VALUE_MAX, d), 0);
+	cm_pseudo_get_stats(ps, &st);
+	cr_expect_eq(st.hits, 1);
+	cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_GENERIC, 0, v, sizeof v, d), 0);
+	cr_assert_eq(cm_pseudo_digest(ps, CM_KIND_GENERIC, 0, v, sizeof v, d), 0);
+	cm_pseudo_get_stats(ps, &st);
+	cr_expect_eq(st.hits, 1);
+	cr_expect_eq(st.misses, 3);
+	cm_pseudo_free(ps);
+}
+
+Test(pseudo, long_value_is_hashed_not_memoized)
+{
+	struct cm_pseudo *on = engine(&key0, 64), *off = engine(&key0, 0);
+	struct cm_pseudo_stats st;
+	char *v = malloc(1024);
+	char t[CM_TOKEN_MAX];
+	int i;
+
+	cr_assert_not_null(v);
+	for (i = 0; i < 1024; i++)
+		v[i] = (char)('a' + i % 26);
+	strcpy(t, token(on, CM_KIND_GENERIC, 0, v, 1024, 128));
+	cr_expect_str_eq(token(on, CM_KIND_GENERIC, 0, v, 1024, 128), t);
+	cr_expect_str_eq(token(off, CM_KIND_GENERIC, 0, v, 1024, 128), t);
+	/* The last byte counts. */
+	v[1023] ^= 1;
+	cr_expect_str_neq(token(on, CM_KIND_GENERIC, 0, v, 1024, 128), t);
+	cm_pseudo_get_stats(on, &st);
+	cr_expect_eq(st.hits, 0);
+	cr_expect_eq(st.misses, 3);
+	free(v);
+	cm_pseudo_free(on);
+	cm_pseudo_free(off);
+}
+
+Test(pseudo, token_lengths_follow_bits)
+{
+	struct cm_pseudo *ps = engine(&key0, 64);
+	char t128[CM_TOKEN_MAX];
+	const char *t;
+
+	strcpy(t128, token(ps, CM_KIND_PHONE, 0, "+15550100", 9, 128));
+	cr_expect_eq(strlen(t128), 4 + 1 + 26);
+	t = token(ps, CM_KIND_PHONE, 0, "+15550100", 9, 136);
+	cr_expect_eq(strlen(t), 4 + 1 + 28);
+	/* Longer tokens extend shorter ones (all but the last, partial, character). */
+	cr_expect_eq(strncmp(t, t128, strlen(t128) - 1), 0);
+	t = token(ps, CM_KIND_PHONE, 0, "+15550100", 9, 256);
+	cr_expect_eq(strlen(t), 4 + 1 + 52);
+	cr_expect_lt(strlen(t), CM_TOKEN_MAX);
+	cr_expect_eq(strncmp(t, t128, strlen(t128) - 1), 0);
+	cr_expect_eq(t[4], '.');
+	cr_expect_eq(strspn(t + 5, "abcdefghijklmnopqrstuvwxyz234567"), 52);
+	cm_pseudo_free(ps);
+}
+
+Test(pseudo, bad_bits_refused)
+{
+	static const unsigned bad[] = { 0, 8, 120, 127, 129, 130, 255, 257, 264, 512 };
+	struct cm_pseudo *ps = engine(&key0, 64);
+	struct cm_buf b;
+	size_t i;
+
+	cm_buf_init(&b);
+	cm_buf_adds(&b, "x=");
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cr_expect_eq(cm_pseudo_token(ps, CM_KIND_PHONE, 0, "1", 1, bad[i], &b), CM_FAIL,
+			     "bits %u", bad[i]);
+		cr_expect_eq(b.n, 2, "bits %u appended to the buffer", bad[i]);
+	}
+	cm_buf_deinit(&b);
+	cm_pseudo_free(ps);
+}
+
+Test(pseudo, token_appends)
+{
+	struct cm_pseudo *ps = engine(&key0, 64);
+	struct cm_buf b;
+
+	cm_buf_init(&b);
+	cm_buf_adds(&b, "+49 ");
+	cr_assert_eq(cm_pseudo_token(ps, CM_KIND_PHONE, 0, "+442079460123", 13, 128, &b), 0);
+	cr_expect_eq(b.n, 4 + 31);
+	cr_expect_eq(memcmp(b.p, "+49 c5sm.5wkapfgvui5hqsr7aumg5ags7e", b.n), 0);
+	cm_buf_deinit(&b);
+	cm_pseudo_free(ps);
+}
+
+Test(pseudo, bad_kind_refused)
+{
+	struct cm_pseudo *ps = engine(&key0, 64);
+	unsigned char d[CM_DIGEST_BYTES];
+
+	cr_expect_eq(cm_pseudo_digest(ps, CM_KIND__COUNT, 0, "1", 1, d), CM_FAIL);
+	cr_expect_eq(cm_pseudo_digest(ps, (enum cm_kind)-1, 0, "1", 1, d), CM_FAIL);
+	cm_pseudo_free(ps);
+}
+
+Test(pseudo, new_checks_its_arguments)
+{
+	struct cm_key none;
+	struct cm_err err = { 0 };
+
+	memset(&none, 0, sizeof none);
+	cr_expect_null(cm_pseudo_new(&none, 0, &err));
+	cr_expect_neq(err.code, CM_E_NONE);
+	err.code = CM_E_NONE;
+	cr_expect_null(cm_pseudo_new(&key0, (size_t)1 << 40, &err));
+	cr_expect_neq(err.code, CM_E_NONE);
+	cm_pseudo_free(NULL);
+}
+
+Test(pseudo, odd_cache_sizes_work)
+{
+	static const size_t sizes[] = { 1, 3, 5, 100, 1000 };
+	size_t i;
+
+	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		struct cm_pseudo *ps = engine(&key0, sizes[i]);
+
+		cr_expect_str_eq(tok_s(ps, CM_KIND_PHONE, 0, "+442079460123"), token_kat[0].token);
+		cr_expect_str_eq(tok_s(ps, CM_KIND_PHONE, 0, "+442079460123"), token_kat[0].token);
+		cm_pseudo_free(ps);
+	}
+}
+
+static const char *b32(const void *p, size_t n)
+{
+	static char text[256];
+	struct cm_buf b;
+
+	cm_buf_init(&b);
+	cm_base32_put(&b, p, n);
+	cr_assert_lt(b.n, sizeof text);
+	if (b.n)
+		memcpy(text, b.p, b.n);
+	text[b.n] = '\0';
+	cm_buf_deinit(&b);
+	return text;
+}
+
+Test(pseudo, base32_rfc4648_vectors)
+{
+	/* RFC 4648 section 10, lower case, padding removed. */
+	cr_expect_str_eq(b32("", 0), "");
+	cr_expect_str_eq(b32("f", 1), "my");
+	cr_expect_str_eq(b32("fo", 2), "mzxq");
+	cr_expect_str_eq(b32("foo", 3), "mzxw6");
+	cr_expect_str_eq(b32("foob", 4), "mzxw6yq");
+	cr_expect_str_eq(b32("fooba", 5), "mzxw6ytb");
+	cr_expect_str_eq(b32("foobar", 6), "mzxw6ytboi");
+}
+
+Test(pseudo, base32_long_input)
+{
+	/* python3 -c "import base64;print(base64.b32encode(bytes(range(100))).decode().lower().rstrip('='))" */
+	static const char want[] =
+		"aaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dypsaijcemsckjrhfausukzmfuxc6mbr"
+		"giztinjwg44dsor3hq6t4p2aifbegrcfizduqskkjnge2tspkbiveu2ukvlfowczljnvyxk6l5qgcytd";
+	unsigned char in[100];
+	int i;
+
+	for (i = 0; i < 100; i++)
+		in[i] = (unsigned char)i;
+	cr_expect_str_eq(b32(in, sizeof in), want);
+}
+
+Test(pseudo, kind_names)
+{
+	static const char *const names[CM_KIND__COUNT] = { "generic", "phone", "imsi",
+							   "imei",    "ip",    "email" };
+	int k;
+
+	for (k = 0; k < CM_KIND__COUNT; k++) {
+		cr_expect_str_eq(cm_kind_name((enum cm_kind)k), names[k]);
+		cr_expect_eq(cm_kind_parse(names[k]), k);
+	}
+	cr_expect_eq(cm_kind_parse("msisdn"), -1);
+	cr_expect_eq(cm_kind_parse(""), -1);
+	cr_expect_eq(cm_kind_parse("phon"), -1);
+	cr_expect_eq(cm_kind_parse(NULL), -1);
+}

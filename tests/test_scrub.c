@@ -1,0 +1,499 @@
+/* Unit tests: scrubbing identifiers out of free text (src/scrub.c). */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cdrmin/ipaddr.h"
+#include "cdrmin/key.h"
+#include "cdrmin/scrub.h"
+
+/* Per-test state (Criterion runs each test in its own process). */
+static struct cm_key key;
+static struct cm_pseudo *ps;
+static struct cm_numbering np;
+static struct cm_scrub_opts opts;
+static struct cm_scrub_ctx ctx;
+static char keypath[64];
+
+static void setup(void)
+{
+	static const unsigned char k[CM_KEY_BYTES] = "cdrmin scrub test key, 32 bytes";
+	struct cm_err err;
+	int fd;
+
+	cr_assert_eq(cm_crypto_init(&err), 0, "%s", err.msg);
+	strcpy(keypath, "/tmp/cdrmin-scrub-key-XXXXXX");
+	fd = mkstemp(keypath); /* mode 0600 */
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, k, sizeof k), (ssize_t)sizeof k);
+	close(fd);
+	cr_assert_eq(cm_key_load(&key, keypath, &err), 0, "%s", err.msg);
+	unlink(keypath);
+	ps = cm_pseudo_new(&key, 1024, &err);
+	cr_assert_not_null(ps, "%s", err.msg);
+
+	cm_numbering_default(&np);
+	strcpy(np.cc, "49");
+	strcpy(np.trunk, "0");
+	strcpy(np.intl, "00");
+	cm_scrub_opts_default(&opts);
+	opts.display_redact = 0;
+	ctx.np = &np;
+	ctx.ps = ps;
+	ctx.epoch = cm_epoch_id(CM_EPOCH_MONTH, 650);
+}
+
+static void teardown(void)
+{
+	cm_pseudo_free(ps);
+	cm_key_free(&key);
+}
+
+TestSuite(scrub, .init = setup, .fini = teardown);
+
+/* A growing expected string: pieces of text and tokens. */
+struct want {
+	struct cm_buf b;
+};
+
+static void w_init(struct want *w) { cm_buf_init(&w->b); }
+static void w_text(struct want *w, const char *s) { cm_buf_adds(&w->b, s); }
+
+static void w_token(struct want *w, enum cm_kind kind, const void *v, size_t n)
+{
+	cr_assert_eq(cm_pseudo_token(ps, kind, ctx.epoch, v, n, opts.bits, &w->b), 0);
+}
+
+/* The token of a phone number, from its normalized form. */
+static void w_phone(struct want *w, const char *e164) { w_token(w, CM_KIND_PHONE, e164, strlen(e164)); }
+
+static void w_ip(struct want *w, const char *text)
+{
+	struct cm_ip ip;
+
+	cr_assert_eq(cm_ip_parse(text, strlen(text), &ip), 0);
+	w_token(w, CM_KIND_IP, ip.a, cm_ip_len(&ip));
+}
+
+static void w_email(struct want *w, const char *lower) { w_token(w, CM_KIND_EMAIL, lower, strlen(lower)); }
+
+/* Scrub in[0..n) with the current options and compare with w (which is freed). */
+static void check_n(const char *in, size_t n, struct want *w)
+{
+	struct cm_buf out;
+
+	cm_buf_init(&out);
+	cr_assert_eq(cm_scrub(&opts, &ctx, in, n, &out), 0);
+	cr_expect(out.n == w->b.n && (out.n == 0 || memcmp(out.p, w->b.p, out.n) == 0),
+		  "scrub(\"%.*s\")\n  got  \"%.*s\"\n  want \"%.*s\"", (int)n, in, (int)out.n,
+		  out.p ? out.p : "", (int)w->b.n, w->b.p ? w->b.p : "");
+	cm_buf_deinit(&out);
+	cm_buf_deinit(&w->b);
+}
+
+static void check(const char *in, struct want *w) { check_n(in, strlen(in), w); }
+
+/* The input copied unchanged. */
+static void same(const char *in)
+{
+	struct want w;
+
+	w_init(&w);
+	w_text(&w, in);
+	check(in, &w);
+}
+
+static char *scrub_str(const char *in, size_t n, size_t *outn)
+{
+	struct cm_buf out;
+	char *s;
+
+	cm_buf_init(&out);
+	cr_assert_eq(cm_scrub(&opts, &ctx, in, n, &out), 0);
+	s = malloc(out.n + 1);
+	cr_assert_not_null(s);
+	if (out.n)
+		memcpy(s, out.p, out.n);
+	s[out.n] = '\0';
+	*outn = out.n;
+	cm_buf_deinit(&out);
+	return s;
+}
+
+/* The longest run of digits in s[0..n). */
+static size_t longest_digits(const char *s, size_t n)
+{
+	size_t i, run = 0, best = 0;
+
+	for (i = 0; i < n; i++) {
+		run = s[i] >= '0' && s[i] <= '9' ? run + 1 : 0;
+		if (run > best)
+			best = run;
+	}
+	return best;
+}
+
+Test(scrub, defaults)
+{
+	struct cm_scrub_opts o;
+
+	cm_scrub_opts_default(&o);
+	cr_expect_eq(o.min_digits, CM_SCRUB_MIN_DIGITS_DEFAULT);
+	cr_expect_eq(o.redact, 0);
+	cr_expect_not_null(o.redact_text);
+	cr_expect_eq(o.display_redact, 1);
+	cr_expect_eq(o.bits, CM_TOKEN_BITS_DEFAULT);
+}
+
+Test(scrub, phone_token_is_the_field_token)
+{
+	struct want w;
+
+	w_init(&w);
+	w_text(&w, "call ");
+	w_phone(&w, "+49301234567");
+	w_text(&w, " now");
+	check("call +49 30 1234567 now", &w);
+
+	/* every written form of the number gives the same token */
+	static const char *const forms[] = {
+		"+49 30 1234567", "+49-30-1234567", "0049 30 1234567", "0301234567",
+		"030 1234567",    "(030) 1234567",  "+49 (30) 1234567", "0049301234567",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		w_init(&w);
+		w_text(&w, "[");
+		w_phone(&w, "+49301234567");
+		w_text(&w, "]");
+		char in[64];
+		snprintf(in, sizeof in, "[%s]", forms[i]);
+		check(in, &w);
+	}
+}
+
+Test(scrub, asterisk_clid)
+{
+	struct want w;
+
+	w_init(&w);
+	w_text(&w, "\"Alice\" <");
+	w_phone(&w, "+4930123456");
+	w_text(&w, ">");
+	check("\"Alice\" <+4930123456>", &w);
+
+	opts.display_redact = 1;
+	w_init(&w);
+	w_text(&w, "\"\" <");
+	w_phone(&w, "+4930123456");
+	w_text(&w, ">");
+	check("\"Alice\" <+4930123456>", &w);
+}
+
+Test(scrub, display_names)
+{
+	struct want w;
+
+	opts.display_redact = 1;
+	same("no names here");
+	w_init(&w);
+	w_text(&w, "\"\" <sip:x@y>");
+	check("\"Alice \\\"Al\\\" Example\" <sip:x@y>", &w);
+	/* the name is dropped before any other rule sees it */
+	w_init(&w);
+	w_text(&w, "\"\" x");
+	check("\"Bob +49 30 1234567 bob@example.com\" x", &w);
+	/* an unterminated quote: the rest goes */
+	w_init(&w);
+	w_text(&w, "a \"\"");
+	check("a \"Alice +49301234567", &w);
+	w_init(&w);
+	w_text(&w, "\"\"");
+	check("\"Alice\\", &w);
+	w_init(&w);
+	w_text(&w, "\"\"\"\"");
+	check("\"\"\"\"", &w);
+}
+
+Test(scrub, dial_strings)
+{
+	struct want w;
+
+	w_init(&w);
+	w_text(&w, "PJSIP/");
+	w_phone(&w, "+4930123456");
+	w_text(&w, "@trunk,30,tT");
+	check("PJSIP/+4930123456@trunk,30,tT", &w);
+
+	w_init(&w);
+	w_text(&w, "SIP/");
+	w_phone(&w, "+49301234567");
+	w_text(&w, "@gw");
+	check("SIP/0301234567@gw", &w);
+
+	/* a number written with dashes before '@' is still a number */
+	w_init(&w);
+	w_text(&w, "sip:");
+	w_phone(&w, "+49301234567");
+	w_text(&w, "@pbx.example.com");
+	check("sip:+49-30-1234567@pbx.example.com", &w);
+
+	/* a SIP URI whose user is a number and whose host is an address */
+	w_init(&w);
+	w_text(&w, "sip:");
+	w_phone(&w, "+49301234567");
+	w_text(&w, "@");
+	w_ip(&w, "192.0.2.10");
+	w_text(&w, ";user=phone");
+	check("sip:0301234567@192.0.2.10;user=phone", &w);
+}
+
+Test(scrub, no_long_digit_runs_survive)
+{
+	static const char *const texts[] = {
+		"+49 30 1234567",
+		"+49-30-1234567",
+		"(030) 123 4567",
+		"030/1234567",
+		"030.123.4567",
+		"+1 (555) 010-0199",
+		"+1-555-010-0199",
+		"tel:+15550100199;ext=12",
+		"cb 00441632960999 x",
+		"CALLERID(num)=0301234567,n",
+		"Dial(PJSIP/004930123456789@trunk)",
+		"id 12345678901234567890123",
+		"a84b4c76e66710@pc33.example.com",
+		"num:0301234567;foo",
+		"0301234567abc",
+		"x0301234567",
+		"+49 30 1234567 +49 30 7654321",
+		"0301234567,0307654321",
+		"<sip:+4930123456789@[2001:db8::1]:5060>",
+	};
+	size_t i, n;
+	char *s;
+
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		s = scrub_str(texts[i], strlen(texts[i]), &n);
+		cr_expect_lt(longest_digits(s, n), 7, "\"%s\" -> \"%s\"", texts[i], s);
+		free(s);
+	}
+}
+
+Test(scrub, text_around_untouched)
+{
+	struct want w;
+
+	same("");
+	same("nothing to see");
+	same("timeout 30, retry 5, port 123, 1.5 s, 3-2-1");
+	same("version 1.2.3.4.5");
+	same("at 12:34:56 on day 24");
+	same("mac 00:1a:2b:3c:4d:5e");
+	same("user@localhost and @alone and trailing@");
+	same("\"quoted stays\" when display names are kept");
+
+	/* a trailing separator is not part of the number */
+	w_init(&w);
+	w_text(&w, "call ");
+	w_phone(&w, "+49301234567");
+	w_text(&w, "- ok ");
+	w_phone(&w, "1234"); /* a number may open with a parenthesis: "(030) 1234567" */
+	w_text(&w, " ");
+	check("call 0301234567- ok (1234) ", &w);
+
+	/* bytes that are not text are copied too */
+	static const char bin[] = "a\0b\xff\x01 12";
+	w_init(&w);
+	cm_buf_add(&w.b, bin, sizeof bin - 1);
+	check_n(bin, sizeof bin - 1, &w);
+}
+
+Test(scrub, min_digits)
+{
+	struct want w;
+
+	opts.min_digits = 6;
+	same("port 5060, pin 12345");
+	w_init(&w);
+	w_text(&w, "ext ");
+	w_phone(&w, "123456");
+	check("ext 12 34 56", &w);
+}
+
+Test(scrub, email)
+{
+	struct want w;
+
+	w_init(&w);
+	w_text(&w, "Mail ");
+	w_email(&w, "alice.example+cdr@example.com");
+	w_text(&w, ".");
+	check("Mail Alice.Example+CDR@Example.COM.", &w);
+
+	w_init(&w);
+	w_text(&w, "sip:");
+	w_email(&w, "bob@biloxi.example.com");
+	w_text(&w, ";transport=tcp");
+	check("sip:bob@biloxi.example.com;transport=tcp", &w);
+
+	w_init(&w);
+	w_text(&w, "<");
+	w_email(&w, "a_b%c-d@sub-1.example.org");
+	w_text(&w, ">, <");
+	w_email(&w, "x@y.example");
+	w_text(&w, ">");
+	check("<a_b%c-d@sub-1.example.org>, <x@y.example>", &w);
+
+	/* a local part with digits and letters is an address, not a number */
+	w_init(&w);
+	w_email(&w, "0301234567x@example.com");
+	check("0301234567x@example.com", &w);
+}
+
+Test(scrub, addresses)
+{
+	struct want w;
+
+	opts.min_digits = 6; /* the port stays */
+	w_init(&w);
+	w_text(&w, "from ");
+	w_ip(&w, "192.0.2.1");
+	w_text(&w, ":5060 to [");
+	w_ip(&w, "2001:db8::1");
+	w_text(&w, "]:5060, ");
+	w_ip(&w, "fe80::1");
+	w_text(&w, "%eth0.");
+	check("from 192.0.2.1:5060 to [2001:db8::1]:5060, fe80::1%eth0.", &w);
+
+	/* IPv4-mapped gives the IPv4 token */
+	w_init(&w);
+	w_text(&w, "c=IN IP6 ");
+	w_ip(&w, "192.0.2.1");
+	check("c=IN IP6 ::ffff:192.0.2.1", &w);
+	w_init(&w);
+	w_ip(&w, "::ffff:192.0.2.1");
+	w_text(&w, ",");
+	w_ip(&w, "192.0.2.1");
+	check("::FFFF:192.0.2.1,192.0.2.1", &w);
+
+	/* text glued on: a label, a sentence end */
+	w_init(&w);
+	w_text(&w, "src_ip:");
+	w_ip(&w, "2001:db8:1234:5678::5");
+	w_text(&w, ": ok");
+	check("src_ip:2001:db8:1234:5678::5: ok", &w);
+
+	/* not addresses: a bad quad is read as numbers (none long enough here) */
+	same("256.1.1.1 01.2.3.4 1.2.3");
+}
+
+Test(scrub, address_after_number)
+{
+	struct want w;
+
+	w_init(&w);
+	w_phone(&w, "+49301234");
+	w_text(&w, " ");
+	w_ip(&w, "192.0.2.1");
+	w_text(&w, " ");
+	w_phone(&w, "1234");
+	w_text(&w, " ");
+	w_ip(&w, "2001:db8::7");
+	check("0301234 192.0.2.1 1234 2001:db8::7", &w);
+}
+
+Test(scrub, redact)
+{
+	struct want w;
+
+	opts.redact = 1;
+	opts.redact_text = "X";
+	ctx.ps = NULL; /* no key needed */
+	w_init(&w);
+	w_text(&w, "X and X at X or X, 30 s");
+	check("+49 30 1234567 and Bob@Example.com at 192.0.2.1 or 2001:db8::1, 30 s", &w);
+}
+
+Test(scrub, no_engine_without_redact_fails)
+{
+	struct cm_buf out;
+
+	ctx.ps = NULL;
+	cm_buf_init(&out);
+	cm_buf_adds(&out, "kept|");
+	cr_expect_eq(cm_scrub(&opts, &ctx, "call 0301234567", 15, &out), CM_FAIL);
+	cr_expect(out.n == 5 && memcmp(out.p, "kept|", 5) == 0, "failed scrub left output");
+	cr_expect_eq(cm_scrub(&opts, &ctx, "nothing", 7, &out), 0);
+	cr_expect(out.n == 12 && memcmp(out.p, "kept|nothing", 12) == 0);
+	cm_buf_deinit(&out);
+}
+
+Test(scrub, epochs_differ)
+{
+	size_t n1, n2;
+	char *a, *b;
+
+	a = scrub_str("0301234567", 10, &n1);
+	ctx.epoch = cm_epoch_id(CM_EPOCH_MONTH, 651);
+	b = scrub_str("0301234567", 10, &n2);
+	cr_expect(n1 == n2 && strcmp(a, b) != 0);
+	free(a);
+	free(b);
+}
+
+Test(scrub, default_numbering_when_none)
+{
+	struct want w;
+
+	ctx.np = NULL;
+	w_init(&w);
+	w_phone(&w, "0301234567"); /* local: no plan */
+	check("0301234567", &w);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* 1 MiB of each pattern: linear time, and nothing long survives. */
+Test(scrub, one_mebibyte_is_fast, .timeout = 60)
+{
+	static const char *const pats[] = {
+		"1 ", "1-", "12 ", "(1)", "1.", "1:", "12.34.", "1.2.3.4.", "1234:", "a@",
+		"a1@", "0301234567 ", "+", "+1", "1 1-1-1 ", "1 2a", "a:", "::", "\"", "1.2.3.4 ",
+		"0", "a", "@.", "aaaa.", "12 34@", "1 12a@", "(12) ", "::1 ",
+	};
+	size_t n = 1u << 20, i, j, m, outn;
+	struct timespec t0;
+	double dt, worst = 0;
+	char *in, *s;
+
+	in = malloc(n);
+	cr_assert_not_null(in);
+	opts.display_redact = 1;
+	for (i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+		m = strlen(pats[i]);
+		for (j = 0; j < n; j++)
+			in[j] = pats[i][j % m];
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		s = scrub_str(in, n, &outn);
+		dt = seconds_since(&t0);
+		if (dt > worst)
+			worst = dt;
+		cr_expect_lt(dt, 2.0, "pattern \"%s\": %.3f s", pats[i], dt);
+		cr_expect_lt(longest_digits(s, outn), 7, "pattern \"%s\"", pats[i]);
+		free(s);
+	}
+	free(in);
+}
