@@ -371,7 +371,10 @@ void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
 			describe_bits(a, out);
 		}
 		cm_buf_adds(out, "; privacy markers (anonymous, unknown, ...) kept");
-		describe_invalid(a, out, "non-numbers");
+		if (a->invalid == CM_INVALID_PSEUDONYM)
+			cm_buf_adds(out, "; non-numbers (user names): pseudonym (kind phone)");
+		else
+			describe_invalid(a, out, "non-numbers");
 		return;
 	case CM_ACT_IP:
 		if (a->mode == CM_MODE_TRUNCATE) {

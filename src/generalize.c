@@ -439,7 +439,11 @@ int cm_geo_pair_round(const char *s, size_t n, unsigned decimals, struct cm_buf 
 
 /* ---- cell ids ---------------------------------------------------------- */
 
-#define CELL_HEX_MAX 8
+/*
+ * Longest LAC/TAC or CI text: a 5G NR cell identity has 36 bits, 11
+ * decimal digits (TS 38.413); 12 leaves room for leading zeros.
+ */
+#define CELL_HEX_MAX 12
 
 /* Length of the run at s[i..n) of chars accepted by ok. */
 static size_t run_len(const char *s, size_t n, size_t i, int (*ok)(char))

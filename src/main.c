@@ -370,6 +370,7 @@ int main(int argc, char **argv)
 	if (cm_rules_keyed(&rules) && !cli.key_path) {
 		fprintf(stderr, "cdrmin: error: the rules need a pseudonym key: give -k KEYFILE or set "
 				"CDRMIN_KEY_FILE (make one with 'cdrmin keygen KEYFILE')\n");
+		cm_rules_deinit(&rules);
 		return EX_NOPERM;
 	}
 	if (cm_crypto_init(&err) != 0)

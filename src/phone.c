@@ -166,6 +166,12 @@ static void strip_uri(const char **s, size_t *n)
 	*n = m;
 }
 
+/* "(0)" at s[i]. */
+static int trunk_hint(const char *s, size_t m, size_t i)
+{
+	return i + 2 < m && s[i] == '(' && s[i + 1] == '0' && s[i + 2] == ')';
+}
+
 static void put_lower(struct cm_buf *out, const char *s, size_t n)
 {
 	size_t i;
@@ -212,9 +218,15 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 		return CM_PHONE_MARKER;
 	}
 
-	/* One "+" before the first digit, then digits and separators only. */
+	/*
+	 * One "+" before the first digit, then digits and separators only. In
+	 * "+44 (0)20 7946 0123" the "(0)" is the trunk prefix shown for national
+	 * callers (a habit E.123 advises against): it is not part of the number.
+	 */
 	for (i = 0; i < m; i++) {
-		if (is_digit(s[i]))
+		if (plus && trunk_hint(s, m, i))
+			i += 2;
+		else if (is_digit(s[i]))
 			digits++, seen = 1;
 		else if (s[i] == '+' && !seen && !plus)
 			plus = 1, seen = 1;
@@ -227,7 +239,9 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 		if (plus)
 			out->p[out->n++] = '+';
 		for (i = 0; i < m; i++)
-			if (is_digit(s[i]))
+			if (plus && trunk_hint(s, m, i))
+				i += 2;
+			else if (is_digit(s[i]))
 				out->p[out->n++] = s[i];
 		if (plus)
 			return CM_PHONE_E164;
