@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <xxhash.h>
 
+#include "cdrmin/blake2b.h"
 #include "cdrmin/pseudo.h"
 
 /*
@@ -38,7 +39,7 @@ static const char *const kind_names[CM_KIND__COUNT] = {
 static const char b32_alphabet[32] = "abcdefghijklmnopqrstuvwxyz234567";
 
 /*
- * Keyed states of recently used (kind, epoch) pairs, fully associative with
+ * Prepared subkeys of recently used (kind, epoch) pairs, fully associative with
  * LRU replacement. A run sees a few kinds times one or two epochs at a time;
  * 32 leaves room for re-processing archives that interleave months.
  */
@@ -87,7 +88,8 @@ struct cm_pseudo {
 	const struct cm_key *key;
 	char id[CM_KEYID_CHARS + 1];
 
-	crypto_generichash_state *states; /* STATE_SLOTS, sodium_malloc: they hold subkeys */
+	/* STATE_SLOTS, sodium_malloc: each is as secret as its subkey */
+	struct cm_blake2b_keyed *states;
 	struct state_tag tags[STATE_SLOTS];
 	unsigned last; /* slot of the most recent state lookup */
 	uint64_t tick;
@@ -154,16 +156,13 @@ struct cm_pseudo *cm_pseudo_new(const struct cm_key *key, size_t cache_entries,
 
 	/*
 	 * sodium_malloc returns (end of a page) - size: a size that is a multiple
-	 * of 64 keeps the states at the 64-byte alignment their type asks for.
+	 * of the type's alignment keeps the states aligned.
 	 */
-	_Static_assert(sizeof(crypto_generichash_state) % 64 == 0, "state size keeps alignment");
+	_Static_assert(sizeof(struct cm_blake2b_keyed) % _Alignof(struct cm_blake2b_keyed) == 0,
+		       "state size keeps alignment");
 	ps->states = sodium_malloc(STATE_SLOTS * sizeof *ps->states);
 	if (!ps->states)
 		goto nomem;
-	if ((uintptr_t)ps->states % 64 != 0) {
-		cm_err_set(err, CM_E_INTERNAL, "pseudonym engine: misaligned protected memory");
-		goto fail;
-	}
 	sodium_memzero(ps->states, STATE_SLOTS * sizeof *ps->states);
 
 	if (cache_entries) {
@@ -206,13 +205,13 @@ void cm_pseudo_free(struct cm_pseudo *ps)
 }
 
 /*
- * The keyed BLAKE2b state of (kind, epoch), deriving the subkey on a miss.
+ * The prepared BLAKE2b subkey of (kind, epoch), deriving it on a miss.
  * NULL only if libsodium refuses the derivation (it cannot with these sizes).
  */
-static const crypto_generichash_state *keyed_state(struct cm_pseudo *ps, unsigned kind,
-						   uint64_t epoch)
+static const struct cm_blake2b_keyed *keyed_state(struct cm_pseudo *ps, unsigned kind,
+						  uint64_t epoch)
 {
-	unsigned char sub[crypto_generichash_KEYBYTES];
+	unsigned char sub[CM_BLAKE2B_KEYBYTES];
 	struct state_tag *t = &ps->tags[ps->last];
 	unsigned i, victim = 0;
 	int rc;
@@ -232,8 +231,7 @@ static const crypto_generichash_state *keyed_state(struct cm_pseudo *ps, unsigne
 	rc = crypto_kdf_derive_from_key(sub, sizeof sub, epoch, kind_ctx[kind], ps->key->k);
 	sodium_memzero(&ps->states[victim], sizeof ps->states[victim]);
 	if (rc == 0)
-		rc = crypto_generichash_init(&ps->states[victim], sub, sizeof sub,
-					     CM_DIGEST_BYTES);
+		cm_blake2b_keyed_init(&ps->states[victim], sub);
 	sodium_memzero(sub, sizeof sub);
 	t = &ps->tags[victim];
 	if (rc != 0) {
@@ -249,26 +247,21 @@ found:
 }
 
 /*
- * BLAKE2b-256 keyed with the (kind, epoch) subkey over v[0..n).
- * libsodium 1.0.18 buffers the key block lazily, so a copied state still
- * compresses it: a value up to 128 bytes costs two compressions, and the
- * copy on the stack holds the subkey until it is wiped below.
+ * BLAKE2b-256 keyed with the (kind, epoch) subkey over v[0..n): the same bytes
+ * as crypto_generichash(out, 32, v, n, subkey, 32). The key block was
+ * compressed when the subkey was prepared, so a value of up to 128 bytes
+ * costs one compression.
  */
 static int compute(struct cm_pseudo *ps, unsigned kind, uint64_t epoch, const char *v,
 		   size_t n, unsigned char out[CM_DIGEST_BYTES])
 {
-	const crypto_generichash_state *keyed = keyed_state(ps, kind, epoch);
-	crypto_generichash_state st;
-	int rc;
+	const struct cm_blake2b_keyed *keyed = keyed_state(ps, kind, epoch);
 
+	_Static_assert(CM_DIGEST_BYTES == CM_BLAKE2B_BYTES, "a digest is one BLAKE2b-256 output");
 	if (!keyed)
 		return CM_FAIL;
-	memcpy(&st, keyed, sizeof st);
-	rc = crypto_generichash_update(&st, (const unsigned char *)v, n);
-	if (rc == 0)
-		rc = crypto_generichash_final(&st, out, CM_DIGEST_BYTES);
-	sodium_memzero(&st, sizeof st);
-	return rc == 0 ? 0 : CM_FAIL;
+	cm_blake2b_keyed_hash(keyed, (const unsigned char *)v, n, out);
+	return 0;
 }
 
 int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,

@@ -5,9 +5,9 @@
  * Subkeys are derived from the master key with crypto_kdf, one per
  * (kind, epoch): the kind's 8-byte context separates domains (a number as
  * IMSI and as phone gives unrelated tokens), the epoch id selects the
- * linkability window. The keyed state is set up once per subkey and copied
- * for each value. (libsodium buffers the key block until final, so a value
- * of up to 128 bytes still costs two BLAKE2b compressions: about 280 ns.)
+ * linkability window. Each subkey's key block is compressed once, when the
+ * subkey is derived (blake2b.h), so a value of up to 128 bytes costs one
+ * BLAKE2b compression; the digest equals libsodium's crypto_generichash.
  *
  * Text form of a token: KID "." DIGEST, KID the 4-character key identifier,
  * DIGEST the first bits/8 bytes of the hash in RFC 4648 base32, lower case,
