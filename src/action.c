@@ -267,7 +267,7 @@ int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, co
 		rc = apply_pseudonym(a, c, v, n, out);
 		break;
 	case CM_ACT_PHONE:
-		rc = apply_phone(a, c, 0, v, n, out);
+		rc = apply_phone(a, c, a->keep_digits, v, n, out);
 		break;
 	case CM_ACT_IP:
 		rc = apply_ip(a, c, v, n, out);
@@ -350,7 +350,9 @@ void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
 			cm_buf_adds(out, " digits kept");
 		}
 		describe_bits(a, out);
-		if (a->kind != CM_KIND_GENERIC)
+		if (a->kind == CM_KIND_PHONE && a->invalid == CM_INVALID_PSEUDONYM)
+			cm_buf_adds(out, "; non-numbers (user names): pseudonym (kind phone)");
+		else if (a->kind != CM_KIND_GENERIC)
 			describe_invalid(a, out, "unreadable values");
 		return;
 	case CM_ACT_PHONE:

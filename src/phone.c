@@ -221,10 +221,11 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 	/*
 	 * One "+" before the first digit, then digits and separators only. In
 	 * "+44 (0)20 7946 0123" the "(0)" is the trunk prefix shown for national
-	 * callers (a habit E.123 advises against): it is not part of the number.
+	 * callers (a habit E.123 advises against): after a "+" or a first digit
+ * ("0044 (0)20 ...") it is not part of the number.
 	 */
 	for (i = 0; i < m; i++) {
-		if (plus && trunk_hint(s, m, i))
+		if (seen && trunk_hint(s, m, i))
 			i += 2;
 		else if (is_digit(s[i]))
 			digits++, seen = 1;
@@ -238,11 +239,12 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 			return CM_PHONE_OTHER;
 		if (plus)
 			out->p[out->n++] = '+';
+		seen = plus;
 		for (i = 0; i < m; i++)
-			if (plus && trunk_hint(s, m, i))
+			if (seen && trunk_hint(s, m, i))
 				i += 2;
 			else if (is_digit(s[i]))
-				out->p[out->n++] = s[i];
+				out->p[out->n++] = s[i], seen = 1;
 		if (plus)
 			return CM_PHONE_E164;
 		return classify_digits(np, out);

@@ -240,6 +240,16 @@ static int parse_params(struct parser *ps, unsigned lno, struct cm_action *a, co
 		size_t klen = kv(s, &v);
 		char keyname[32];
 		const char *ap;
+		size_t j;
+
+		for (j = 0; j < i; j++) {
+			const char *v2 = NULL;
+			size_t k2 = kv(w[j].s, &v2);
+			size_t len = klen ? klen : strlen(s);
+
+			if ((k2 ? k2 : strlen(w[j].s)) == len && memcmp(w[j].s, s, len) == 0)
+				return perr(ps, lno, w[i].col, "'%.*s' given twice", (int)(len < 40 ? len : 40), s);
+		}
 
 		if (klen == 0) {
 			/* a flag */
@@ -294,7 +304,7 @@ static int parse_params(struct parser *ps, unsigned lno, struct cm_action *a, co
 					    "kind= must be generic, phone, imsi, imei, ip or email");
 			a->kind = (enum cm_kind)k;
 		} else if (key_is(s, klen, "keep")) {
-			if (a->type == CM_ACT_PHONE && strcmp(v, "cc") == 0)
+			if ((a->type == CM_ACT_PHONE || a->type == CM_ACT_PSEUDONYM) && strcmp(v, "cc") == 0)
 				a->keep_cc = 1;
 			else if (parse_uint(v, 1, CM_E164_MAX_DIGITS, &a->keep_digits) != 0)
 				return perr(ps, lno, w[i].col + 5, "keep= must be %sa number of digits from 1 to %d",
@@ -399,9 +409,10 @@ static int parse_action(struct parser *ps, const struct line *ln, size_t at, str
 	case CM_ACT_PSEUDONYM:
 		if (parse_params(ps, ln->no, a, params, rest, "kind= bits= keep= invalid= text=") != 0)
 			return CM_FAIL;
-		if (a->keep_digits && a->kind != CM_KIND_PHONE && a->kind != CM_KIND_IMSI &&
-		    a->kind != CM_KIND_IMEI)
-			return perr(ps, ln->no, w->col, "keep= needs kind=phone, imsi or imei");
+		if ((a->keep_digits || a->keep_cc) && a->kind != CM_KIND_PHONE &&
+		    (a->keep_cc || (a->kind != CM_KIND_IMSI && a->kind != CM_KIND_IMEI)))
+			return perr(ps, ln->no, w->col, a->keep_cc ? "keep=cc needs kind=phone"
+								  : "keep= needs kind=phone, imsi or imei");
 		return 0;
 	case CM_ACT_PHONE:
 	case CM_ACT_IP:
@@ -478,6 +489,14 @@ static int add_name_list(struct parser *ps, const struct line *ln, size_t from, 
 				if (*p == '\0' && p != ln->w[i].s)
 					break; /* "a, b": a trailing comma before the next word */
 				return perr(ps, ln->no, ln->w[i].col, "empty column name");
+			}
+			{
+				size_t k;
+
+				for (k = 0; k < s->n; k++)
+					if (strlen(s->names[k]) == len && memcmp(s->names[k], p, len) == 0)
+						return perr(ps, ln->no, ln->w[i].col, "column '%.*s' declared twice",
+							    (int)(len < 60 ? len : 60), p);
 			}
 			if (cm_schema_add(s, p, len) != 0)
 				return cm_err_set(ps->err, CM_E_NOMEM, "out of memory");
@@ -560,7 +579,11 @@ static int parse_filter(struct parser *ps, const struct line *ln, int skip)
 	p = ln->w[2].s;
 	for (;;) {
 		size_t len = strcspn(p, ",");
-		char **nv = realloc(f->values, (f->nvalues + 1) * sizeof *nv);
+		char **nv;
+
+		if (len == 0)
+			return perr(ps, ln->no, ln->w[2].col, "empty value in the list (write values as V1,V2)");
+		nv = realloc(f->values, (f->nvalues + 1) * sizeof *nv);
 
 		if (!nv)
 			return cm_err_set(ps->err, CM_E_NOMEM, "out of memory");
@@ -729,6 +752,21 @@ int cm_rules_parse(struct cm_rules *r, const char *path, const char *text, size_
 		goto out;
 	}
 
+	{
+		const char *nul = memchr(text, '\0', n);
+
+		if (nul) {
+			const char *ls = text;
+			unsigned nulline = 1;
+			size_t k;
+
+			for (k = 0; k < (size_t)(nul - text); k++)
+				if (text[k] == '\n')
+					nulline++, ls = text + k + 1;
+			perr(&ps, nulline, (unsigned)(nul - ls) + 1, "NUL byte in rules file");
+			goto out;
+		}
+	}
 	while (pos < n) {
 		const char *nl = memchr(text + pos, '\n', n - pos);
 		size_t len = nl ? (size_t)(nl - (text + pos)) : n - pos;

@@ -338,6 +338,24 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 			goto out;
 		}
 		i = copied = m.end;
+		/* The port of "192.0.2.1:5060" or "[2001:db8::1]:5060" names a service, not a person. */
+		if (m.what == HIT_IP) {
+			size_t k = m.end, j;
+			int v6 = memchr(in + m.start, ':', m.end - m.start) != NULL;
+
+			if (v6 && m.start > 0 && in[m.start - 1] == '[' && k < n && in[k] == ']')
+				k++;
+			else if (v6)
+				continue; /* a colon after a bare IPv6 address is its own */
+			if (k >= n || in[k] != ':')
+				continue;
+			for (j = k + 1; j < n && j - k <= 5 && is_digit(in[j]); j++)
+				;
+			if (j > k + 1 && j - k <= 6 && (j == n || !is_digit(in[j]))) {
+				cm_buf_add(out, in + i, j - i);
+				i = copied = j;
+			}
+		}
 	}
 	cm_buf_add(out, in + copied, n - copied);
 out:

@@ -69,7 +69,8 @@ Test(phone, german_forms_agree)
 	check(&np, "TEL:0301234567;phone-context=example.com", CM_PHONE_E164, "+49301234567");
 	check(&np, "+49 (0)30 1234567", CM_PHONE_E164, "+49301234567");
 	check(&np, "+49(0)301234567", CM_PHONE_E164, "+49301234567");
-	check(&np, "(0)301234567", CM_PHONE_E164, "+49301234567"); /* no "+": a plain 0 */
+	check(&np, "(0)301234567", CM_PHONE_E164, "+49301234567"); /* leading: the trunk 0 */
+	check(&np, "0049 (0)30 1234567", CM_PHONE_E164, "+49301234567");
 	check(&np, "1234", CM_PHONE_LOCAL, "1234"); /* bare=LOCAL: an extension */
 	check(&np, "0", CM_PHONE_LOCAL, "0");       /* the trunk prefix alone */
 	check(&np, "00", CM_PHONE_LOCAL, "00");     /* the international prefix alone */

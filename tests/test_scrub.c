@@ -372,6 +372,18 @@ Test(scrub, addresses)
 	w_text(&w, "%eth0.");
 	check("from 192.0.2.1:5060 to [2001:db8::1]:5060, fe80::1%eth0.", &w);
 
+	/* with the default min_digits, a port after an address stays too */
+	opts.min_digits = CM_SCRUB_MIN_DIGITS_DEFAULT;
+	w_init(&w);
+	w_text(&w, "via ");
+	w_ip(&w, "192.0.2.1");
+	w_text(&w, ":5060 and [");
+	w_ip(&w, "2001:db8::1");
+	w_text(&w, "]:5061 then ");
+	w_phone(&w, "55512345");
+	check("via 192.0.2.1:5060 and [2001:db8::1]:5061 then 55512345", &w);
+	opts.min_digits = 6;
+
 	/* IPv4-mapped gives the IPv4 token */
 	w_init(&w);
 	w_text(&w, "c=IN IP6 ");

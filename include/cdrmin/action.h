@@ -3,8 +3,9 @@
  *
  * An action is (value, key material, parameters) -> output text. The rules
  * parser fills struct cm_action; the plan calls cm_action_apply for each
- * protected field of each record. An empty value stays empty: there is
- * nothing in it to protect.
+ * protected field of each record. An empty value stays empty (there is
+ * nothing in it to protect), except under redact, which always writes its
+ * text.
  */
 #ifndef CDRMIN_ACTION_H
 #define CDRMIN_ACTION_H

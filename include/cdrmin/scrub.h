@@ -9,7 +9,8 @@
  *
  * A telephone number here is an optional "+" followed by digits, where
  * single spaces, dashes and parentheses may separate groups, holding at
- * least min_digits digits. Shorter digit runs (a timeout, a port) stay.
+ * least min_digits digits. Shorter digit runs (a timeout) stay, and so
+ * does the port after an address (192.0.2.1:5060, [2001:db8::1]:5060).
  */
 #ifndef CDRMIN_SCRUB_H
 #define CDRMIN_SCRUB_H

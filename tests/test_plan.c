@@ -1,0 +1,561 @@
+/*
+ * \summary: unit tests of the rule plan (src/plan.c): compile against a
+ * schema, output order and columns, filters, epochs, rejects, zero copy,
+ * the `check` description.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "cdrmin/key.h"
+#include "cdrmin/plan.h"
+
+/* Under `make asan`, a failed compile must not leak (see tests/test_rules.c). */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define expect_no_leak() \
+	cr_expect_eq(__lsan_do_recoverable_leak_check(), 0, "memory leaked (see the report above)")
+#else
+#define expect_no_leak() ((void)0)
+#endif
+
+/* Per-test state (Criterion runs each test in its own process). */
+static struct cm_key key;
+static struct cm_pseudo *ps;
+static struct cm_rules R;
+static struct cm_schema S;
+static struct cm_plan P;
+static struct cm_plan_out O;
+static struct cm_err E;
+
+static void setup(void)
+{
+	static const unsigned char k[CM_KEY_BYTES] = "cdrmin plan test key, 32 bytes.";
+	char path[] = "/tmp/cdrmin-plan-key-XXXXXX";
+	int fd;
+
+	cr_assert_eq(cm_crypto_init(&E), 0, "%s", E.msg);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fchmod(fd, 0600), 0);
+	cr_assert_eq(write(fd, k, sizeof k), (ssize_t)sizeof k);
+	close(fd);
+	cr_assert_eq(cm_key_load(&key, path, &E), 0, "%s", E.msg);
+	unlink(path);
+	ps = cm_pseudo_new(&key, 1024, &E);
+	cr_assert_not_null(ps, "%s", E.msg);
+	cm_schema_init(&S);
+	cm_plan_out_init(&O);
+	P.epoch_field = -1;
+}
+
+static void teardown(void)
+{
+	cm_plan_out_deinit(&O);
+	cm_plan_deinit(&P);
+	cm_rules_deinit(&R);
+	cm_schema_deinit(&S);
+	cm_pseudo_free(ps);
+	cm_key_free(&key);
+}
+
+TestSuite(plan, .init = setup, .fini = teardown);
+
+/* S = the comma-separated names. */
+static void schema(const char *names)
+{
+	const char *p = names;
+
+	cm_schema_deinit(&S);
+	cm_schema_init(&S);
+	for (;;) {
+		size_t len = strcspn(p, ",");
+
+		cr_assert_eq(cm_schema_add(&S, p, len), 0);
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+}
+
+static void rules(const char *text)
+{
+	cm_rules_deinit(&R);
+	cr_assert_eq(cm_rules_parse(&R, "p.rules", text, strlen(text), &E), 0, "%llu:%llu: %s",
+		     (unsigned long long)E.line, (unsigned long long)E.col, E.msg);
+}
+
+/* Compiles the rules text against the schema names; both must be fine. */
+static void compile(const char *names, const char *text)
+{
+	schema(names);
+	rules(text);
+	cm_plan_deinit(&P);
+	cr_assert_eq(cm_plan_compile(&P, &R, &S, &E), 0, "%llu:%llu: %s",
+		     (unsigned long long)E.line, (unsigned long long)E.col, E.msg);
+	cr_assert_eq(P.rules, &R);
+	cr_assert_eq(P.schema.n, S.n);
+}
+
+/* Compiling must fail with CM_E_RULES at line:col naming want. */
+static void compile_fails(const char *names, const char *text, unsigned line, unsigned col,
+			  const char *want)
+{
+	schema(names);
+	rules(text);
+	cm_plan_deinit(&P);
+	memset(&E, 0, sizeof E);
+	cr_assert_eq(cm_plan_compile(&P, &R, &S, &E), CM_FAIL, "compiled, want an error at %u:%u", line,
+		     col);
+	cr_expect_eq(E.code, CM_E_RULES);
+	cr_expect_eq(E.line, line, "line %llu, want %u: %s", (unsigned long long)E.line, line, E.msg);
+	cr_expect_eq(E.col, col, "col %llu, want %u: %s", (unsigned long long)E.col, col, E.msg);
+	cr_expect(strstr(E.msg, want) != NULL, "\"%s\" lacks \"%s\"", E.msg, want);
+	/* a failed compile leaves an empty plan that deinit accepts again */
+	cr_expect_eq(P.schema.n, 0u);
+	cr_expect_null(P.act);
+	cr_expect_null(P.out);
+	cr_expect_eq(P.nout, 0u);
+	cr_expect_eq(P.epoch_field, -1);
+	expect_no_leak();
+}
+
+/* A record whose values are the given strings (which must outlive it). */
+#define MAXF 16
+static struct cm_slice vals[MAXF];
+static struct cm_record rec;
+
+static void record(size_t n, const char *const v[])
+{
+	size_t i;
+
+	cr_assert_leq(n, MAXF);
+	cr_assert_eq(n, P.schema.n, "a record has one value per schema field");
+	for (i = 0; i < n; i++) {
+		vals[i].p = v[i];
+		vals[i].n = strlen(v[i]);
+	}
+	rec.f = vals;
+	rec.n = n;
+	rec.line = 1;
+	rec.offset = 0;
+}
+#define RECORD(...)                                                             \
+	do {                                                                    \
+		static const char *const v_[] = {__VA_ARGS__};                  \
+		record(sizeof v_ / sizeof v_[0], v_);                           \
+	} while (0)
+
+static enum cm_reject reason;
+static long field;
+
+static int apply(void)
+{
+	reason = CM_REJ__COUNT;
+	field = -2;
+	return cm_plan_apply(&P, ps, &rec, &O, &reason, &field);
+}
+
+/* Output field i as a C string. */
+static const char *outv(size_t i)
+{
+	static char ring[16][256];
+	static unsigned at;
+	char *s = ring[at++ % 16];
+	struct cm_slice v;
+
+	cr_assert_lt(i, P.nout);
+	v = cm_plan_value(&O, i);
+	cr_assert_lt(v.n, sizeof ring[0]);
+	memcpy(s, v.p, v.n);
+	s[v.n] = '\0';
+	return s;
+}
+
+/* The output as one comma-joined string. */
+static const char *joined(void)
+{
+	static char s[1024];
+	size_t i, o = 0;
+
+	s[0] = '\0';
+	for (i = 0; i < P.nout; i++)
+		o += (size_t)snprintf(s + o, sizeof s - o, "%s%s", i ? "," : "", outv(i));
+	return s;
+}
+
+/* The token for (kind, epoch, v). */
+static const char *tok(enum cm_kind kind, uint64_t epoch, const char *v)
+{
+	static char ring[8][80];
+	static unsigned at;
+	char *s = ring[at++ % 8];
+	struct cm_buf b;
+
+	cm_buf_init(&b);
+	cr_assert_eq(cm_pseudo_token(ps, kind, epoch, v, strlen(v), 128, &b), 0);
+	cr_assert_lt(b.n, sizeof ring[0]);
+	memcpy(s, b.p, b.n);
+	s[b.n] = '\0';
+	cm_buf_deinit(&b);
+	return s;
+}
+
+/* ---------------------------------------------------------------- compile */
+
+Test(plan, output_order_is_input_order)
+{
+	compile("a,b,c,d,e",
+		"e keep\n"
+		"c redact text=C\n"
+		"a keep\n"
+		"* drop\n");
+	cr_assert_eq(P.nout, 3u);
+	cr_expect_eq(P.out[0], 0u);
+	cr_expect_eq(P.out[1], 2u);
+	cr_expect_eq(P.out[2], 4u);
+	RECORD("va", "vb", "vc", "vd", "ve");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(joined(), "va,C,ve");
+}
+
+Test(plan, actions_and_rule_lines_per_field)
+{
+	compile("a,b,c",
+		"columns x\n"  /* declared columns are not the schema compiled against */
+		"\n"
+		"c time floor=day\n"
+		"a drop\n"
+		"* redact\n");
+	cr_expect_eq(P.act[0]->type, CM_ACT_DROP);
+	cr_expect_eq(P.act[1], &R.def, "an unnamed field gets the default");
+	cr_expect_eq(P.act[2]->type, CM_ACT_TIME);
+	cr_expect_eq(P.rule_line[0], 4u);
+	cr_expect_eq(P.rule_line[1], 0u, "0: the default");
+	cr_expect_eq(P.rule_line[2], 3u);
+	cr_expect_eq(P.epoch_field, -1);
+	cr_expect_eq(P.nfilters, 0u);
+}
+
+Test(plan, dropped_fields_are_absent)
+{
+	compile("caller,callee,secret,duration",
+		"caller phone pseudonym\n"
+		"secret drop\n"
+		"duration keep\n"
+		"* drop\n");
+	cr_assert_eq(P.nout, 2u);
+	RECORD("+44 20 7946 0123", "+44 20 7946 0999", "hunter2", "42");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(outv(0), tok(CM_KIND_PHONE, 0, "+442079460123"));
+	cr_expect_str_eq(outv(1), "42");
+	cr_expect(strstr(joined(), "hunter2") == NULL);
+	cr_expect(strstr(joined(), "0999") == NULL);
+	cr_expect(strstr(joined(), "7946") == NULL);
+}
+
+Test(plan, all_dropped)
+{
+	compile("a,b", "a drop\n* drop\n");
+	cr_expect_eq(P.nout, 0u);
+	RECORD("x", "y");
+	cr_expect_eq(apply(), CM_WRITE);
+}
+
+Test(plan, default_redact_keeps_the_column)
+{
+	compile("a,b,c", "b keep\n* redact text=\"n/a\"\n");
+	cr_assert_eq(P.nout, 3u);
+	RECORD("secret a", "open", "secret c");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(joined(), "n/a,open,n/a");
+	compile("a,b,c", "b keep\n* redact\n");
+	RECORD("secret a", "open", "");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(outv(0), "REDACTED");
+	cr_expect_str_eq(outv(1), "open");
+}
+
+Test(plan, unknown_field_in_rule)
+{
+	compile_fails("a,b", "a keep\n\n   cc keep\n* drop\n", 3, 4, "unknown field 'cc'");
+	compile_fails("a,b", "\"A\" keep\n* drop\n", 1, 1, "unknown field 'A'"); /* names are exact */
+	compile_fails("a,b", "b keep\na  keep\n\"call id\" scrub\n* drop\n", 3, 1, "unknown field 'call id'");
+}
+
+Test(plan, unknown_epoch_field)
+{
+	compile_fails("a,b", "a keep\nepoch month of start\n* drop\n", 2, 16, "unknown epoch field 'start'");
+}
+
+Test(plan, unknown_filter_field)
+{
+	compile_fails("a,b", "a keep\nonly  disposition ANSWERED\n* drop\n", 2, 7,
+		      "unknown field 'disposition' in only");
+	compile_fails("a,b", "a keep\nonly a x\nskip lastapp Hangup\n* drop\n", 3, 6,
+		      "unknown field 'lastapp' in skip");
+}
+
+Test(plan, empty_schema)
+{
+	cm_schema_deinit(&S);
+	cm_schema_init(&S);
+	rules("* drop\n");
+	cr_assert_eq(cm_plan_compile(&P, &R, &S, &E), 0, "%s", E.msg);
+	cr_expect_eq(P.nout, 0u);
+	compile_fails("x", "a keep\n* drop\n", 1, 1, "unknown field");
+}
+
+/* --------------------------------------------------------------- filters */
+
+Test(plan, only_filter)
+{
+	compile("id,disposition", "id keep\nonly disposition ANSWERED,BUSY\n* drop\n");
+	cr_assert_eq(P.nfilters, 1u);
+	cr_expect_eq(P.filters[0].field, 1u);
+	cr_expect_eq(P.filters[0].skip, 0);
+	RECORD("1", "ANSWERED");
+	cr_expect_eq(apply(), CM_WRITE);
+	RECORD("2", "BUSY");
+	cr_expect_eq(apply(), CM_WRITE);
+	RECORD("3", "NO ANSWER");
+	cr_expect_eq(apply(), CM_FILTERED);
+	cr_expect_eq(field, -1);
+	RECORD("4", "answered");
+	cr_expect_eq(apply(), CM_FILTERED, "values match exactly");
+	RECORD("5", "ANSWERED ");
+	cr_expect_eq(apply(), CM_FILTERED);
+	RECORD("6", "");
+	cr_expect_eq(apply(), CM_FILTERED);
+}
+
+Test(plan, skip_filter)
+{
+	compile("id,lastapp", "id keep\nskip lastapp Hangup,Busy\n* drop\n");
+	cr_expect_eq(P.filters[0].skip, 1);
+	RECORD("1", "Hangup");
+	cr_expect_eq(apply(), CM_FILTERED);
+	RECORD("2", "Busy");
+	cr_expect_eq(apply(), CM_FILTERED);
+	RECORD("3", "Dial");
+	cr_expect_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(outv(0), "3");
+}
+
+Test(plan, filters_combine_and_see_dropped_fields)
+{
+	/* disposition is filtered on but dropped from the output */
+	compile("id,disposition,lastapp",
+		"id keep\nonly disposition ANSWERED\nskip lastapp Hangup\n* drop\n");
+	cr_expect_eq(P.nout, 1u);
+	RECORD("1", "ANSWERED", "Dial");
+	cr_expect_eq(apply(), CM_WRITE);
+	RECORD("2", "ANSWERED", "Hangup");
+	cr_expect_eq(apply(), CM_FILTERED);
+	RECORD("3", "BUSY", "Dial");
+	cr_expect_eq(apply(), CM_FILTERED);
+}
+
+Test(plan, filter_comes_before_epoch_and_values)
+{
+	compile("t,ip,d", "epoch day of t\nip ip truncate\nonly d yes\n* drop\n");
+	RECORD("garbage", "not an ip", "no");
+	cr_expect_eq(apply(), CM_FILTERED, "a filtered record is not rejected");
+	RECORD("garbage", "not an ip", "yes");
+	cr_expect_eq(apply(), CM_REJECTED);
+}
+
+/* ------------------------------------------------------------- rejects */
+
+Test(plan, epoch_field_unreadable)
+{
+	compile("id,caller,start", "caller phone pseudonym\nepoch month of start\n* drop\n");
+	cr_expect_eq(P.epoch_field, 2);
+	RECORD("1", "+44 20 7946 0123", "not a time");
+	cr_expect_eq(apply(), CM_REJECTED);
+	cr_expect_eq(reason, CM_REJ_EPOCH);
+	cr_expect_eq(field, 2);
+	RECORD("1", "+44 20 7946 0123", "");
+	cr_expect_eq(apply(), CM_REJECTED, "an empty epoch time");
+	cr_expect_eq(reason, CM_REJ_EPOCH);
+	cr_expect_eq(field, 2);
+	RECORD("1", "+44 20 7946 0123", "1969-12-31 23:59:59");
+	cr_expect_eq(apply(), CM_REJECTED, "before 1970: no epoch");
+	cr_expect_eq(reason, CM_REJ_EPOCH);
+	RECORD("1", "+44 20 7946 0123", "2024-03-01 12:00:00");
+	cr_expect_eq(apply(), CM_WRITE);
+}
+
+Test(plan, epoch_selects_tokens)
+{
+	const uint64_t feb = cm_epoch_id(CM_EPOCH_MONTH, (2024 - 1970) * 12 + 1);
+	const uint64_t mar = cm_epoch_id(CM_EPOCH_MONTH, (2024 - 1970) * 12 + 2);
+	char a[80], b[80], c[80];
+
+	compile("caller,start", "numbering country=44 trunk=0\ncaller phone pseudonym\nstart keep\n"
+		"epoch month of start\n* drop\n");
+	RECORD("+44 20 7946 0123", "2024-03-01 00:00:00");
+	cr_assert_eq(apply(), CM_WRITE);
+	snprintf(a, sizeof a, "%s", outv(0));
+	RECORD("020 7946 0123", "2024-03-31T23:59:59Z");
+	cr_assert_eq(apply(), CM_WRITE);
+	snprintf(b, sizeof b, "%s", outv(0));
+	RECORD("+44 20 7946 0123", "2024-02-29 23:59:59");
+	cr_assert_eq(apply(), CM_WRITE);
+	snprintf(c, sizeof c, "%s", outv(0));
+	cr_expect_str_eq(a, b, "one month, one pseudonym");
+	cr_expect_str_neq(a, c, "another month, another pseudonym");
+	cr_expect_str_eq(a, tok(CM_KIND_PHONE, mar, "+442079460123"));
+	cr_expect_str_eq(c, tok(CM_KIND_PHONE, feb, "+442079460123"));
+	/* the window is the UTC month: 00:30 at +01:00 on 1 March is still February */
+	RECORD("+44 20 7946 0123", "2024-03-01T00:30:00+01:00");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(outv(0), c);
+
+	/* epoch none: the epoch id is 0 */
+	compile("caller,start", "caller phone pseudonym\nepoch none\n* drop\n");
+	RECORD("+44 20 7946 0123", "garbage");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(outv(0), tok(CM_KIND_PHONE, 0, "+442079460123"));
+}
+
+Test(plan, value_reject)
+{
+	compile("a,ip,t", "a keep\nip ip truncate\nt time floor=hour\n* drop\n");
+	RECORD("x", "192.0.2.7", "2024-03-01 12:34:56");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(joined(), "x,192.0.2.0,2024-03-01 12:00:00");
+	RECORD("x", "192.0.2.7", "soon");
+	cr_expect_eq(apply(), CM_REJECTED);
+	cr_expect_eq(reason, CM_REJ_VALUE);
+	cr_expect_eq(field, 2);
+	RECORD("x", "host.example", "2024-03-01 12:34:56");
+	cr_expect_eq(apply(), CM_REJECTED);
+	cr_expect_eq(reason, CM_REJ_VALUE);
+	cr_expect_eq(field, 1);
+	/* the invalid= policy decides: redact writes the record */
+	compile("a,ip,t", "a keep\nip ip truncate invalid=redact text=BAD\nt time floor=hour\n* drop\n");
+	RECORD("x", "host.example", "2024-03-01 12:34:56");
+	cr_expect_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(joined(), "x,BAD,2024-03-01 12:00:00");
+}
+
+Test(plan, reject_of_a_dropped_field_cannot_happen)
+{
+	/* a dropped column is never read: garbage in it rejects nothing */
+	compile("a,t", "a keep\n* drop\n");
+	RECORD("x", "soon");
+	cr_expect_eq(apply(), CM_WRITE);
+}
+
+/* ------------------------------------------------------------ zero copy */
+
+Test(plan, keep_is_zero_copy)
+{
+	size_t i;
+
+	compile("a,b,c,d", "a keep\nb redact\nc keep\nd phone truncate digits=4\n* drop\n");
+	RECORD("alpha", "beta", "gamma", "+44 20 7946 0123");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_assert_eq(P.nout, 4u);
+	cr_expect_eq(cm_plan_value(&O, 0).p, vals[0].p, "a kept value points into the input");
+	cr_expect_eq(cm_plan_value(&O, 0).n, 5u);
+	cr_expect_eq(cm_plan_value(&O, 2).p, vals[2].p);
+	cr_expect_eq(cm_plan_value(&O, 2).n, 5u);
+	cr_expect_neq(cm_plan_value(&O, 1).p, vals[1].p);
+	cr_expect_str_eq(outv(1), "REDACTED");
+	cr_expect_str_eq(outv(3), "+4420");
+	for (i = 0; i < P.nout; i++)
+		cr_expect(cm_plan_value(&O, i).p != NULL);
+}
+
+Test(plan, plan_out_reused_across_records)
+{
+	compile("a,b", "a keep\nb redact text=XYZ\n* drop\n");
+	RECORD("a-long-value-in-the-first-record", "one");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(joined(), "a-long-value-in-the-first-record,XYZ");
+	RECORD("b", "");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(outv(0), "b");
+	cr_expect_str_eq(outv(1), "XYZ");
+	/* a wider plan after a narrow one, with the same working space */
+	compile("a,b,c,d,e,f", "* redact text=R\n");
+	RECORD("1", "2", "3", "4", "5", "6");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(joined(), "R,R,R,R,R,R");
+}
+
+Test(plan, keyed_actions_in_a_record)
+{
+	compile("caller,callee,ip,note",
+		"numbering country=44 trunk=0 international=00\n"
+		"caller phone pseudonym keep=cc\n"
+		"callee phone pseudonym\n"
+		"ip ip pseudonym\n"
+		"note scrub\n"
+		"* drop\n");
+	RECORD("020 7946 0123", "+44 20 7946 0123", "::ffff:192.0.2.1", "rang 020 7946 0123");
+	cr_assert_eq(apply(), CM_WRITE);
+	{
+		const char *t = tok(CM_KIND_PHONE, 0, "+442079460123");
+		char want[128];
+
+		snprintf(want, sizeof want, "+44/%s", t);
+		cr_expect_str_eq(outv(0), want);
+		cr_expect_str_eq(outv(1), t, "caller and callee columns join");
+		snprintf(want, sizeof want, "rang %s", t);
+		cr_expect_str_eq(outv(3), want, "scrub gives the same token");
+	}
+	cr_expect(strstr(joined(), "7946") == NULL);
+	cr_expect(strstr(joined(), "192.0.2") == NULL);
+}
+
+/* ------------------------------------------------------------- describe */
+
+Test(plan, describe_lists_every_input_field)
+{
+	struct cm_buf b;
+	char *s;
+
+	compile("accountcode,src,dst,a_rather_long_column_name,disposition",
+		"src phone pseudonym keep=cc\n"
+		"dst phone truncate digits=6\n"
+		"disposition keep\n"
+		"accountcode drop\n"
+		"* redact text=GONE\n");
+	cm_buf_init(&b);
+	cm_plan_describe(&P, &b);
+	cr_assert(!b.oom);
+	cm_buf_addc(&b, '\0');
+	s = b.p;
+	cr_expect(strncmp(s, "field", 5) == 0, "a header line first:\n%s", s);
+	cr_expect(strstr(s, "\naccountcode ") != NULL, "%s", s);
+	cr_expect(strstr(s, "\nsrc ") != NULL, "%s", s);
+	cr_expect(strstr(s, "\ndst ") != NULL, "%s", s);
+	cr_expect(strstr(s, "\na_rather_long_column_name ") != NULL, "%s", s);
+	cr_expect(strstr(s, "\ndisposition ") != NULL, "%s", s);
+	/* each line gives the rule's line, or * for the default, and the action */
+	cr_expect(strstr(s, "src                        1     phone number normalized") != NULL, "%s", s);
+	cr_expect(strstr(s, "country code kept") != NULL, "%s", s);
+	cr_expect(strstr(s, "truncated to 6 digits") != NULL, "%s", s);
+	cr_expect(strstr(s, "accountcode                4     dropped") != NULL, "%s", s);
+	cr_expect(strstr(s, "a_rather_long_column_name  *     redacted to \"GONE\"") != NULL, "%s", s);
+	cr_expect(strstr(s, "disposition                3     kept unchanged") != NULL, "%s", s);
+	cr_expect(strstr(s, "output columns (4): src,dst,a_rather_long_column_name,disposition\n") != NULL,
+		  "%s", s);
+	cm_buf_deinit(&b);
+
+	compile("a,b", "* drop\n");
+	cm_buf_init(&b);
+	cm_plan_describe(&P, &b);
+	cm_buf_addc(&b, '\0');
+	cr_expect(strstr(b.p, "output columns (0): (none)") != NULL, "%s", b.p);
+	cr_expect(strstr(b.p, "\na ") != NULL && strstr(b.p, "\nb ") != NULL, "%s", b.p);
+	cm_buf_deinit(&b);
+}
