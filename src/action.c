@@ -103,15 +103,15 @@ static int invalid(const struct cm_action *a, const struct cm_action_ctx *c, con
 
 /*
  * Prefix, "/", token. The prefix is the first keep digits of digits[0..n)
- * (after a "+" when plus), written only when it leaves at least one digit
- * hidden: a kept prefix never spells out the whole number.
+ * (after a "+" when plus), written only when it leaves at least
+ * CM_HIDDEN_DIGITS_MIN digits hidden.
  */
 static int prefixed_token(const struct cm_action *a, const struct cm_action_ctx *c, enum cm_kind kind,
 			  const char *norm, size_t nn, int plus, size_t keep, struct cm_buf *out)
 {
 	size_t ndigits = nn - (plus ? 1 : 0);
 
-	if (keep && keep < ndigits) {
+	if (keep && keep + CM_HIDDEN_DIGITS_MIN <= ndigits) {
 		cm_buf_add(out, norm, keep + (plus ? 1 : 0));
 		cm_buf_addc(out, '/');
 	}
@@ -145,7 +145,7 @@ static int apply_phone(const struct cm_action *a, const struct cm_action_ctx *c,
 	if (a->type == CM_ACT_PHONE && a->mode == CM_MODE_TRUNCATE) {
 		size_t plus = cls == CM_PHONE_E164, nd = t->n - plus;
 
-		if (nd <= a->digits) {
+		if (nd < a->digits + CM_HIDDEN_DIGITS_MIN) {
 			cm_buf_adds(out, redact_text(a));
 			return 0;
 		}
@@ -172,7 +172,12 @@ static int apply_ip(const struct cm_action *a, const struct cm_action_ctx *c, co
 	return token(a, c, CM_KIND_IP, (const char *)ip.a, cm_ip_len(&ip), out);
 }
 
-/* IMSI (up to 15 digits, ITU-T E.212) and IMEI (14 to 16 digits, 3GPP TS 23.003 6.2). */
+/*
+ * IMSI (5 to 15 digits, ITU-T E.212) and IMEI (3GPP TS 23.003 section 6.2:
+ * 14 digits TAC and serial number, 15 with the check digit, 16 as IMEISV
+ * with a software version). An IMEI is pseudonymized over its first 14
+ * digits, so the IMEI and IMEISV of one device join.
+ */
 static int apply_digits_kind(const struct cm_action *a, const struct cm_action_ctx *c, const char *v,
 			     size_t n, struct cm_buf *out)
 {
@@ -190,6 +195,8 @@ static int apply_digits_kind(const struct cm_action *a, const struct cm_action_c
 		return CM_FAIL;
 	if (t->n < lo || t->n > hi)
 		return invalid(a, c, v, n, out);
+	if (a->kind == CM_KIND_IMEI)
+		t->n = 14;
 	return prefixed_token(a, c, a->kind, t->p, t->n, 0, a->keep_digits, out);
 }
 
@@ -360,7 +367,9 @@ void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
 		if (a->mode == CM_MODE_TRUNCATE) {
 			cm_buf_adds(out, "truncated to ");
 			cm_buf_addu(out, a->digits);
-			cm_buf_adds(out, " digits (shorter numbers redacted)");
+			cm_buf_adds(out, " digits (numbers with fewer than ");
+			cm_buf_addu(out, a->digits + CM_HIDDEN_DIGITS_MIN);
+			cm_buf_adds(out, " digits redacted)");
 		} else {
 			cm_buf_adds(out, "pseudonym (kind phone)");
 			if (a->keep_cc)

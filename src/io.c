@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cdrmin/io.h"
 
 #define PIPE_SIZE (1 << 20)
@@ -102,6 +104,8 @@ void cm_source_close(struct cm_source *s)
 	if (s->owned && s->fd >= 0)
 		close(s->fd);
 	free(s->name);
+	if (s->buf)
+		sodium_memzero(s->buf, s->cap); /* it held originals */
 	free(s->buf);
 	memset(s, 0, sizeof *s);
 	s->fd = -1;

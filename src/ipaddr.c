@@ -182,10 +182,41 @@ int cm_ip_parse(const char *s, size_t n, struct cm_ip *ip)
 	return 0;
 }
 
+/*
+ * IPv6 prefixes whose addresses carry an IPv4 address, and the bit where it
+ * starts: 6to4 2002::/16 (RFC 3056 section 2, the site's IPv4 address in
+ * bits 16..47), the NAT64 well-known prefix 64:ff9b::/96 (RFC 6052 section
+ * 2.1) and Teredo 2001::/32 (RFC 4380 section 4, the client's address,
+ * inverted, in bits 96..127; the server's in bits 32..63 is the relay's).
+ */
+static const struct {
+	uint8_t prefix[12];
+	unsigned prefix_bits, v4_at;
+} embeds_v4[] = {
+	{ { 0x20, 0x02 }, 16, 16 },
+	{ { 0x00, 0x64, 0xff, 0x9b }, 96, 96 },
+	{ { 0x20, 0x01, 0x00, 0x00 }, 32, 96 },
+};
+
+/* Bit where the embedded IPv4 address of a v6 address starts, or 0. */
+static unsigned embedded_v4_at(const struct cm_ip *ip)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof embeds_v4 / sizeof embeds_v4[0]; k++)
+		if (memcmp(ip->a, embeds_v4[k].prefix, embeds_v4[k].prefix_bits / 8) == 0)
+			return embeds_v4[k].v4_at;
+	return 0;
+}
+
 void cm_ip_truncate(struct cm_ip *ip, unsigned v4bits, unsigned v6bits)
 {
-	unsigned bits = ip->v6 ? v6bits : v4bits;
+	unsigned bits = ip->v6 ? v6bits : v4bits, at;
 	size_t len = cm_ip_len(ip), i;
+
+	/* An IPv4 address inside an IPv6 one keeps no more than v4bits of itself. */
+	if (ip->v6 && (at = embedded_v4_at(ip)) != 0 && bits > at && bits - at > v4bits)
+		bits = at + v4bits;
 
 	if (bits >= len * 8)
 		return;

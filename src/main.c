@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cdrmin/csv.h"
 #include "cdrmin/key.h"
 #include "cdrmin/pipeline.h"
 #include "cdrmin/pseudo.h"
@@ -79,7 +81,7 @@ static void die_err(const struct cm_err *err, const char *rules_path)
 		fprintf(stderr, "cdrmin: error: %s:%llu:%llu: %s\n", rules_path,
 			(unsigned long long)err->line, (unsigned long long)err->col, err->msg);
 	else if (err->code == CM_E_RULES && rules_path)
-		fprintf(stderr, "cdrmin: error: %s: %s\n", rules_path, err->msg);
+		fprintf(stderr, "cdrmin: error: rules file %s: %s\n", rules_path, err->msg);
 	else
 		fprintf(stderr, "cdrmin: error: %s\n", err->msg);
 	exit(cm_err_exit_code(err->code));
@@ -124,11 +126,11 @@ static void on_reject(void *ud, const struct cm_rejection *r)
 	}
 	switch (r->reason) {
 	case CM_REJ_COLUMNS:
-		if (r->want_columns)
+		if (r->want_columns && r->got_columns)
 			snprintf(why, sizeof why, "wrong number of columns (%zu, expected %zu)",
 				 r->got_columns, r->want_columns);
 		else
-			snprintf(why, sizeof why, "too many columns");
+			snprintf(why, sizeof why, "more than %d columns", CM_CSV_MAX_FIELDS);
 		break;
 	case CM_REJ_QUOTE:
 		snprintf(why, sizeof why, "unterminated quote, or text after a closing quote");
@@ -143,6 +145,10 @@ static void on_reject(void *ud, const struct cm_rejection *r)
 	case CM_REJ_VALUE:
 		snprintf(why, sizeof why, "field '%.60s': value is not of the form its rule expects",
 			 r->field ? r->field : "?");
+		break;
+	case CM_REJ_HEADER:
+		snprintf(why, sizeof why, "the file's header line is malformed or differs from the "
+			 "first input's (or the declared columns)");
 		break;
 	case CM_REJ_EPOCH:
 		snprintf(why, sizeof why, "field '%.60s': the epoch time is missing or unreadable",
@@ -179,6 +185,27 @@ static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, d
 		fprintf(stderr, "cdrmin: stats: pseudonym cache lookups=%llu hits=%llu hit-rate=%.1f%%\n",
 			(unsigned long long)total, (unsigned long long)pst.hits,
 			total ? 100.0 * (double)pst.hits / (double)total : 0.0);
+	}
+}
+
+/*
+ * Refuses an output that is one of the inputs: opening it would truncate
+ * the input before a byte of it is read.
+ */
+static void check_output_not_input(const char *out, char **inputs, int n)
+{
+	struct stat so, si;
+	int i;
+
+	if (!out || stat(out, &so) != 0 || !S_ISREG(so.st_mode))
+		return;
+	for (i = 0; i < n || (n == 0 && i == 0); i++) {
+		int r = n == 0 || strcmp(inputs[i], "-") == 0 ? fstat(0, &si) : stat(inputs[i], &si);
+
+		if (r == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+			fprintf(stderr, "cdrmin: the output %s is also an input\n", out);
+			exit(EX_USAGE);
+		}
 	}
 }
 
@@ -219,7 +246,12 @@ static int cmd_check(int argc, char **argv)
 		die_err(&err, argv[2]);
 	cm_buf_init(&out);
 	cm_schema_init(&schema);
-	if (argc == 4 && rules.header) {
+	if (argc == 4 && !rules.header) {
+		fprintf(stderr, "cdrmin: check: FILE is read only for rules with 'header yes'\n");
+		cm_rules_deinit(&rules);
+		return EX_USAGE;
+	}
+	if (argc == 4) {
 		if (cm_csv_read_header(&rules, argv[3], &schema, &err) != 0)
 			die_err(&err, NULL);
 		if (rules.columns.n && !cm_schema_equal(&schema, &rules.columns)) {
@@ -239,10 +271,16 @@ static int cmd_check(int argc, char **argv)
 					       : "declared columns, no header line")
 			       : "columns from the header line");
 	if (rules.numbering.cc[0])
+	{
 		printf("numbering: country code %s, trunk prefix '%s', international prefix '%s', bare "
-		       "digits %s\n", rules.numbering.cc, rules.numbering.trunk, rules.numbering.intl,
+		       "digits %s", rules.numbering.cc, rules.numbering.trunk, rules.numbering.intl,
 		       rules.numbering.bare == CM_BARE_LOCAL ? "local" :
 		       rules.numbering.bare == CM_BARE_NATIONAL ? "national" : "international");
+		if (rules.numbering.nsn_min)
+			printf(", national numbers of %u to %u digits", rules.numbering.nsn_min,
+			       rules.numbering.nsn_max);
+		printf("\n");
+	}
 	else
 		printf("numbering: none (only +E.164 numbers are international)\n");
 	if (rules.epoch_field)
@@ -330,9 +368,21 @@ int main(int argc, char **argv)
 	cli.cache_size = CM_CACHE_DEFAULT;
 	while ((c = getopt_long(argc, argv, "r:k:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r': cli.rules_path = optarg; break;
-		case 'k': cli.key_path = optarg; break;
-		case 'o': cli.out_path = optarg; break;
+		case 'r':
+			if (cli.rules_path)
+				usage_error("-r given twice");
+			cli.rules_path = optarg;
+			break;
+		case 'k':
+			if (cli.key_path)
+				usage_error("-k given twice");
+			cli.key_path = optarg;
+			break;
+		case 'o':
+			if (cli.out_path)
+				usage_error("-o given twice");
+			cli.out_path = optarg;
+			break;
 		case 'H': cli.no_header = 1; break;
 		case 'S': cli.stats = 1; break;
 		case 'A': cli.allow_rejects = 1; break;
@@ -382,6 +432,7 @@ int main(int argc, char **argv)
 		if (!ps)
 			die_err(&err, NULL);
 	}
+	check_output_not_input(cli.out_path, argv + optind, argc - optind);
 	if (cm_sink_open(&sink, cli.out_path, &err) != 0)
 		die_err(&err, NULL);
 

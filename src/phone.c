@@ -22,10 +22,33 @@ static int is_blank(char c) { return c == ' ' || c == '\t'; }
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
-/* E.123 visual separators, plus '.' and '/' seen in national habits. */
-static int is_separator(char c)
+size_t cm_phone_sep_len(const char *s, size_t n, size_t i)
 {
-	return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/';
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (i >= n)
+		return 0;
+	switch (s[i]) {
+	case ' ': /* E.123 section 7.1: a space between groups */
+	case '\t':
+	case '-':
+	case '.': /* national habits: "01.23.45.67.89", "0470/12.34.56", "01_23" */
+	case '/':
+	case '_':
+		return 1;
+	default:
+		break;
+	}
+	if (u[i] == 0xc2 && i + 1 < n && u[i + 1] == 0xa0)
+		return 2; /* U+00A0 no-break space */
+	if (u[i] != 0xe2 || i + 2 >= n)
+		return 0;
+	if (u[i + 1] == 0x80 && ((u[i + 2] >= 0x90 && u[i + 2] <= 0x93) || u[i + 2] == 0x87 ||
+				 u[i + 2] == 0x89 || u[i + 2] == 0xaf))
+		return 3; /* U+2010..U+2013 hyphens and dashes, U+2007, U+2009, U+202F spaces */
+	if (u[i + 1] == 0x88 && u[i + 2] == 0x92)
+		return 3; /* U+2212 minus sign */
+	return 0;
 }
 
 static int has_prefix_ci(const char *s, size_t n, const char *lit)
@@ -93,6 +116,12 @@ static int starts_with(const struct cm_buf *b, const char *pre, size_t m)
 	return m > 0 && b->n >= m && memcmp(b->p, pre, m) == 0;
 }
 
+/* A national significant number of len digits fits the plan's bounds. */
+static int nsn_fits(const struct cm_numbering *np, size_t len)
+{
+	return (np->nsn_min == 0 || len >= np->nsn_min) && (np->nsn_max == 0 || len <= np->nsn_max);
+}
+
 /* out = "+" cc digits (digits already in out) when it fits E.164. */
 static enum cm_phone_class with_cc(struct cm_buf *out, size_t drop, const char *cc, size_t ccn)
 {
@@ -122,11 +151,15 @@ static enum cm_phone_class classify_digits(const struct cm_numbering *np, struct
 		replace_prefix(out, in, "+", 1);
 		return CM_PHONE_E164;
 	}
+	/*
+	 * A trunk prefix or bare national digits of a length no national number
+	 * has ("911", "1001" under NANP) are a short code or an extension.
+	 */
 	if (ccn > 0 && starts_with(out, np->trunk, tn))
-		return with_cc(out, tn, np->cc, ccn);
+		return nsn_fits(np, out->n - tn) ? with_cc(out, tn, np->cc, ccn) : CM_PHONE_LOCAL;
 	switch (np->bare) {
 	case CM_BARE_NATIONAL:
-		return ccn > 0 ? with_cc(out, 0, np->cc, ccn) : CM_PHONE_LOCAL;
+		return ccn > 0 && nsn_fits(np, out->n) ? with_cc(out, 0, np->cc, ccn) : CM_PHONE_LOCAL;
 	case CM_BARE_INTERNATIONAL:
 		if (out->n > CM_E164_MAX_DIGITS || cm_phone_cc_len(out->p, out->n) == 0)
 			return CM_PHONE_LOCAL;
@@ -166,6 +199,23 @@ static void strip_uri(const char **s, size_t *n)
 	*n = m;
 }
 
+/* "<" v ">" (RFC 3261 section 20.10 name-addr brackets): drops the one pair. */
+static void strip_angle(const char **v, size_t *n)
+{
+	if (*n >= 2 && (*v)[0] == '<' && (*v)[*n - 1] == '>') {
+		(*v)++;
+		*n -= 2;
+	}
+}
+
+static void trim_blanks(const char **v, size_t *n)
+{
+	while (*n > 0 && is_blank((*v)[0]))
+		(*v)++, (*n)--;
+	while (*n > 0 && is_blank((*v)[*n - 1]))
+		(*n)--;
+}
+
 /* "(0)" at s[i]. */
 static int trunk_hint(const char *s, size_t m, size_t i)
 {
@@ -188,16 +238,15 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 {
 	static const struct cm_numbering no_plan; /* all empty, bare LOCAL */
 	const char *s, *mk;
-	size_t m, i, digits = 0;
+	size_t m, i, sl, digits = 0;
 	int plus = 0, other = 0, seen = 0;
 
 	if (!np)
 		np = &no_plan;
 	cm_buf_reset(out);
-	while (n > 0 && is_blank(v[0]))
-		v++, n--;
-	while (n > 0 && is_blank(v[n - 1]))
-		n--;
+	trim_blanks(&v, &n);
+	strip_angle(&v, &n);
+	trim_blanks(&v, &n);
 	if (n == 0)
 		return CM_PHONE_EMPTY;
 	if ((mk = marker_of(v, n)) != NULL) {
@@ -222,7 +271,8 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 	 * One "+" before the first digit, then digits and separators only. In
 	 * "+44 (0)20 7946 0123" the "(0)" is the trunk prefix shown for national
 	 * callers (a habit E.123 advises against): after a "+" or a first digit
- * ("0044 (0)20 ...") it is not part of the number.
+	 * ("0044 (0)20 ...") it is not part of the number. A multibyte
+	 * separator is skipped whole, so its bytes are never read as others.
 	 */
 	for (i = 0; i < m; i++) {
 		if (seen && trunk_hint(s, m, i))
@@ -231,7 +281,9 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 			digits++, seen = 1;
 		else if (s[i] == '+' && !seen && !plus)
 			plus = 1, seen = 1;
-		else if (!is_separator(s[i]))
+		else if ((sl = cm_phone_sep_len(s, m, i)) > 0)
+			i += sl - 1;
+		else if (s[i] != '(' && s[i] != ')')
 			other = 1;
 	}
 	if (!other && digits > 0 && (!plus || digits <= CM_E164_MAX_DIGITS)) {

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "cdrmin/csv.h"
 #include "cdrmin/pipeline.h"
 
@@ -19,8 +21,26 @@ struct cm_pipeline {
 	struct cm_encoder enc;
 	struct cm_plan_out out;
 	struct cm_stats st;
+	uint64_t pending;       /* records encoded but not yet written out */
 	struct cm_err *cur_err; /* for the idle callback */
 };
+
+/*
+ * Writes the sink's buffer when it is past its mark, or always when force.
+ * Records count as written once their bytes are out.
+ */
+static int flush(struct cm_pipeline *pl, int force, struct cm_err *err)
+{
+	if (!force && pl->sink->buf.n < pl->sink->flush_at)
+		return 0;
+	if (cm_sink_flush(pl->sink, err) != 0) {
+		pl->pending = 0;
+		return CM_FAIL;
+	}
+	pl->st.written += pl->pending;
+	pl->pending = 0;
+	return 0;
+}
 
 static int emit_header(struct cm_pipeline *pl, struct cm_err *err)
 {
@@ -28,7 +48,7 @@ static int emit_header(struct cm_pipeline *pl, struct cm_err *err)
 		return 0;
 	pl->header_written = 1;
 	cm_encode_header(&pl->enc, &pl->plan, &pl->sink->buf);
-	return cm_sink_maybe_flush(pl->sink, err);
+	return flush(pl, 0, err);
 }
 
 struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_sink *sink,
@@ -97,45 +117,72 @@ static void reject(struct cm_pipeline *pl, const char *source, uint64_t line, ui
 	pl->o.on_reject(pl->o.ud, &r);
 }
 
-/* The first line of a source with a header: names the columns. */
-static int take_header(struct cm_pipeline *pl, const char *source, const struct cm_csv_result *res,
-		       struct cm_err *err)
+/*
+ * 1 when two names of s are equal. Linear time: a header may have 65536
+ * columns, and this runs for every file.
+ */
+static int has_duplicate(const struct cm_schema *s)
+{
+	size_t cap = 16, i, mask;
+	size_t *slot;
+	int dup = 0;
+
+	while (cap < 2 * s->n)
+		cap *= 2;
+	mask = cap - 1;
+	slot = calloc(cap, sizeof *slot); /* index + 1; 0 is empty */
+	if (!slot)
+		return -1;
+	for (i = 0; i < s->n && !dup; i++) {
+		size_t len = strlen(s->names[i]);
+		size_t h = (size_t)XXH3_64bits(s->names[i], len) & mask;
+
+		for (; slot[h]; h = (h + 1) & mask)
+			if (strcmp(s->names[slot[h] - 1], s->names[i]) == 0) {
+				dup = 1;
+				break;
+			}
+		slot[h] = i + 1;
+	}
+	free(slot);
+	return dup;
+}
+
+/*
+ * The first line of a source with a header: names the columns. Returns 0
+ * when the file can be read, 1 when its header is malformed or does not
+ * match (the caller rejects the file's records), CM_FAIL on a rules error
+ * (a rule naming a column the header lacks) or short memory.
+ */
+static int take_header(struct cm_pipeline *pl, const struct cm_csv_result *res, struct cm_err *err)
 {
 	struct cm_schema s;
-	size_t i, j;
-	int rc = CM_FAIL;
+	size_t i;
+	int rc = 1, dup;
 
 	if (res->what == CM_CSV_REJECT)
-		return cm_err_at(err, CM_E_DATA, res->rec.line, 0, "%s:%llu: malformed header line (%s)",
-				 source, (unsigned long long)res->rec.line, cm_reject_name(res->reason));
+		return 1;
 	cm_schema_init(&s);
-	for (i = 0; i < res->rec.n; i++) {
-		const struct cm_slice *f = &res->rec.f[i];
-
-		for (j = 0; j < i; j++)
-			if (cm_slice_eq(*f, s.names[j], strlen(s.names[j]))) {
-				cm_err_at(err, CM_E_DATA, res->rec.line, 0,
-					  "%s:%llu: header names column %zu twice", source,
-					  (unsigned long long)res->rec.line, j + 1);
-				goto out;
-			}
-		if (cm_schema_add(&s, f->p, f->n) != 0) {
-			cm_err_set(err, CM_E_NOMEM, "out of memory");
+	for (i = 0; i < res->rec.n; i++)
+		if (cm_schema_add(&s, res->rec.f[i].p, res->rec.f[i].n) != 0) {
+			rc = cm_err_set(err, CM_E_NOMEM, "out of memory");
 			goto out;
 		}
+	dup = has_duplicate(&s);
+	if (dup < 0) {
+		rc = cm_err_set(err, CM_E_NOMEM, "out of memory");
+		goto out;
 	}
+	if (dup)
+		goto out;
 	if (pl->have_plan) {
-		if (!cm_schema_equal(&s, &pl->plan.schema)) {
-			cm_err_at(err, CM_E_DATA, res->rec.line, 0,
-				  "%s:%llu: header line differs from the %s", source,
-				  (unsigned long long)res->rec.line,
-				  pl->o.rules->columns.n ? "columns declared in the rules"
-							 : "first input's header");
+		if (!cm_schema_equal(&s, &pl->plan.schema))
+			goto out;
+	} else {
+		if (cm_plan_compile(&pl->plan, pl->o.rules, &s, err) != 0) {
+			rc = CM_FAIL;
 			goto out;
 		}
-	} else {
-		if (cm_plan_compile(&pl->plan, pl->o.rules, &s, err) != 0)
-			goto out;
 		pl->have_plan = 1;
 	}
 	rc = emit_header(pl, err);
@@ -159,8 +206,8 @@ static int handle_record(struct cm_pipeline *pl, const char *source, const struc
 	switch (v) {
 	case CM_WRITE:
 		cm_encode_record(&pl->enc, &pl->plan, &pl->out, &pl->sink->buf);
-		pl->st.written++;
-		return cm_sink_maybe_flush(pl->sink, err);
+		pl->pending++;
+		return flush(pl, 0, err);
 	case CM_FILTERED:
 		pl->st.filtered++;
 		return 0;
@@ -176,7 +223,7 @@ static int idle_flush(void *ud)
 {
 	struct cm_pipeline *pl = ud;
 
-	return cm_sink_flush(pl->sink, pl->cur_err);
+	return flush(pl, 1, pl->cur_err);
 }
 
 int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *err)
@@ -184,6 +231,7 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 	struct cm_source src;
 	size_t cap = pl->o.max_record + READ_SLACK;
 	int need_header = pl->o.rules->header;
+	int bad_header = 0, at_start = 1;
 	int rc = CM_FAIL;
 
 	if (cm_source_open(&src, path, cap, err) != 0)
@@ -194,8 +242,20 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 		goto out;
 	for (;;) {
 		struct cm_csv_result res;
-		ssize_t k = cm_csv_next(&pl->dec, src.buf + src.start, src.end - src.start, src.eof, &res);
+		ssize_t k;
 
+		if (at_start) {
+			/* A UTF-8 byte order mark (spreadsheet exports) is not data. */
+			if (src.end - src.start < 3 && !src.eof) {
+				if (cm_source_fill(&src, idle_flush, pl, err) < 0)
+					goto out;
+				continue;
+			}
+			if (src.end - src.start >= 3 && memcmp(src.buf + src.start, "\xef\xbb\xbf", 3) == 0)
+				src.start += 3;
+			at_start = 0;
+		}
+		k = cm_csv_next(&pl->dec, src.buf + src.start, src.end - src.start, src.eof, &res);
 		if (k == CM_NEED_MORE || (k == 0 && !src.eof)) {
 			if (cm_source_fill(&src, idle_flush, pl, err) < 0)
 				goto out;
@@ -212,11 +272,17 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 			continue;
 		if (need_header) {
 			need_header = 0;
-			if (take_header(pl, src.name, &res, err) != 0)
+			bad_header = take_header(pl, &res, err);
+			if (bad_header < 0)
 				goto out;
 			continue;
 		}
 		pl->st.read++;
+		if (bad_header) {
+			/* Columns unknown: no record of this file can be read safely. */
+			reject(pl, src.name, res.rec.line, res.rec.offset, CM_REJ_HEADER, -1, 0);
+			continue;
+		}
 		if (res.what == CM_CSV_REJECT) {
 			reject(pl, src.name, res.rec.line, res.rec.offset, res.reason, -1, 0);
 			continue;
@@ -234,7 +300,7 @@ out:
 
 int cm_pipeline_finish(struct cm_pipeline *pl, struct cm_err *err)
 {
-	return cm_sink_flush(pl->sink, err);
+	return flush(pl, 1, err);
 }
 
 const struct cm_stats *cm_pipeline_stats(const struct cm_pipeline *pl)

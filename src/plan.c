@@ -18,6 +18,15 @@ int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm
 	memset(p, 0, sizeof *p);
 	p->rules = r;
 	p->epoch_field = -1;
+	/*
+	 * Columns from an input's first line: rules that name none of them
+	 * would take a data line for a header just as well, and write its values
+	 * as column names. At least one named column must be found there.
+	 */
+	if (r->columns.n == 0 && r->nrules == 0)
+		return cm_err_at(err, CM_E_RULES, r->def_line, 1,
+				 "columns come from the input's header line: name at least one of "
+				 "them in a rule (or declare 'columns')");
 	cm_schema_init(&p->schema);
 	for (i = 0; i < n; i++)
 		if (cm_schema_add(&p->schema, schema->names[i], strlen(schema->names[i])) != 0)

@@ -97,6 +97,7 @@ struct cm_pseudo {
 	struct memo_set *sets; /* NULL when the cache is off */
 	size_t set_mask;
 	size_t map_bytes;
+	int locked;    /* mlock succeeded */
 	uint64_t seed; /* XXH3 seed: random, so collisions cannot be crafted offline */
 
 	struct cm_pseudo_stats st;
@@ -179,6 +180,11 @@ struct cm_pseudo *cm_pseudo_new(const struct cm_key *key, size_t cache_entries,
 				   "pseudonym engine: cannot exclude the cache from core dumps");
 			goto fail;
 		}
+		/*
+		 * And out of swap when the system allows (RLIMIT_MEMLOCK): a
+		 * failure leaves the cache usable, only swappable.
+		 */
+		ps->locked = mlock(map, ps->map_bytes) == 0;
 		ps->set_mask = entries / MEMO_WAYS - 1;
 		randombytes_buf(&ps->seed, sizeof ps->seed);
 	}

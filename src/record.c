@@ -11,6 +11,7 @@ static const char *const reject_names[CM_REJ__COUNT] = {
 	[CM_REJ_TOOLONG] = "too-long",
 	[CM_REJ_VALUE] = "value",
 	[CM_REJ_EPOCH] = "epoch",
+	[CM_REJ_HEADER] = "header",
 };
 
 const char *cm_reject_name(enum cm_reject r)

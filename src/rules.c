@@ -314,11 +314,15 @@ static int parse_params(struct parser *ps, unsigned lno, struct cm_action *a, co
 				return perr(ps, lno, w[i].col + 7, "digits= must be a number from 1 to %d",
 					    CM_E164_MAX_DIGITS);
 		} else if (key_is(s, klen, "v4")) {
-			if (parse_uint(v, 0, 32, &a->v4bits) != 0)
-				return perr(ps, lno, w[i].col + 3, "v4= must be a prefix length from 0 to 32");
+			if (parse_uint(v, 0, CM_IP_V4_BITS_MAX, &a->v4bits) != 0)
+				return perr(ps, lno, w[i].col + 3,
+					    "v4= must be a prefix length from 0 to %d (longer keeps a host)",
+					    CM_IP_V4_BITS_MAX);
 		} else if (key_is(s, klen, "v6")) {
-			if (parse_uint(v, 0, 128, &a->v6bits) != 0)
-				return perr(ps, lno, w[i].col + 3, "v6= must be a prefix length from 0 to 128");
+			if (parse_uint(v, 0, CM_IP_V6_BITS_MAX, &a->v6bits) != 0)
+				return perr(ps, lno, w[i].col + 3,
+					    "v6= must be a prefix length from 0 to %d (longer keeps a customer's network)",
+					    CM_IP_V6_BITS_MAX);
 		} else if (key_is(s, klen, "decimals")) {
 			if (parse_uint(v, 0, 9, &a->decimals) != 0)
 				return perr(ps, lno, w[i].col + 9, "decimals= must be a number from 0 to 9");
@@ -349,9 +353,9 @@ static int parse_params(struct parser *ps, unsigned lno, struct cm_action *a, co
 			else
 				return perr(ps, lno, w[i].col + 8, "display= must be keep or redact");
 		} else if (key_is(s, klen, "min-digits")) {
-			if (parse_uint(v, 1, CM_E164_MAX_DIGITS, &a->scrub.min_digits) != 0)
-				return perr(ps, lno, w[i].col + 11, "min-digits= must be a number from 1 to %d",
-					    CM_E164_MAX_DIGITS);
+			/* Above 6, short subscriber numbers and extensions would pass whole. */
+			if (parse_uint(v, 1, 6, &a->scrub.min_digits) != 0)
+				return perr(ps, lno, w[i].col + 11, "min-digits= must be a number from 1 to 6");
 		}
 	}
 	return 0;
@@ -533,6 +537,24 @@ static int parse_numbering(struct parser *ps, const struct line *ln)
 			if (*v && !all_digits(v, sizeof np->intl - 1))
 				return perr(ps, ln->no, vcol, "international= must be digits (or empty)");
 			snprintf(np->intl, sizeof np->intl, "%s", v);
+		} else if (key_is(s, klen, "nsn")) {
+			/* nsn=N or nsn=N-M: lengths of a national significant number */
+			const char *dash = strchr(v, '-');
+			char lo[8] = "", hi[8] = "";
+
+			if (strlen(v) < sizeof lo * 2 && dash) {
+				memcpy(lo, v, (size_t)(dash - v));
+				lo[dash - v] = '\0';
+				snprintf(hi, sizeof hi, "%s", dash + 1);
+			} else if (strlen(v) < sizeof lo) {
+				snprintf(lo, sizeof lo, "%s", v);
+				snprintf(hi, sizeof hi, "%s", v);
+			}
+			if (parse_uint(lo, 1, CM_E164_MAX_DIGITS, &np->nsn_min) != 0 ||
+			    parse_uint(hi, 1, CM_E164_MAX_DIGITS, &np->nsn_max) != 0 ||
+			    np->nsn_min > np->nsn_max)
+				return perr(ps, ln->no, vcol, "nsn= must be a length N or a range N-M (1 to %d)",
+					    CM_E164_MAX_DIGITS);
 		} else if (key_is(s, klen, "bare")) {
 			if (strcmp(v, "local") == 0)
 				np->bare = CM_BARE_LOCAL;
@@ -544,7 +566,7 @@ static int parse_numbering(struct parser *ps, const struct line *ln)
 				return perr(ps, ln->no, vcol, "bare= must be local, national or international");
 		} else {
 			return perr(ps, ln->no, ln->w[i].col,
-				    "unexpected '%.40s' (expected country=, trunk=, international=, bare=)", s);
+				    "unexpected '%.40s' (expected country=, trunk=, international=, bare=, nsn=)", s);
 		}
 	}
 	if (np->bare == CM_BARE_NATIONAL && !np->cc[0])
@@ -752,6 +774,9 @@ int cm_rules_parse(struct cm_rules *r, const char *path, const char *text, size_
 		goto out;
 	}
 
+	/* A UTF-8 byte order mark, as some editors write, is not part of line 1. */
+	if (n >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
 	{
 		const char *nul = memchr(text, '\0', n);
 

@@ -9,8 +9,10 @@
  * (E.123 written forms). A match is replaced and scanning resumes after it.
  *
  * Cost: every scanner only starts where its run starts (the previous byte
- * cannot belong to it), so each byte is looked at a bounded number of times
- * and a text is scrubbed in linear time, whatever its length.
+ * cannot belong to it), and the number rule is not tried again inside the
+ * groups it has already looked at, so each byte is looked at a bounded
+ * number of times and a text is scrubbed in linear time, whatever its
+ * length.
  */
 #include <string.h>
 
@@ -36,14 +38,53 @@ static int is_alnum(char c)
 	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/* The e-mail local part as commonly written: [A-Za-z0-9._%+-]. */
+static int is_high(char c) { return (unsigned char)c >= 0x80; }
+
+/*
+ * A byte of the e-mail local part: RFC 5322 section 3.2.3 atext and '.',
+ * without '/' (a dial string's "PJSIP/alice@trunk" names a channel
+ * technology before the user), plus bytes >= 0x80 (RFC 6532 UTF-8).
+ */
 static int is_local(char c)
 {
-	return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+	return is_alnum(c) || is_high(c) || (c != '\0' && strchr("!#$%&'*+-=?^_`{|}~.", c));
 }
 
-/* Domain names (RFC 1035 section 2.3.1 labels, with the dots): [A-Za-z0-9.-]. */
-static int is_domain(char c) { return is_alnum(c) || c == '.' || c == '-'; }
+/* s[i] is a local part byte that opens no separator: U+00A0 ends a local part as ' ' does. */
+static int local_at(const char *s, size_t n, size_t i)
+{
+	return is_local(s[i]) && !(is_high(s[i]) && cm_phone_sep_len(s, n, i) > 0);
+}
+
+/* s[i - 1] belongs to a local part run: a local byte, not the end of a separator. */
+static int local_before(const char *s, size_t i)
+{
+	if (i == 0 || !is_local(s[i - 1]))
+		return 0;
+	return !is_high(s[i - 1]) ||
+	       !((i >= 2 && cm_phone_sep_len(s, i, i - 2) == 2) ||
+		 (i >= 3 && cm_phone_sep_len(s, i, i - 3) == 3));
+}
+
+/*
+ * A domain byte at s[i]: RFC 1035 section 2.3.1 labels and their dots, and
+ * bytes >= 0x80 (RFC 6531 UTF-8 names), except where those bytes spell a
+ * separator such as U+00A0, which ends a name as a space does.
+ */
+static size_t domain_len(const char *s, size_t n, size_t i)
+{
+	size_t sl;
+
+	if (is_alnum(s[i]) || s[i] == '.' || s[i] == '-')
+		return 1;
+	if (!is_high(s[i]))
+		return 0;
+	sl = cm_phone_sep_len(s, n, i);
+	return sl ? 0 : 1;
+}
+
+/* RFC 5321 section 4.1.3 address literals: "[192.0.2.1]", "[IPv6:2001:db8::1]". */
+static int is_literal(char c) { return is_alnum(c) || c == ':' || c == '.' || c == '%' || c == '-'; }
 
 static int is_v6(char c)
 {
@@ -57,48 +98,83 @@ enum hit { HIT_NONE = 0, HIT_EMAIL, HIT_IP, HIT_PHONE };
 struct span {
 	enum hit what;
 	size_t start, end;
+	struct cm_ip ip; /* HIT_IP: the address */
 };
+
+/* Most separator characters between two digit groups of one number. */
+#define SEP_RUN_MAX 3
+
+/*
+ * The local part s[k..e) is a telephone number: an optional '+', then
+ * digit groups joined by runs of at most SEP_RUN_MAX separators (the
+ * phone rule's groups, which it will take), trailing separators allowed.
+ */
+static int phone_user(const char *s, size_t e, size_t k)
+{
+	size_t sl, seps = 0;
+	int digits = 0;
+
+	if (k < e && s[k] == '+')
+		k++;
+	while (k < e) {
+		if (is_digit(s[k])) {
+			k++, seps = 0, digits = 1;
+		} else if (digits && (sl = cm_phone_sep_len(s, e, k)) > 0 && ++seps <= SEP_RUN_MAX) {
+			k += sl;
+		} else {
+			return 0;
+		}
+	}
+	return digits;
+}
 
 /*
  * An e-mail address whose local part starts at i: the maximal run of local
- * characters, '@', then the maximal run of domain characters, trailing dots
- * left out (the end of a sentence), holding a dot. A local part of only
- * digits and dashes (after one '+') is the user of a dial string or a SIP
- * URI, a telephone number: that is the phone rule's.
+ * characters, '@', then a domain: the maximal run of domain characters,
+ * trailing dots left out (the end of a sentence), or an address literal in
+ * brackets. A domain without a dot ("alice@pbx") is an address too: in free
+ * text, user@host names a person. Quote characters that open the run
+ * ("'alice@x'") are left out of it. A local part that is a telephone
+ * number (phone_user) is the phone rule's: the user of a dial string or a
+ * SIP URI ("PJSIP/+442079460123@trunk").
  */
 static int email_at(const char *s, size_t n, size_t i, struct span *m)
 {
-	size_t e, k, d, de;
+	size_t e, a, d, de, step;
 
-	if (!is_local(s[i]) || (i > 0 && is_local(s[i - 1])))
+	if (!local_at(s, n, i) || local_before(s, i))
 		return 0;
-	for (e = i; e < n && is_local(s[e]); e++)
+	for (e = i; e < n && local_at(s, n, e); e++)
 		;
 	if (e == n || s[e] != '@')
 		return 0;
-	k = i + (s[i] == '+');
-	if (k == e)
-		return 0;
-	while (k < e && (is_digit(s[k]) || s[k] == '-'))
-		k++;
-	if (k == e)
+	for (a = i; a < e && (s[a] == '\'' || s[a] == '`'); a++)
+		;
+	if (a == e || phone_user(s, e, a))
 		return 0;
 	d = e + 1;
-	for (de = d; de < n && is_domain(s[de]); de++)
-		;
-	while (de > d && s[de - 1] == '.')
-		de--;
-	if (de == d || s[d] == '.' || memchr(s + d, '.', de - d) == NULL)
-		return 0;
+	if (d < n && s[d] == '[') {
+		for (de = d + 1; de < n && is_literal(s[de]); de++)
+			;
+		if (de == d + 1 || de == n || s[de] != ']')
+			return 0;
+		de++;
+	} else {
+		for (de = d; de < n && (step = domain_len(s, n, de)) > 0; de += step)
+			;
+		while (de > d && s[de - 1] == '.')
+			de--;
+		if (de == d || s[d] == '.' || s[d] == '-')
+			return 0;
+	}
 	m->what = HIT_EMAIL;
-	m->start = i;
+	m->start = a;
 	m->end = de;
 	return 1;
 }
 
-static int ip_ok(const char *s, size_t a, size_t b, int min_colons)
+static int ip_ok(const char *s, size_t a, size_t b, struct cm_ip *ip)
 {
-	struct cm_ip ip;
 	size_t i;
 	int colons = 0;
 
@@ -106,17 +182,38 @@ static int ip_ok(const char *s, size_t a, size_t b, int min_colons)
 		return 0;
 	for (i = a; i < b; i++)
 		colons += s[i] == ':';
-	return colons >= min_colons && cm_ip_parse(s + a, b - a, &ip) == 0;
+	return colons >= 2 && cm_ip_parse(s + a, b - a, ip) == 0;
+}
+
+/*
+ * A port written after an address with sep ("192.0.2.1:5060", tcpdump's
+ * "192.0.2.1.5060") at s[k]: 1 to 5 digits, then neither a digit nor, for
+ * '.', a '.' and a digit. Returns the end of the port, or 0.
+ */
+static size_t port_end(const char *s, size_t n, size_t k, char sep)
+{
+	size_t j;
+
+	if (k >= n || s[k] != sep)
+		return 0;
+	for (j = k + 1; j < n && j - k <= 5 && is_digit(s[j]); j++)
+		;
+	if (j == k + 1 || (j < n && is_digit(s[j])))
+		return 0; /* no digit, or a sixth */
+	if (sep == '.' && j + 1 < n && s[j] == '.' && is_digit(s[j + 1]))
+		return 0;
+	return j;
 }
 
 /*
  * An IPv6 address in the run of [0-9A-Fa-f:.] that starts at i, holding at
  * least two ':'. Text glued to it ("host:2001:db8::1", "2001:db8::1:",
- * "2001:db8::1.") gets a second chance without the stray ':' or dots.
+ * "2001:db8::1.") gets a second chance without the stray ':' or dots, and
+ * a port written after a dot ("2001:db8::1.5060") one without the port.
  */
 static int ipv6_at(const char *s, size_t n, size_t i, struct span *m)
 {
-	size_t a = i, b, colons = 0, k;
+	size_t a = i, b, colons = 0, k, p, ends[2];
 	int lead, trail;
 
 	if (!is_v6(s[i]) || (i > 0 && is_v6(s[i - 1])))
@@ -127,18 +224,23 @@ static int ipv6_at(const char *s, size_t n, size_t i, struct span *m)
 		return 0;
 	while (b > a && s[b - 1] == '.')
 		b--;
-	if (b - a < 2)
-		return 0;
-	/* A single ':' at either end is not part of an address ("::" is). */
-	lead = s[a] == ':' && s[a + 1] != ':';
-	trail = s[b - 1] == ':' && s[b - 2] != ':';
-	for (k = 0; k < 4; k++) {
+	ends[0] = b;
+	for (p = b; p > a && b - p < 5 && is_digit(s[p - 1]); p--)
+		;
+	ends[1] = p < b && p > a + 1 && s[p - 1] == '.' ? p - 1 : 0;
+	for (k = 0; k < 8; k++) {
+		b = ends[k >> 2];
+		if (b < a + 2)
+			continue;
+		/* A single ':' at either end is not part of an address ("::" is). */
+		lead = s[a] == ':' && s[a + 1] != ':';
+		trail = s[b - 1] == ':' && s[b - 2] != ':';
 		if (((k & 1) && !lead) || ((k & 2) && !trail))
 			continue;
-		if (ip_ok(s, a + (k & 1), b - (k >> 1), 2)) {
+		if (ip_ok(s, a + (k & 1), b - (k >> 1 & 1), &m->ip)) {
 			m->what = HIT_IP;
 			m->start = a + (k & 1);
-			m->end = b - (k >> 1);
+			m->end = b - (k >> 1 & 1);
 			return 1;
 		}
 	}
@@ -146,31 +248,45 @@ static int ipv6_at(const char *s, size_t n, size_t i, struct span *m)
 }
 
 /*
- * A dotted quad at i, not inside a longer run of digits and dots (a version
- * number "1.2.3.4.5", an OID): not preceded by a digit or '.', not followed
- * by a digit or '.' and a digit.
+ * A dotted quad at i: four parts of 1 to 3 digits, each at most 255. A
+ * part opening with '0' is "0", or all four parts are padded to three
+ * digits ("192.000.002.001", read as decimal): "01.23.45.67.89" and
+ * "030.123.45.67" stay telephone numbers. Not inside a longer run of
+ * digits and dots (a version number, an OID): not preceded by a digit or by
+ * a '.' after a digit ("x.192.0.2.1" is an address), not followed by a
+ * digit, nor by '.' and digits unless they are a port (port_end: tcpdump's
+ * "192.0.2.1.5060", which the caller keeps).
  */
 static int ipv4_at(const char *s, size_t n, size_t i, struct span *m)
 {
 	size_t j = i, part, len;
+	unsigned v;
+	int padded = 0, short_part = 0;
 
-	if (!is_digit(s[i]) || (i > 0 && (is_digit(s[i - 1]) || s[i - 1] == '.')))
+	if (!is_digit(s[i]) || (i > 0 && is_digit(s[i - 1])) ||
+	    (i > 1 && s[i - 1] == '.' && is_digit(s[i - 2])))
 		return 0;
+	memset(&m->ip, 0, sizeof m->ip);
 	for (part = 0; part < 4; part++) {
 		if (part > 0) {
 			if (j >= n || s[j] != '.')
 				return 0;
 			j++;
 		}
-		for (len = 0; j < n && is_digit(s[j]); j++)
+		for (v = 0, len = 0; j < n && is_digit(s[j]); j++) {
 			if (++len > 3)
 				return 0;
-		if (len == 0)
+			v = v * 10 + (unsigned)(s[j] - '0');
+		}
+		if (len == 0 || v > 255)
 			return 0;
+		padded |= len > 1 && s[j - len] == '0';
+		short_part |= len < 3;
+		m->ip.a[part] = (uint8_t)v;
 	}
-	if (j + 1 < n && s[j] == '.' && is_digit(s[j + 1]))
+	if (padded && short_part)
 		return 0;
-	if (!ip_ok(s, i, j, 0))
+	if (j + 1 < n && s[j] == '.' && is_digit(s[j + 1]) && !port_end(s, n, j, '.'))
 		return 0;
 	m->what = HIT_IP;
 	m->start = i;
@@ -201,34 +317,39 @@ static size_t group_at(const char *s, size_t n, size_t i, size_t *digits)
 }
 
 /*
- * A telephone number at i: an optional '+', then groups separated by one
- * space or dash, or set off by parentheses, with at least min digits. A
- * group where an address starts ("call 0301234 192.0.2.1") ends the number
- * before it: the address rules come first.
+ * A telephone number at i: an optional '+', then groups joined by runs of
+ * 1 to SEP_RUN_MAX separators (cm_phone_sep_len: "01.23.45.67.89",
+ * "01 - 23", "0470/12.34.56"), or set off by parentheses, with at least min
+ * digits in all. A group where an address starts ("call 0301234
+ * 192.0.2.1") ends the number before it: the address rules come first;
+ * but not a quad with a tcpdump port, which inside a number is more likely
+ * its last groups ("+33 1.23.45.67.89"). *scanned is set to the end of
+ * the groups looked at, matched or not: a start inside them would find the
+ * same groups with fewer digits, so the caller does not try one (which
+ * keeps scrubbing linear).
  */
-static int phone_at(const char *s, size_t n, size_t i, size_t min, struct span *m)
+static int phone_at(const char *s, size_t n, size_t i, size_t min, struct span *m, size_t *scanned)
 {
 	struct span other;
-	size_t p = i, e, q, ge, d, total;
+	size_t p = i, e, q, ge, d, total, sl, seps;
 
 	if (s[p] == '+')
 		p++;
-	else if (i > 0 && is_digit(s[i - 1]))
-		return 0; /* the rest of a run already tried from its start */
 	if (p >= n || !(e = group_at(s, n, p, &total)))
 		return 0;
 	for (;;) {
-		q = e;
-		if (q < n && (s[q] == ' ' || s[q] == '-'))
-			q++;
+		for (q = e, seps = 0; seps < SEP_RUN_MAX && (sl = cm_phone_sep_len(s, n, q)) > 0; seps++)
+			q += sl;
 		if (q >= n || !(ge = group_at(s, n, q, &d)))
 			break;
 		if (s[q] != '(' &&
-		    (email_at(s, n, q, &other) || ipv6_at(s, n, q, &other) || ipv4_at(s, n, q, &other)))
+		    (email_at(s, n, q, &other) || ipv6_at(s, n, q, &other) ||
+		     (ipv4_at(s, n, q, &other) && (other.end == n || s[other.end] != '.'))))
 			break;
 		total += d;
 		e = ge;
 	}
+	*scanned = e;
 	if (total < min)
 		return 0;
 	m->what = HIT_PHONE;
@@ -275,7 +396,6 @@ static int replace(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx
 	const char *v = in + m->start;
 	size_t n = m->end - m->start;
 	unsigned bits = o->bits ? o->bits : CM_TOKEN_BITS_DEFAULT;
-	struct cm_ip ip;
 
 	if (o->redact) {
 		cm_buf_adds(out, o->redact_text ? o->redact_text : SCRUB_REDACT_DEFAULT);
@@ -290,11 +410,9 @@ static int replace(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx
 			return CM_FAIL;
 		return cm_pseudo_token(ctx->ps, CM_KIND_EMAIL, ctx->epoch, tmp->p, tmp->n, bits, out);
 	case HIT_IP:
-		/* The address bytes: ::ffff:192.0.2.1 and 192.0.2.1 are one address. */
-		if (cm_ip_parse(v, n, &ip) != 0)
-			return CM_FAIL;
-		return cm_pseudo_token(ctx->ps, CM_KIND_IP, ctx->epoch, (const char *)ip.a,
-				       cm_ip_len(&ip), bits, out);
+		/* The address bytes: ::ffff:192.0.2.1, 192.000.002.001 and 192.0.2.1 are one address. */
+		return cm_pseudo_token(ctx->ps, CM_KIND_IP, ctx->epoch, (const char *)m->ip.a,
+				       cm_ip_len(&m->ip), bits, out);
 	case HIT_PHONE:
 		if (!np) {
 			cm_numbering_default(&plan);
@@ -310,12 +428,35 @@ static int replace(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx
 	return CM_FAIL;
 }
 
+/*
+ * The end of the port written after the address or host m
+ * ("192.0.2.1:5060", "[2001:db8::1]:5060", "192.0.2.1.5060",
+ * "2001:db8::1.5060", "alice@pbx:5060"), or 0. A port names a service, not
+ * a person: it is kept.
+ */
+static size_t port_after(const char *in, size_t n, const struct span *m)
+{
+	size_t k = m->end, j;
+
+	if (m->what == HIT_EMAIL)
+		return port_end(in, n, k, ':');
+	if (m->what != HIT_IP)
+		return 0;
+	if (memchr(in + m->start, ':', m->end - m->start) == NULL) /* a quad */
+		return (j = port_end(in, n, k, ':')) ? j : port_end(in, n, k, '.');
+	if (m->start > 0 && in[m->start - 1] == '[' && k < n && in[k] == ']')
+		return port_end(in, n, k + 1, ':');
+	/* a colon after a bare IPv6 address is its own */
+	return port_end(in, n, k, '.');
+}
+
 int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, const char *in,
 	     size_t n, struct cm_buf *out)
 {
 	struct cm_buf tmp;
 	struct span m;
 	size_t i = 0, copied = 0, min = o->min_digits ? o->min_digits : 1, start = out->n;
+	size_t phone_from = 0, j;
 	int rc = 0;
 
 	cm_buf_init(&tmp);
@@ -328,7 +469,7 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 			continue;
 		}
 		if (!email_at(in, n, i, &m) && !ipv6_at(in, n, i, &m) && !ipv4_at(in, n, i, &m) &&
-		    !phone_at(in, n, i, min, &m)) {
+		    !(i >= phone_from && phone_at(in, n, i, min, &m, &phone_from))) {
 			i++;
 			continue;
 		}
@@ -338,23 +479,9 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 			goto out;
 		}
 		i = copied = m.end;
-		/* The port of "192.0.2.1:5060" or "[2001:db8::1]:5060" names a service, not a person. */
-		if (m.what == HIT_IP) {
-			size_t k = m.end, j;
-			int v6 = memchr(in + m.start, ':', m.end - m.start) != NULL;
-
-			if (v6 && m.start > 0 && in[m.start - 1] == '[' && k < n && in[k] == ']')
-				k++;
-			else if (v6)
-				continue; /* a colon after a bare IPv6 address is its own */
-			if (k >= n || in[k] != ':')
-				continue;
-			for (j = k + 1; j < n && j - k <= 5 && is_digit(in[j]); j++)
-				;
-			if (j > k + 1 && j - k <= 6 && (j == n || !is_digit(in[j]))) {
-				cm_buf_add(out, in + i, j - i);
-				i = copied = j;
-			}
+		if ((j = port_after(in, n, &m)) != 0) {
+			cm_buf_add(out, in + i, j - i);
+			i = copied = j;
 		}
 	}
 	cm_buf_add(out, in + copied, n - copied);

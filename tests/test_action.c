@@ -365,15 +365,17 @@ Test(action, imei)
 	use(CM_ACT_PSEUDONYM);
 	A.kind = CM_KIND_IMEI;
 	A.invalid = CM_INVALID_REJECT;
+	/* IMEI, IMEI with check digit, IMEISV of one device: one token, of TAC + serial */
 	cr_expect_str_eq(apply("35209900176148"), tok(CM_KIND_IMEI, "35209900176148"));
-	cr_expect_str_eq(apply("352099001761481"), tok(CM_KIND_IMEI, "352099001761481"));
-	cr_expect_str_eq(apply("3520990017614812"), tok(CM_KIND_IMEI, "3520990017614812"));
-	cr_expect_str_eq(apply("35-209900-176148-1"), tok(CM_KIND_IMEI, "352099001761481"));
+	cr_expect_str_eq(apply("352099001761481"), tok(CM_KIND_IMEI, "35209900176148"));
+	cr_expect_str_eq(apply("3520990017614812"), tok(CM_KIND_IMEI, "35209900176148"));
+	cr_expect_str_eq(apply("35-209900-176148-1"), tok(CM_KIND_IMEI, "35209900176148"));
+	cr_expect_str_neq(apply("35209900176149"), tok(CM_KIND_IMEI, "35209900176148"));
 	rejects("3520990017614");     /* 13 digits */
 	rejects("35209900176148123"); /* 17 digits */
 	rejects("35209900/176148/1");
 	A.keep_digits = 8; /* the TAC */
-	cr_expect_str_eq(apply("35-209900-176148-1"), cat("35209900/", tok(CM_KIND_IMEI, "352099001761481")));
+	cr_expect_str_eq(apply("35-209900-176148-1"), cat("35209900/", tok(CM_KIND_IMEI, "35209900176148")));
 	cr_expect_str_eq(apply("35209900176148"), cat("35209900/", tok(CM_KIND_IMEI, "35209900176148")));
 }
 
@@ -470,8 +472,10 @@ Test(action, phone_pseudonym_keep_digits)
 	A.keep_digits = 5;
 	cr_expect_str_eq(apply("+44 20 7946 0123"), cat("+44207/", plain),
 			 "phone pseudonym keep=5 keeps the first 5 digits");
-	A.keep_digits = 11; /* one digit hidden */
-	cr_expect_str_eq(apply("+44 20 7946 0123"), cat("+44207946012/", plain));
+	A.keep_digits = 8; /* four digits hidden: the least a prefix may leave */
+	cr_expect_str_eq(apply("+44 20 7946 0123"), cat("+44207946/", plain));
+	A.keep_digits = 9; /* three hidden: no prefix */
+	cr_expect_str_eq(apply("+44 20 7946 0123"), plain);
 }
 
 Test(action, phone_kind_pseudonym_keep_digits)
@@ -483,8 +487,10 @@ Test(action, phone_kind_pseudonym_keep_digits)
 	A.keep_digits = 5;
 	cr_expect_str_eq(apply("+44 20 7946 0123"), cat("+44207/", plain));
 	cr_expect_str_eq(apply("020 7946 0123"), cat("+44207/", plain));
+	A.keep_digits = 8;
+	cr_expect_str_eq(apply("+44 20 7946 0123"), cat("+44207946/", plain));
 	A.keep_digits = 11;
-	cr_expect_str_eq(apply("+44 20 7946 0123"), cat("+44207946012/", plain));
+	cr_expect_str_eq(apply("+44 20 7946 0123"), plain, "fewer than 4 digits hidden: no prefix");
 	/* keeping every digit, or more, would spell the number out: no prefix */
 	A.keep_digits = 12;
 	cr_expect_str_eq(apply("+44 20 7946 0123"), plain);
@@ -564,10 +570,12 @@ Test(action, phone_truncate)
 	cr_expect_str_eq(apply("+44 20 7946 0123"), "+442079");
 	cr_expect_str_eq(apply("020 7946 0123"), "+442079", "normalized first");
 	cr_expect_str_eq(apply("0044 20 7946 0123"), "+442079");
-	cr_expect_str_eq(apply("12345678"), "123456", "a local number keeps its first digits");
-	/* a number of 6 digits or fewer would come out whole: redacted */
+	cr_expect_str_eq(apply("1234567890"), "123456", "a local number keeps its first digits");
+	/* fewer than 4 digits would stay hidden: redacted */
+	cr_expect_str_eq(apply("12345678"), "REDACTED");
 	cr_expect_str_eq(apply("+44 1234"), "REDACTED");
-	cr_expect_str_eq(apply("+44 12345"), "+441234");
+	cr_expect_str_eq(apply("+44 12345"), "REDACTED");
+	cr_expect_str_eq(apply("+44 12345678"), "+441234");
 	cr_expect_str_eq(apply("12345"), "REDACTED");
 	cr_expect_str_eq(apply("123456"), "REDACTED");
 	set_text("SHORT");

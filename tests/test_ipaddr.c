@@ -168,3 +168,37 @@ Test(ipaddr, truncate)
 	truncated("2001:db8:ffff::", 24, 33, "2001:db8:8000::");
 	truncated("::ffff:192.0.2.77", 24, 48, "192.0.2.0");
 }
+
+/* Finding 6: an IPv4 address inside an IPv6 one keeps no more than v4bits. */
+Test(ipaddr, truncate_embedded_ipv4)
+{
+	/* 6to4: 2002:c000:024d:: embeds 192.0.2.77 in bits 16..47 */
+	truncated("2002:c000:24d:1234::1", 24, 48, "2002:c000:200::");
+	truncated("2002:c000:24d:1234::1", 24, 64, "2002:c000:200::");
+	truncated("2002:c000:24d:1234::1", 24, 128, "2002:c000:200::");
+	truncated("2002:c000:24d:1234::1", 16, 48, "2002:c000::");
+	truncated("2002:c000:24d:1234::1", 0, 48, "2002::");
+	truncated("2002:c000:24d:1234::1", 24, 32, "2002:c000::"); /* v6bits is smaller */
+	truncated("2002:c000:24d:1234::1", 24, 0, "::");
+	truncated("2002:c000:24d:1234::1", 32, 64, "2002:c000:24d::");
+	truncated("2002:c000:24d:1234::1", 99, 64, "2002:c000:24d:1234::");
+	truncated("2002:c000:24d:1234::1", 4294967295u, 128, "2002:c000:24d:1234::1");
+	/* NAT64 well-known prefix: the IPv4 address is the last 32 bits */
+	truncated("64:ff9b::192.0.2.77", 24, 128, "64:ff9b::c000:200");
+	truncated("64:ff9b::192.0.2.77", 24, 48, "64:ff9b::");
+	truncated("64:ff9b:1::192.0.2.77", 24, 128, "64:ff9b:1::c000:24d"); /* not the WKP */
+	/* Teredo: the client's address, inverted, in the last 32 bits */
+	truncated("2001:0:4136:e378:8000:63bf:3fff:fdd2", 24, 128, "2001:0:4136:e378:8000:63bf:3fff:fd00");
+	truncated("2001:0:4136:e378:8000:63bf:3fff:fdd2", 24, 48, "2001:0:4136::");
+	/* prefixes that only look alike are plain IPv6 */
+	truncated("2001:db8:1234:5678::1", 8, 128, "2001:db8:1234:5678::1");
+	truncated("2003:c000:24d:1234::1", 24, 64, "2003:c000:24d:1234::");
+	truncated("2002:c000:24d:1234::1", 24, 16, "2002::");
+}
+
+/* Fields stay strict about zero padding (the scrubber reads padded quads itself). */
+Test(ipaddr, zero_padded_refused)
+{
+	cr_expect(!parses("192.000.002.001", 15));
+	cr_expect(!parses("010.000.000.001", 15));
+}

@@ -52,6 +52,8 @@ Test(phone, default_plan_is_empty)
 	cr_expect_str_empty(np.trunk);
 	cr_expect_str_empty(np.intl);
 	cr_expect_eq(np.bare, CM_BARE_LOCAL);
+	cr_expect_eq(np.nsn_min, 0);
+	cr_expect_eq(np.nsn_max, 0);
 }
 
 Test(phone, german_forms_agree)
@@ -308,4 +310,139 @@ Test(phone, cc_len)
 	/* the length bounds the read: "49" seen through a length of 1 */
 	cr_expect_eq(cm_phone_cc_len("49", 1), 0);
 	cr_expect_eq(cm_phone_cc_len("1", 1), 1);
+}
+
+Test(phone, sep_len)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+	} t[] = {
+		{ " ", 1 },          { "\t", 1 },            { "-", 1 },            { ".", 1 },
+		{ "/", 1 },          { "_", 1 },             { "\xc2\xa0", 2 },     { "\xe2\x80\x90", 3 },
+		{ "\xe2\x80\x91", 3 }, { "\xe2\x80\x92", 3 }, { "\xe2\x80\x93", 3 }, { "\xe2\x88\x92", 3 },
+		{ "\xe2\x80\x87", 3 }, { "\xe2\x80\x89", 3 }, { "\xe2\x80\xaf", 3 },
+		/* not separators */
+		{ "(", 0 },          { ")", 0 },             { "+", 0 },            { "1", 0 },
+		{ ",", 0 },          { ":", 0 },             { "\xc3\xa9", 0 },     { "\xe2\x80\x94", 0 },
+		{ "\xe2\x80\x95", 0 }, { "\xe2\x80\x8f", 0 }, { "\xe2\x88\x93", 0 }, { "\xc2\xa1", 0 },
+		{ "\xa0", 0 },       { "\x80", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		cr_expect_eq(cm_phone_sep_len(t[i].s, strlen(t[i].s), 0), t[i].len, "sep_len(\"%s\")",
+			     t[i].s);
+	/* one character at i, never read past n */
+	cr_expect_eq(cm_phone_sep_len("1\xc2\xa0" "2", 4, 1), 2);
+	cr_expect_eq(cm_phone_sep_len("1\xc2\xa0" "2", 4, 2), 0);
+	cr_expect_eq(cm_phone_sep_len("\xc2\xa0", 1, 0), 0);
+	cr_expect_eq(cm_phone_sep_len("\xe2\x80\x93", 2, 0), 0);
+	cr_expect_eq(cm_phone_sep_len("\xe2\x80\x93", 3, 0), 3);
+	cr_expect_eq(cm_phone_sep_len(" ", 1, 1), 0);
+	cr_expect_eq(cm_phone_sep_len("", 0, 0), 0);
+}
+
+/* Finding 1 and 4: every separator of cm_phone_sep_len, in any mix. */
+Test(phone, separators_normalize)
+{
+	static const char *const fr[] = {
+		"01.23.45.67.89",
+		"01  23  45  67  89",
+		"01 - 23 - 45 - 67 - 89",
+		"01_23_45_67_89",
+		"01/23/45/67/89",
+		"01\t23\t45\t67\t89",
+		"01\xc2\xa0" "23\xc2\xa0" "45\xc2\xa0" "67\xc2\xa0" "89",
+		"01\xe2\x80\x90" "23\xe2\x80\x91" "45\xe2\x80\x92" "67\xe2\x80\x93" "89",
+		"01\xe2\x88\x92" "23\xe2\x80\xaf" "45\xe2\x80\x89" "67\xe2\x80\x87" "89",
+		"+33\xc2\xa0" "1\xc2\xa0" "23\xc2\xa0" "45\xc2\xa0" "67\xc2\xa0" "89",
+		"+33 (0)1.23.45.67.89",
+		"0033\t1\t23\t45\t67\t89",
+		"tel:+33-1-23-45-67-89",
+		"<tel:+33\xe2\x80\x91" "1\xe2\x80\x91" "23\xe2\x80\x91" "45\xe2\x80\x91" "67\xe2\x80\x91" "89>",
+	};
+	struct cm_numbering np = plan("33", "0", "00", CM_BARE_LOCAL);
+	size_t i;
+
+	for (i = 0; i < sizeof fr / sizeof fr[0]; i++)
+		check(&np, fr[i], CM_PHONE_E164, "+33123456789");
+
+	np = plan("1", "1", "011", CM_BARE_NATIONAL);
+	check(&np, "555.010.0123", CM_PHONE_E164, "+15550100123");
+	np = plan("32", "0", "00", CM_BARE_LOCAL);
+	check(&np, "0470/12.34.56", CM_PHONE_E164, "+32470123456");
+	np = plan("44", "0", "00", CM_BARE_LOCAL);
+	check(&np, "+44.20.7946.0123", CM_PHONE_E164, "+442079460123");
+	check(&np, "020.794.606.18", CM_PHONE_E164, "+442079460618");
+
+	/* a multibyte character that is no separator makes a name, kept whole */
+	np = plan("33", "0", "00", CM_BARE_LOCAL);
+	check(&np, "01\xe2\x80\x94" "23", CM_PHONE_OTHER, "01\xe2\x80\x94" "23");
+	check(&np, "01\xc3\xa9" "23", CM_PHONE_OTHER, "01\xc3\xa9" "23");
+	/* a lone byte of a separator is not one */
+	check(&np, "01\xc2" "23", CM_PHONE_OTHER, "01\xc2" "23");
+	check(&np, "0123\xe2\x80", CM_PHONE_OTHER, "0123\xe2\x80");
+}
+
+/* Finding 4: one pair of angle brackets around the value goes. */
+Test(phone, angle_brackets)
+{
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+
+	check(&np, "<sip:+4930123456@host>", CM_PHONE_E164, "+4930123456");
+	check(&np, " <sip:+4930123456@host;user=phone> ", CM_PHONE_E164, "+4930123456");
+	check(&np, "<tel:+49-30-1234567>", CM_PHONE_E164, "+49301234567");
+	check(&np, "<SIPS:030 1234567@gw>", CM_PHONE_E164, "+49301234567");
+	check(&np, "<0301234567>", CM_PHONE_E164, "+49301234567");
+	check(&np, "< 0301234567 >", CM_PHONE_E164, "+49301234567");
+	check(&np, "<sip:anonymous@anonymous.invalid>", CM_PHONE_MARKER, "anonymous");
+	check(&np, "<Alice>", CM_PHONE_OTHER, "alice");
+	check(&np, "<>", CM_PHONE_EMPTY, "");
+	/* only one pair, and only a pair */
+	check(&np, "<<0301234567>>", CM_PHONE_OTHER, "<0301234567>");
+	check(&np, "<0301234567", CM_PHONE_OTHER, "<0301234567");
+	check(&np, "0301234567>", CM_PHONE_OTHER, "0301234567>");
+}
+
+/* Finding 5: national number lengths. */
+Test(phone, nsn_lengths)
+{
+	struct cm_numbering np = plan("1", "1", "011", CM_BARE_NATIONAL);
+
+	np.nsn_min = np.nsn_max = 10;
+	check(&np, "1001", CM_PHONE_LOCAL, "1001");
+	check(&np, "911", CM_PHONE_LOCAL, "911");
+	check(&np, "1911", CM_PHONE_LOCAL, "1911");
+	check(&np, "411", CM_PHONE_LOCAL, "411");
+	check(&np, "5551234", CM_PHONE_LOCAL, "5551234"); /* 7-digit local dialing */
+	check(&np, "2025550143", CM_PHONE_E164, "+12025550143");
+	check(&np, "12025550143", CM_PHONE_E164, "+12025550143");
+	check(&np, "1 (202) 555-0143", CM_PHONE_E164, "+12025550143");
+	check(&np, "120255501430", CM_PHONE_LOCAL, "120255501430");
+	/* neither "+" nor the international prefix is bounded by the national plan */
+	check(&np, "+1 911", CM_PHONE_E164, "+1911");
+	check(&np, "011 44 20 7946 0123", CM_PHONE_E164, "+442079460123");
+
+	/* without bounds, the same values are national */
+	np.nsn_min = np.nsn_max = 0;
+	check(&np, "911", CM_PHONE_E164, "+1911");
+	check(&np, "1001", CM_PHONE_E164, "+1001");
+
+	/* a range, and one side only */
+	np = plan("49", "0", "00", CM_BARE_LOCAL);
+	np.nsn_min = 9;
+	np.nsn_max = 11;
+	check(&np, "030123456", CM_PHONE_LOCAL, "030123456");     /* 8 */
+	check(&np, "0301234567", CM_PHONE_E164, "+49301234567");  /* 9 */
+	check(&np, "030123456789", CM_PHONE_E164, "+4930123456789"); /* 11 */
+	check(&np, "0301234567890", CM_PHONE_LOCAL, "0301234567890"); /* 12 */
+	check(&np, "1234", CM_PHONE_LOCAL, "1234"); /* bare LOCAL: not affected */
+	np.nsn_max = 0;
+	check(&np, "0301234567890", CM_PHONE_E164, "+49301234567890");
+	check(&np, "030123456", CM_PHONE_LOCAL, "030123456");
+	np.nsn_min = 0;
+	np.nsn_max = 4;
+	check(&np, "01234", CM_PHONE_E164, "+491234");
+	check(&np, "012345", CM_PHONE_LOCAL, "012345");
 }

@@ -305,9 +305,13 @@ Test(plan, empty_schema)
 {
 	cm_schema_deinit(&S);
 	cm_schema_init(&S);
-	rules("* drop\n");
+	rules("columns x\n* drop\n");
 	cr_assert_eq(cm_plan_compile(&P, &R, &S, &E), 0, "%s", E.msg);
 	cr_expect_eq(P.nout, 0u);
+	/* a header-driven schema needs at least one named column */
+	rules("* drop\n");
+	cr_expect_eq(cm_plan_compile(&P, &R, &S, &E), CM_FAIL);
+	cr_expect(strstr(E.msg, "name at least one") != NULL, "%s", E.msg);
 	compile_fails("x", "a keep\n* drop\n", 1, 1, "unknown field");
 }
 
@@ -485,7 +489,7 @@ Test(plan, plan_out_reused_across_records)
 	cr_expect_str_eq(outv(0), "b");
 	cr_expect_str_eq(outv(1), "XYZ");
 	/* a wider plan after a narrow one, with the same working space */
-	compile("a,b,c,d,e,f", "* redact text=R\n");
+	compile("a,b,c,d,e,f", "columns a,b,c,d,e,f\n* redact text=R\n");
 	RECORD("1", "2", "3", "4", "5", "6");
 	cr_assert_eq(apply(), CM_WRITE);
 	cr_expect_str_eq(joined(), "R,R,R,R,R,R");
@@ -551,7 +555,7 @@ Test(plan, describe_lists_every_input_field)
 		  "%s", s);
 	cm_buf_deinit(&b);
 
-	compile("a,b", "* drop\n");
+	compile("a,b", "columns a,b\n* drop\n");
 	cm_buf_init(&b);
 	cm_plan_describe(&P, &b);
 	cm_buf_addc(&b, '\0');

@@ -221,6 +221,19 @@ Test(rules, numbering_all_keys)
 	cr_expect_str_eq(R.numbering.intl, "011");
 	cr_expect_eq(R.numbering.bare, CM_BARE_INTERNATIONAL);
 
+	cr_expect_eq(R.numbering.nsn_min, 0u);
+	cr_expect_eq(R.numbering.nsn_max, 0u);
+	ok("numbering country=1 trunk=1 international=011 bare=national nsn=10\n* drop\n");
+	cr_expect_eq(R.numbering.nsn_min, 10u);
+	cr_expect_eq(R.numbering.nsn_max, 10u);
+	ok("numbering country=49 trunk=0 nsn=5-11\n* drop\n");
+	cr_expect_eq(R.numbering.nsn_min, 5u);
+	cr_expect_eq(R.numbering.nsn_max, 11u);
+	bad("numbering country=49 nsn=11-5\n* drop\n", 1, 26, "nsn=");
+	bad("numbering country=49 nsn=0\n* drop\n", 1, 26, "nsn=");
+	bad("numbering country=49 nsn=16\n* drop\n", 1, 26, "nsn=");
+	bad("numbering country=49 nsn=x-\n* drop\n", 1, 26, "nsn=");
+
 	ok("numbering country=358 trunk= international= bare=local\n* drop\n");
 	cr_expect_str_eq(R.numbering.cc, "358");
 	cr_expect_str_eq(R.numbering.trunk, "");
@@ -453,7 +466,7 @@ Test(rules, phone_errors)
 Test(rules, ip)
 {
 	ok("a ip pseudonym\nb ip pseudonym bits=256 invalid=pseudonym\nc ip truncate\n"
-	   "d ip truncate v4=16 v6=32 invalid=redact text=-\ne ip truncate v4=0 v6=128\n* drop\n");
+	   "d ip truncate v4=16 v6=32 invalid=redact text=-\ne ip truncate v4=0 v6=48\n* drop\n");
 	cr_expect_eq(act("a")->type, CM_ACT_IP);
 	cr_expect_eq(act("a")->mode, CM_MODE_PSEUDONYM);
 	cr_expect_eq(act("a")->invalid, CM_INVALID_REJECT);
@@ -468,14 +481,17 @@ Test(rules, ip)
 	cr_expect_eq(act("d")->invalid, CM_INVALID_REDACT);
 	cr_expect_str_eq(act("d")->text, "-");
 	cr_expect_eq(act("e")->v4bits, 0u);
-	cr_expect_eq(act("e")->v6bits, 128u);
+	cr_expect_eq(act("e")->v6bits, 48u);
 }
 
 Test(rules, ip_errors)
 {
 	bad("a ip\n* drop\n", 1, 6, "ip needs a mode");
 	bad("a ip truncate v4=33\n* drop\n", 1, 18, "v4=");
+	bad("a ip truncate v4=25\n* drop\n", 1, 18, "keeps a host");
 	bad("a ip truncate v6=129\n* drop\n", 1, 18, "v6=");
+	bad("a ip truncate v6=64\n* drop\n", 1, 18, "customer's network");
+	bad("a scrub min-digits=7\n* drop\n", 1, 20, "min-digits=");
 	bad("a ip truncate v4=-1\n* drop\n", 1, 18, "v4=");
 	bad("a ip truncate v5=3\n* drop\n", 1, 15, "unexpected 'v5='");
 	bad("a ip pseudonym v4=8\n* drop\n", 1, 16, "unexpected 'v4='");

@@ -46,6 +46,17 @@ enum cm_act_mode { CM_MODE_PSEUDONYM = 0, CM_MODE_TRUNCATE };
 
 #define CM_REDACT_DEFAULT "REDACTED"
 
+/*
+ * A kept prefix (keep=, truncate digits=) is written only when at least
+ * this many digits stay hidden: a number is never spelled out whole or
+ * nearly whole.
+ */
+#define CM_HIDDEN_DIGITS_MIN 4
+
+/* Largest prefixes ip truncate accepts: longer ones would keep a host or a customer's network. */
+#define CM_IP_V4_BITS_MAX 24
+#define CM_IP_V6_BITS_MAX 48
+
 struct cm_action {
 	enum cm_act type;
 	enum cm_act_mode mode;   /* phone, ip */

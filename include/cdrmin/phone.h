@@ -2,8 +2,9 @@
  * cdrmin: telephone numbers.
  *
  * Normalization to E.164 under a numbering plan (ITU-T E.164, E.123 for the
- * written forms): visual separators are removed, a tel:, sip: or sips: URI
- * is reduced to its user part, then
+ * written forms): one pair of surrounding angle brackets is dropped
+ * ("<sip:...>"), visual separators are removed (cm_phone_sep_len, and
+ * parentheses), a tel:, sip: or sips: URI is reduced to its user part, then
  *   "+" digits                  -> E.164 as written
  *   international prefix digits -> E.164 (prefix removed)
  *   trunk prefix digits         -> country code + the rest
@@ -28,11 +29,20 @@ enum cm_bare {
 	CM_BARE_INTERNATIONAL  /* already international, without the "+" */
 };
 
+/*
+ * A numbering plan. nsn_min and nsn_max bound the length of a national
+ * significant number (the digits after the trunk prefix, or bare digits
+ * under CM_BARE_NATIONAL); 0 leaves that side unbounded. A value outside
+ * the bounds is LOCAL, not E.164: under NANP (cc 1, trunk 1, intl 011,
+ * bare national, nsn 10..10) "911", "1911" and "1001" stay local while
+ * "2025550143" and "12025550143" both become "+12025550143".
+ */
 struct cm_numbering {
 	char cc[4];     /* country code digits, "" when not set */
 	char trunk[8];  /* trunk prefix, e.g. "0"; "" for none */
 	char intl[8];   /* international prefix, e.g. "00"; "" for none */
 	enum cm_bare bare;
+	unsigned nsn_min, nsn_max; /* national number lengths; 0 = any */
 };
 
 enum cm_phone_class {
@@ -43,7 +53,7 @@ enum cm_phone_class {
 	CM_PHONE_OTHER      /* out = the value trimmed and lower-cased (a user name) */
 };
 
-/* Plan with no country: only "+" numbers are E.164. */
+/* Plan with no country, no length bounds: only "+" numbers are E.164. */
 void cm_numbering_default(struct cm_numbering *np);
 
 /*
@@ -61,5 +71,17 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
  * listed; every other code has three digits.
  */
 size_t cm_phone_cc_len(const char *digits, size_t n);
+
+/*
+ * Bytes of the one separator character that starts at s[i] (i < n, never
+ * read past n), or 0 when s[i] starts none. Separators are what people put
+ * between digit groups: space, tab, '-', '.', '/', '_', and in UTF-8 the
+ * no-break space U+00A0, the hyphens and dashes U+2010..U+2013, the minus
+ * sign U+2212 and the spaces U+2007, U+2009, U+202F (2 or 3 bytes, one
+ * character). Parentheses are not separators: they enclose a group.
+ * Shared by cm_phone_normalize and the scrubber, so that every written
+ * form the scrubber finds normalizes to the field's form.
+ */
+size_t cm_phone_sep_len(const char *s, size_t n, size_t i);
 
 #endif

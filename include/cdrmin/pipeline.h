@@ -54,8 +54,10 @@ void cm_pipeline_free(struct cm_pipeline *pl);
 /*
  * Filter one source (path, or "-" for stdin) to the sink. Returns 0, or
  * CM_FAIL: CM_E_NOINPUT (cannot open), CM_E_IO (read or write error),
- * CM_E_DATA (a header line that is malformed or differs from the first
- * source's), CM_E_RULES (rules naming columns the header lacks).
+ * CM_E_RULES (rules naming columns the first header lacks), CM_E_NOMEM.
+ * A header line that is malformed, names a column twice, or differs from
+ * the first source's makes every record of that source a reject (reason
+ * header); the run goes on with the next source.
  */
 int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *err);
 

@@ -40,6 +40,7 @@ enum cm_reject {
 	CM_REJ_TOOLONG,     /* longer than the maximum record size */
 	CM_REJ_VALUE,       /* a protected value the action cannot read (invalid=reject) */
 	CM_REJ_EPOCH,       /* the epoch time field is missing or unreadable */
+	CM_REJ_HEADER,      /* its file's header line is malformed or differs */
 	CM_REJ__COUNT
 };
 

@@ -7,10 +7,29 @@
  * numbers normalized under the numbering plan, kind phone; addresses, kind
  * ip; e-mail, kind email), or with a fixed text. Everything else is copied.
  *
- * A telephone number here is an optional "+" followed by digits, where
- * single spaces, dashes and parentheses may separate groups, holding at
- * least min_digits digits. Shorter digit runs (a timeout) stay, and so
- * does the port after an address (192.0.2.1:5060, [2001:db8::1]:5060).
+ * A telephone number here is an optional "+" followed by digit groups
+ * joined by runs of one to three separator characters (cm_phone_sep_len:
+ * blanks, tab, '-', '.', '/', '_', U+00A0, the Unicode hyphens, dashes and
+ * minus; "01.23.45.67.89", "01 - 23 - 45", "0470/12.34.56") or set off by
+ * parentheses, holding at least min_digits digits in all, whatever the
+ * length of each group. Shorter digit runs (a timeout) stay. Dates and
+ * dotted version numbers of min_digits digits or more are read as numbers.
+ *
+ * An e-mail address is any user@host: a local part of RFC 5322 atext and
+ * dots (but not '/', so "PJSIP/alice@trunk" keeps "PJSIP/") and UTF-8, then
+ * a host name, with or without a dot ("alice@pbx"), or an address literal
+ * ("alice@[2001:db8::1]"). A local part that is a telephone number
+ * ("PJSIP/+442079460123@trunk") is the number's: the token of the number,
+ * then "@trunk".
+ *
+ * An IPv4 address is a dotted quad whose parts are at most 255, where a
+ * part opening with 0 is "0" or padded to three digits ("192.000.002.001"
+ * is 192.0.2.1 and gets its token; "01.23.45.67.89" is a number). The
+ * port after an address stays (192.0.2.1:5060, [2001:db8::1]:5060, and
+ * tcpdump's 192.0.2.1.5060 and 2001:db8::1.5060): a fifth dotted part of 1
+ * to 5 digits after a quad is a port, so "1.2.3.4.5" is an address and a
+ * port. "x.192.0.2.1" is an address; a longer dotted run ("1.2.3.4.5.6", an
+ * OID) holds none and is read as a number.
  */
 #ifndef CDRMIN_SCRUB_H
 #define CDRMIN_SCRUB_H
