@@ -187,39 +187,37 @@ run $CDRMIN -r $GEN -k "$KEY" "$TMP/bom.csv"
 expect_same "BOM skipped" fixtures/generic/cdr.out "$TMP/out"
 
 # ------------------------------------------------------------- leak test
-# Numbers in the reserved drama ranges, written in many formats, in number
-# columns, caller ids, dial strings and free text.
-awk -v seed=7 'BEGIN {
-	srand(seed)
-	for (i = 0; i < 600; i++) {
-		r = int(rand() * 3)
-		if (r == 0) nsn = sprintf("207946%04d", int(rand() * 1000))
-		else if (r == 1) nsn = sprintf("7700900%03d", int(rand() * 1000))
-		else nsn = sprintf("1134960%03d", int(rand() * 1000))
-		print "44" nsn > "'"$TMP"'/numbers"
-		f = int(rand() * 8)
-		if (f == 0) v = "+44" nsn
-		else if (f == 1) v = "0044" nsn
-		else if (f == 2) v = "0" nsn
-		else if (f == 3) v = "+44 " substr(nsn, 1, 2) " " substr(nsn, 3, 4) " " substr(nsn, 7)
-		else if (f == 4) v = "+44-" substr(nsn, 1, 2) "-" substr(nsn, 3, 4) "-" substr(nsn, 7)
-		else if (f == 5) v = "(0" substr(nsn, 1, 2) ") " substr(nsn, 3, 4) " " substr(nsn, 7)
-		else if (f == 6) v = "tel:+44" nsn
-		else v = "0" substr(nsn, 1, 4) " " substr(nsn, 5)
-		w = "0" nsn
-		printf "\"\",\"%s\",\"%s\",\"ctx\",\"\"\"Name %s\"\" <%s>\",\"PJSIP/%s-0001\",\"\",\"Dial\",\"PJSIP/%s@trunk,30,tT\",\"2024-03-0%d 10:00:00\",\"\",\"2024-03-01 10:00:05\",5,0,\"NO ANSWER\",\"DOCUMENTATION\",\"%s.1\",\"%s\"\n", v, w, v, v, nsn, "+44" nsn, 1 + i % 9, nsn, v
-	}
-}' >"$TMP/leak.csv"
-run $CDRMIN -r $AST -k "$KEY" --stats "$TMP/leak.csv"
-cat "$TMP/out" "$TMP/err" >"$TMP/leak.all"
-# Every 7-digit window of every number, searched in stdout and stderr.
-awk 'NR == FNR { for (i = 1; i + 6 <= length($0); i++) win[substr($0, i, 7)] = 1; next }
-	{ s = $0; while (match(s, /[0-9][0-9][0-9][0-9][0-9][0-9][0-9]+/)) {
-		run = substr(s, RSTART, RLENGTH)
-		for (i = 1; i + 6 <= length(run); i++) if (substr(run, i, 7) in win) { print "leak: " substr(run, i, 7); exit 1 }
-		s = substr(s, RSTART + RLENGTH) } }' "$TMP/numbers" "$TMP/leak.all" >"$TMP/leak.found"
-if [ $? -eq 0 ] && [ "$RC" -eq 0 ]; then ok; else fail "leak test (asterisk preset, exit $RC): $(head -3 "$TMP/leak.found")"; fi
-if [ "$(wc -l <"$TMP/out")" -eq 601 ]; then ok; else fail "leak test: every record written"; fi
+# For each preset: records with numbers in many written forms (tests/leakgen.awk),
+# in number columns, caller ids, dial strings and free text, with addresses
+# and e-mail addresses; no 7-digit window of any number, no address and no
+# e-mail may appear in stdout or stderr.
+leak_test() { # NAME RULES PRESET
+	awk -v preset="$3" -v n=600 -v seed=7 -v digits="$TMP/digits" -v strings="$TMP/strings" \
+		-f tests/leakgen.awk >"$TMP/leak.csv"
+	: >>"$TMP/strings"
+	run $CDRMIN -r "$2" -k "$KEY" --stats "$TMP/leak.csv"
+	cat "$TMP/out" "$TMP/err" >"$TMP/leak.all"
+	awk 'NR == FNR { for (i = 1; i + 6 <= length($0); i++) win[substr($0, i, 7)] = 1; next }
+		{ s = $0; while (match(s, /[0-9][0-9][0-9][0-9][0-9][0-9][0-9]+/)) {
+			r = substr(s, RSTART, RLENGTH)
+			for (i = 1; i + 6 <= length(r); i++) if (substr(r, i, 7) in win) { print "leak: " substr(r, i, 7); exit 1 }
+			s = substr(s, RSTART + RLENGTH) } }' "$TMP/digits" "$TMP/leak.all" >"$TMP/leak.found"
+	if [ $? -eq 0 ] && [ "$RC" -eq 0 ]; then ok; else
+		fail "leak test $1 (exit $RC): $(head -3 "$TMP/leak.found")"
+		grep -n "$(sed -n 's/leak: //p' "$TMP/leak.found" | head -1)" "$TMP/leak.all" | head -2 >&2
+	fi
+	if [ -s "$TMP/strings" ] && grep -qF -f "$TMP/strings" "$TMP/leak.all"; then
+		fail "leak test $1: an address or e-mail: $(grep -oF -f "$TMP/strings" "$TMP/leak.all" | head -3)"
+	else ok; fi
+	if grep -q "read=600 written=600 rejected=0" "$TMP/err"; then ok; else fail "leak test $1: every record written"; fi
+	rm -f "$TMP/digits" "$TMP/strings"
+}
+leak_test asterisk $AST asterisk
+leak_test asterisk-newcdr rules/asterisk-newcdr.rules newcdr
+leak_test freeswitch rules/freeswitch.rules freeswitch
+leak_test generic $GEN generic
+awk -v preset=asterisk -v n=600 -v seed=7 -v digits=/dev/null -v strings=/dev/null \
+	-f tests/leakgen.awk >"$TMP/leak.csv"
 
 # ------------------------------------------------------------- determinism
 run $CDRMIN -r $AST -k "$KEY" fixtures/asterisk/master.csv; cp "$TMP/out" "$TMP/d1"
