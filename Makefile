@@ -29,7 +29,7 @@ LIBS       = $(PKG_LIBS) -lm
 
 LIB_SRC  = $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
-TEST_SRC = $(wildcard tests/test_*.c)
+TEST_SRC = $(wildcard tests/test_*.c) tests/support.c
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tobj/%.o)
 
 BIN  = $(BUILD)/cdrmin

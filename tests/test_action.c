@@ -12,6 +12,7 @@
 
 #include <criterion/criterion.h>
 
+#include "support.h"
 #include "cdrmin/action.h"
 #include "cdrmin/key.h"
 
@@ -26,20 +27,8 @@ static struct cm_action A;
 static void setup(void)
 {
 	static const unsigned char k[CM_KEY_BYTES] = "cdrmin action test key 32 bytes";
-	char path[] = "/tmp/cdrmin-action-key-XXXXXX";
-	struct cm_err err;
-	int fd;
 
-	cr_assert_eq(cm_crypto_init(&err), 0, "%s", err.msg);
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(fchmod(fd, 0600), 0);
-	cr_assert_eq(write(fd, k, sizeof k), (ssize_t)sizeof k);
-	close(fd);
-	cr_assert_eq(cm_key_load(&key, path, &err), 0, "%s", err.msg);
-	unlink(path);
-	ps = cm_pseudo_new(&key, 1024, &err);
-	cr_assert_not_null(ps, "%s", err.msg);
+	ps = cmt_engine(&key, k, 1024);
 
 	cm_numbering_default(&np);
 	strcpy(np.cc, "44");

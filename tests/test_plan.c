@@ -12,6 +12,7 @@
 
 #include <criterion/criterion.h>
 
+#include "support.h"
 #include "cdrmin/key.h"
 #include "cdrmin/plan.h"
 
@@ -36,19 +37,8 @@ static struct cm_err E;
 static void setup(void)
 {
 	static const unsigned char k[CM_KEY_BYTES] = "cdrmin plan test key, 32 bytes.";
-	char path[] = "/tmp/cdrmin-plan-key-XXXXXX";
-	int fd;
 
-	cr_assert_eq(cm_crypto_init(&E), 0, "%s", E.msg);
-	fd = mkstemp(path);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(fchmod(fd, 0600), 0);
-	cr_assert_eq(write(fd, k, sizeof k), (ssize_t)sizeof k);
-	close(fd);
-	cr_assert_eq(cm_key_load(&key, path, &E), 0, "%s", E.msg);
-	unlink(path);
-	ps = cm_pseudo_new(&key, 1024, &E);
-	cr_assert_not_null(ps, "%s", E.msg);
+	ps = cmt_engine(&key, k, 1024);
 	cm_schema_init(&S);
 	cm_plan_out_init(&O);
 	P.epoch_field = -1;
@@ -309,6 +299,7 @@ Test(plan, empty_schema)
 	cr_assert_eq(cm_plan_compile(&P, &R, &S, &E), 0, "%s", E.msg);
 	cr_expect_eq(P.nout, 0u);
 	/* a header-driven schema needs at least one named column */
+	cm_plan_deinit(&P);
 	rules("* drop\n");
 	cr_expect_eq(cm_plan_compile(&P, &R, &S, &E), CM_FAIL);
 	cr_expect(strstr(E.msg, "name at least one") != NULL, "%s", E.msg);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support.h"
 #include "cdrmin/ipaddr.h"
 #include "cdrmin/key.h"
 #include "cdrmin/scrub.h"
@@ -17,24 +18,12 @@ static struct cm_pseudo *ps;
 static struct cm_numbering np;
 static struct cm_scrub_opts opts;
 static struct cm_scrub_ctx ctx;
-static char keypath[64];
 
 static void setup(void)
 {
 	static const unsigned char k[CM_KEY_BYTES] = "cdrmin scrub test key, 32 bytes";
-	struct cm_err err;
-	int fd;
 
-	cr_assert_eq(cm_crypto_init(&err), 0, "%s", err.msg);
-	strcpy(keypath, "/tmp/cdrmin-scrub-key-XXXXXX");
-	fd = mkstemp(keypath); /* mode 0600 */
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, k, sizeof k), (ssize_t)sizeof k);
-	close(fd);
-	cr_assert_eq(cm_key_load(&key, keypath, &err), 0, "%s", err.msg);
-	unlink(keypath);
-	ps = cm_pseudo_new(&key, 1024, &err);
-	cr_assert_not_null(ps, "%s", err.msg);
+	ps = cmt_engine(&key, k, 1024);
 
 	cm_numbering_default(&np);
 	strcpy(np.cc, "49");
