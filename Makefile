@@ -35,6 +35,7 @@ TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tobj/%.o)
 BIN  = $(BUILD)/cdrmin
 LIB  = $(BUILD)/libcdrmin.a
 UNIT = $(BUILD)/unit
+TRICKLE = $(BUILD)/trickle
 
 .PHONY: all run test unit e2e asan valgrind fixtures clean install deps
 .DELETE_ON_ERROR:
@@ -55,6 +56,10 @@ $(LIB): $(LIB_OBJ)
 
 $(BIN): $(BUILD)/obj/main.o $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(TRICKLE): tests/trickle.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 $(UNIT): $(TEST_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIB) -lcriterion $(LIBS)
@@ -82,8 +87,8 @@ run: deps
 unit: $(UNIT)
 	$(UNIT) --jobs 2
 
-e2e: $(BIN)
-	CDRMIN=$(BIN) sh tests/e2e.sh
+e2e: $(BIN) $(TRICKLE)
+	CDRMIN=$(BIN) TRICKLE=$(TRICKLE) sh tests/e2e.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT)
@@ -95,8 +100,8 @@ asan: deps
 
 valgrind: deps
 	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory DEB_PKGS=valgrind deps
-	@$(MAKE) --no-print-directory all
-	CDRMIN="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $(CURDIR)/$(BIN)" sh tests/e2e.sh
+	@$(MAKE) --no-print-directory all $(TRICKLE)
+	TRICKLE=$(TRICKLE) CDRMIN="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $(CURDIR)/$(BIN)" sh tests/e2e.sh
 
 fixtures: $(BIN)
 	CDRMIN=$(BIN) sh tests/golden.sh --regenerate

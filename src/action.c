@@ -1,6 +1,6 @@
 /*
- * \summary: actions: keep, redact, pseudonym, phone, ip, geo, cell, time,
- * bucket, scrub, applied to one value
+ * \summary: actions: keep, redact, pseudonym, phone, ip, geo, geohash, cell,
+ * time, bucket, scrub, applied to one value
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@ static const char *const act_names[] = {
 	[CM_ACT_DROP] = "drop",     [CM_ACT_KEEP] = "keep",   [CM_ACT_REDACT] = "redact",
 	[CM_ACT_PSEUDONYM] = "pseudonym", [CM_ACT_PHONE] = "phone", [CM_ACT_IP] = "ip",
 	[CM_ACT_GEO] = "geo",       [CM_ACT_LAT] = "lat",     [CM_ACT_LON] = "lon",
-	[CM_ACT_CELL] = "cell",     [CM_ACT_TIME] = "time",   [CM_ACT_BUCKET] = "bucket",
+	[CM_ACT_GEOHASH] = "geohash", [CM_ACT_CELL] = "cell",     [CM_ACT_TIME] = "time",   [CM_ACT_BUCKET] = "bucket",
 	[CM_ACT_SCRUB] = "scrub",
 };
 
@@ -31,6 +31,7 @@ void cm_action_init(struct cm_action *a, enum cm_act t)
 	a->v4bits = 24;
 	a->v6bits = 48;
 	a->decimals = 2;
+	a->chars = CM_GEOHASH_CHARS_DEFAULT;
 	a->unit = CM_TIME_HOUR;
 	/*
 	 * A pseudonym always yields a token: what it cannot normalize gets a
@@ -285,6 +286,8 @@ int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, co
 		return general(a, c, cm_geo_round(v, n, 90.0, a->decimals, out), v, n, out);
 	case CM_ACT_LON:
 		return general(a, c, cm_geo_round(v, n, 180.0, a->decimals, out), v, n, out);
+	case CM_ACT_GEOHASH:
+		return general(a, c, cm_geohash_truncate(v, n, a->chars, out), v, n, out);
 	case CM_ACT_CELL:
 		return general(a, c, cm_cell_area(v, n, out), v, n, out);
 	case CM_ACT_TIME:
@@ -329,6 +332,16 @@ static void describe_bits(const struct cm_action *a, struct cm_buf *out)
 	cm_buf_addu(out, a->bits);
 	cm_buf_adds(out, "-bit keyed token");
 }
+
+/*
+ * Width x height of a geohash cell of 1..12 characters at the equator:
+ * 5 bits per character, longitude takes the odd bit when there is one.
+ */
+static const char *const geohash_cell[CM_GEOHASH_CHARS_MAX] = {
+	"5000 x 5000 km", "1250 x 625 km", "156 x 156 km", "39 x 20 km",
+	"4.9 x 4.9 km",   "1.2 x 0.6 km",  "153 x 153 m",  "38 x 19 m",
+	"4.8 x 4.8 m",    "1.2 x 0.6 m",   "15 x 15 cm",   "3.7 x 1.9 cm",
+};
 
 void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
 {
@@ -409,6 +422,17 @@ void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
 		cm_buf_addu(out, a->decimals);
 		cm_buf_adds(out, " decimals");
 		describe_invalid(a, out, "malformed or out of range");
+		return;
+	case CM_ACT_GEOHASH:
+		cm_buf_adds(out, "geohash truncated to ");
+		cm_buf_addu(out, a->chars);
+		cm_buf_adds(out, a->chars == 1 ? " character" : " characters");
+		if (a->chars >= 1 && a->chars <= CM_GEOHASH_CHARS_MAX) {
+			cm_buf_adds(out, " (cells of about ");
+			cm_buf_adds(out, geohash_cell[a->chars - 1]);
+			cm_buf_adds(out, " at the equator)");
+		}
+		describe_invalid(a, out, "malformed");
 		return;
 	case CM_ACT_CELL:
 		cm_buf_adds(out, "cell id generalized to MCC-MNC-LAC/TAC");

@@ -1,12 +1,14 @@
 /*
  * \summary: generalizing actions: time floors and epochs, coordinate
- * rounding, cell areas, numeric buckets
+ * rounding, geohash cells, cell areas, numeric buckets
  *
  * Times follow RFC 3339 section 5.6 (and the "YYYY-MM-DD HH:MM:SS" layout
  * of Asterisk and FreeSWITCH), calendar arithmetic is the proleptic
  * Gregorian calendar of ISO 8601 done in integers (no timegm, no TZ).
  * Coordinates are rounded on their decimal digits, exactly. Cell ids follow
- * 3GPP TS 23.003 section 4.3 (CGI) and 19.4.2.3 (TAI).
+ * 3GPP TS 23.003 section 4.3 (CGI) and 19.4.2.3 (TAI). Geohashes are
+ * those of geohash.org: 5 bits per character, longitude and latitude bits
+ * interleaved, so a prefix is the cell that holds the longer hash's cell.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -478,6 +480,39 @@ int cm_cell_area(const char *s, size_t n, struct cm_buf *out)
 		return -1;
 	cm_buf_add(out, s, area_end);
 	return out->oom ? -1 : 0;
+}
+
+/* ---- geohashes --------------------------------------------------------- */
+
+/* The geohash base32 digit c in lower case, or 0 when c is none (a, i, l, o are not). */
+static char geohash_digit(char c)
+{
+	static const char alphabet[] = "0123456789bcdefghjkmnpqrstuvwxyz";
+
+	if (c >= 'A' && c <= 'Z')
+		c = (char)(c - 'A' + 'a');
+	return memchr(alphabet, c, sizeof alphabet - 1) ? c : 0;
+}
+
+int cm_geohash_truncate(const char *s, size_t n, unsigned chars, struct cm_buf *out)
+{
+	size_t i, keep;
+	char *w;
+
+	if (chars < 1 || chars > CM_GEOHASH_CHARS_MAX || n < 1 || n > CM_GEOHASH_CHARS_MAX)
+		return -1;
+	/* The whole value is checked, not only the kept prefix: a malformed tail is no geohash. */
+	for (i = 0; i < n; i++)
+		if (!geohash_digit(s[i]))
+			return -1;
+	keep = n < chars ? n : chars;
+	if (cm_buf_reserve(out, keep) != 0)
+		return -1;
+	w = out->p + out->n;
+	for (i = 0; i < keep; i++)
+		w[i] = geohash_digit(s[i]);
+	out->n += keep;
+	return 0;
 }
 
 /* ---- numbers ----------------------------------------------------------- */

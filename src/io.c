@@ -64,7 +64,8 @@ int cm_source_open(struct cm_source *s, const char *path, size_t cap, struct cm_
 	return 0;
 }
 
-long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud, struct cm_err *err)
+long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud,
+		    const volatile sig_atomic_t *stop, struct cm_err *err)
 {
 	ssize_t k;
 
@@ -77,16 +78,36 @@ long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud, struct
 		return cm_err_set(err, CM_E_INTERNAL, "%s: input buffer full", s->name);
 	if (s->eof)
 		return 0;
-	if (s->may_block && idle) {
+	if (s->may_block) {
 		struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+		int first = 1;
 
-		/* Nothing ready: flush what we have before we wait (live pipes). */
-		if (poll(&pfd, 1, 0) == 0 && idle(ud) != 0)
-			return CM_FAIL;
+		/*
+		 * Wait in poll, not in read: a signal or the stop flag must end the
+		 * wait, and nothing ready is the moment to flush (live pipes).
+		 */
+		for (;;) {
+			int r;
+
+			if (stop && *stop)
+				goto stopped;
+			r = poll(&pfd, 1, first ? 0 : CM_STOP_POLL_MS);
+			if (r > 0)
+				break;
+			if (r < 0 && errno != EINTR)
+				return cm_err_set(err, CM_E_IO, "%s: poll: %s", s->name, strerror(errno));
+			if (r == 0 && first && idle && idle(ud) != 0)
+				return CM_FAIL;
+			first = 0;
+		}
+	} else if (stop && *stop) {
+		goto stopped;
 	}
 	do
 		k = read(s->fd, s->buf + s->end, s->cap - s->end);
-	while (k < 0 && errno == EINTR);
+	while (k < 0 && errno == EINTR && !(stop && *stop));
+	if (k < 0 && errno == EINTR)
+		goto stopped;
 	if (k < 0)
 		return cm_err_set(err, errno == EISDIR ? CM_E_NOINPUT : CM_E_IO, "%s: read error: %s",
 				  s->name, strerror(errno));
@@ -97,6 +118,10 @@ long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud, struct
 	s->end += (size_t)k;
 	s->bytes += (uint64_t)k;
 	return (long)k;
+stopped:
+	s->eof = 1;
+	s->stopped = 1;
+	return 0;
 }
 
 void cm_source_close(struct cm_source *s)

@@ -50,6 +50,8 @@ static const char usage_text[] =
 	"      --allow-rejects   exit 0 even when records were rejected\n"
 	"      --cache-size N    pseudonym memo cache slots (default 65536; 0: off)\n"
 	"      --max-record N    longest input record in bytes (default 1048576)\n"
+	"      --flush-ms N      on a live stream, write each record at most N ms after\n"
+	"                        it is complete (default 100; 0: each record at once)\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         version\n"
 	"\n"
@@ -57,6 +59,9 @@ static const char usage_text[] =
 	"  keygen KEYFILE        write a new random key (mode 0600; never overwrites)\n"
 	"  check RULES [FILE]    validate RULES and print what leaves the filter for\n"
 	"                        each field (FILE: read column names from its header)\n"
+	"\n"
+	"SIGINT or SIGTERM stops reading: what was read is processed and written, the\n"
+	"summary is printed, and the exit status is as at the end of the input.\n"
 	"\n"
 	"Exit status: 0 done; 65 some records were rejected (the rest is written);\n"
 	"66 input missing or unreadable; 74 I/O error; 77 key problem; 78 rules error;\n"
@@ -72,8 +77,33 @@ struct cli {
 	const char *out_path;
 	int no_header, stats, allow_rejects;
 	size_t cache_size, max_record;
+	unsigned flush_ms;
 	unsigned long reject_lines;
 };
+
+/* The signal that asked us to stop (SIGINT, SIGTERM), or 0. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/*
+ * SIGINT and SIGTERM end the input, not the process: the pipeline sees
+ * stop_signal, finishes what it read, and the summary is printed. No
+ * SA_RESTART, so that a wait for input returns.
+ */
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
 
 static void die_err(const struct cm_err *err, const char *rules_path)
 {
@@ -149,6 +179,9 @@ static void on_reject(void *ud, const struct cm_rejection *r)
 	case CM_REJ_HEADER:
 		snprintf(why, sizeof why, "the file's header line is malformed or differs from the "
 			 "first input's (or the declared columns)");
+		break;
+	case CM_REJ_TRUNCATED:
+		snprintf(why, sizeof why, "incomplete when the run was stopped by a signal");
 		break;
 	case CM_REJ_EPOCH:
 		snprintf(why, sizeof why, "field '%.60s': the epoch time is missing or unreadable",
@@ -343,6 +376,7 @@ int main(int argc, char **argv)
 		{"allow-rejects", no_argument, NULL, 'A'},
 		{"cache-size", required_argument, NULL, 'C'},
 		{"max-record", required_argument, NULL, 'M'},
+		{"flush-ms", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -366,6 +400,7 @@ int main(int argc, char **argv)
 
 	memset(&cli, 0, sizeof cli);
 	cli.cache_size = CM_CACHE_DEFAULT;
+	cli.flush_ms = 100;
 	while ((c = getopt_long(argc, argv, "r:k:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -387,6 +422,14 @@ int main(int argc, char **argv)
 		case 'S': cli.stats = 1; break;
 		case 'A': cli.allow_rejects = 1; break;
 		case 'C': cli.cache_size = parse_size(optarg, "--cache-size"); break;
+		case 'F': {
+			size_t ms = parse_size(optarg, "--flush-ms");
+
+			if (ms > 3600000)
+				usage_error("--flush-ms must be at most 3600000 (an hour)");
+			cli.flush_ms = (unsigned)ms;
+			break;
+		}
 		case 'M':
 			cli.max_record = parse_size(optarg, "--max-record");
 			if (cli.max_record < 16)
@@ -410,6 +453,7 @@ int main(int argc, char **argv)
 
 	/* A closed reader is a write error (EPIPE) that we report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
+	catch_stop_signals();
 
 	if (cm_rules_load(&rules, cli.rules_path, &err) != 0)
 		die_err(&err, cli.rules_path);
@@ -441,6 +485,8 @@ int main(int argc, char **argv)
 	po.ps = ps;
 	po.header_out = !cli.no_header;
 	po.max_record = cli.max_record;
+	po.flush_ms = cli.flush_ms;
+	po.stop = &stop_signal;
 	po.on_reject = on_reject;
 	po.ud = &cli;
 	pl = cm_pipeline_new(&po, &sink, &err);
@@ -452,13 +498,15 @@ int main(int argc, char **argv)
 		if (cm_pipeline_feed(pl, "-", &err) != 0)
 			goto fail;
 	}
-	for (i = optind; i < argc; i++)
+	for (i = optind; i < argc && !cm_pipeline_stopped(pl); i++)
 		if (cm_pipeline_feed(pl, argv[i], &err) != 0)
 			goto fail;
 	if (cm_pipeline_finish(pl, &err) != 0 || cm_sink_close(&sink, &err) != 0)
 		goto fail;
 	st = cm_pipeline_stats(pl);
-	if (cli.stats)
+	if (stop_signal)
+		fprintf(stderr, "cdrmin: stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	if (cli.stats || stop_signal)
 		print_stats(st, ps, now() - t0);
 	if (st->rejected && !cli.allow_rejects) {
 		fprintf(stderr, "cdrmin: %llu record%s rejected (exit 65; --allow-rejects to accept)\n",

@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <xxhash.h>
 
@@ -22,8 +23,18 @@ struct cm_pipeline {
 	struct cm_plan_out out;
 	struct cm_stats st;
 	uint64_t pending;       /* records encoded but not yet written out */
+	uint64_t pending_since; /* ms clock when the oldest of them was encoded */
+	int stopped;
 	struct cm_err *cur_err; /* for the idle callback */
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 /*
  * Writes the sink's buffer when it is past its mark, or always when force.
@@ -206,8 +217,9 @@ static int handle_record(struct cm_pipeline *pl, const char *source, const struc
 	switch (v) {
 	case CM_WRITE:
 		cm_encode_record(&pl->enc, &pl->plan, &pl->out, &pl->sink->buf);
-		pl->pending++;
-		return flush(pl, 0, err);
+		if (pl->pending++ == 0 && pl->o.flush_ms)
+			pl->pending_since = now_ms();
+		return flush(pl, pl->o.flush_ms == 0, err);
 	case CM_FILTERED:
 		pl->st.filtered++;
 		return 0;
@@ -246,8 +258,10 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 
 		if (at_start) {
 			/* A UTF-8 byte order mark (spreadsheet exports) is not data. */
-			if (src.end - src.start < 3 && !src.eof) {
-				if (cm_source_fill(&src, idle_flush, pl, err) < 0)
+			size_t have = src.end - src.start;
+
+			if (have < 3 && !src.eof && memcmp(src.buf + src.start, "\xef\xbb\xbf", have) == 0) {
+				if (cm_source_fill(&src, idle_flush, pl, pl->o.stop, err) < 0)
 					goto out;
 				continue;
 			}
@@ -255,9 +269,23 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 				src.start += 3;
 			at_start = 0;
 		}
-		k = cm_csv_next(&pl->dec, src.buf + src.start, src.end - src.start, src.eof, &res);
+		/* Stopped: what is left is the start of a record that never ended. */
+		k = cm_csv_next(&pl->dec, src.buf + src.start, src.end - src.start,
+				src.eof && !src.stopped, &res);
+		if (src.stopped && (k == CM_NEED_MORE || k == 0)) {
+			if (src.end > src.start && !pl->dec.skipping) {
+				pl->st.read++;
+				reject(pl, src.name, pl->dec.line, pl->dec.offset, CM_REJ_TRUNCATED, -1, 0);
+			}
+			pl->stopped = 1;
+			break;
+		}
 		if (k == CM_NEED_MORE || (k == 0 && !src.eof)) {
-			if (cm_source_fill(&src, idle_flush, pl, err) < 0)
+			/* A steady trickle never leaves the input idle: the timer bounds the wait. */
+			if (pl->pending && pl->o.flush_ms &&
+			    now_ms() - pl->pending_since >= pl->o.flush_ms && flush(pl, 1, err) != 0)
+				goto out;
+			if (cm_source_fill(&src, idle_flush, pl, pl->o.stop, err) < 0)
 				goto out;
 			continue;
 		}
@@ -303,6 +331,11 @@ int cm_pipeline_finish(struct cm_pipeline *pl, struct cm_err *err)
 	return flush(pl, 1, err);
 }
 
+int cm_pipeline_stopped(const struct cm_pipeline *pl)
+{
+	return pl->stopped;
+}
+
 const struct cm_stats *cm_pipeline_stats(const struct cm_pipeline *pl)
 {
 	return &pl->st;
@@ -337,7 +370,7 @@ int cm_csv_read_header(const struct cm_rules *r, const char *path, struct cm_sch
 		size_t i;
 
 		if (k == CM_NEED_MORE || (k == 0 && !src.eof)) {
-			if (cm_source_fill(&src, NULL, NULL, err) < 0)
+			if (cm_source_fill(&src, NULL, NULL, NULL, err) < 0)
 				goto out;
 			continue;
 		}

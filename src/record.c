@@ -12,6 +12,7 @@ static const char *const reject_names[CM_REJ__COUNT] = {
 	[CM_REJ_VALUE] = "value",
 	[CM_REJ_EPOCH] = "epoch",
 	[CM_REJ_HEADER] = "header",
+	[CM_REJ_TRUNCATED] = "truncated",
 };
 
 const char *cm_reject_name(enum cm_reject r)

@@ -324,8 +324,15 @@ static int parse_params(struct parser *ps, unsigned lno, struct cm_action *a, co
 					    "v6= must be a prefix length from 0 to %d (longer keeps a customer's network)",
 					    CM_IP_V6_BITS_MAX);
 		} else if (key_is(s, klen, "decimals")) {
-			if (parse_uint(v, 0, 9, &a->decimals) != 0)
-				return perr(ps, lno, w[i].col + 9, "decimals= must be a number from 0 to 9");
+			if (parse_uint(v, 0, CM_GEO_DECIMALS_MAX, &a->decimals) != 0)
+				return perr(ps, lno, w[i].col + 9,
+					    "decimals= must be a number from 0 to %d (finer keeps a building)",
+					    CM_GEO_DECIMALS_MAX);
+		} else if (key_is(s, klen, "chars")) {
+			if (parse_uint(v, 1, CM_GEOHASH_KEEP_MAX, &a->chars) != 0)
+				return perr(ps, lno, w[i].col + 6,
+					    "chars= must be a number from 1 to %d (finer keeps a building)",
+					    CM_GEOHASH_KEEP_MAX);
 		} else if (key_is(s, klen, "floor")) {
 			if (strcmp(v, "minute") == 0)
 				a->unit = CM_TIME_MINUTE;
@@ -394,6 +401,7 @@ static int parse_action(struct parser *ps, const struct line *ln, size_t at, str
 	ACTION("geo", CM_ACT_GEO);
 	ACTION("lat", CM_ACT_LAT);
 	ACTION("lon", CM_ACT_LON);
+	ACTION("geohash", CM_ACT_GEOHASH);
 	ACTION("cell", CM_ACT_CELL);
 	ACTION("time", CM_ACT_TIME);
 	ACTION("bucket", CM_ACT_BUCKET);
@@ -401,7 +409,7 @@ static int parse_action(struct parser *ps, const struct line *ln, size_t at, str
 	else
 		return perr(ps, ln->no, w->col,
 			    "unknown action '%.40s' (expected keep, drop, redact, pseudonym, phone, ip, "
-			    "geo, lat, lon, cell, time, bucket or scrub)", name);
+			    "geo, lat, lon, geohash, cell, time, bucket or scrub)", name);
 #undef ACTION
 
 	switch (a->type) {
@@ -442,6 +450,8 @@ static int parse_action(struct parser *ps, const struct line *ln, size_t at, str
 	case CM_ACT_LAT:
 	case CM_ACT_LON:
 		return parse_params(ps, ln->no, a, params, rest, "decimals= invalid= text=");
+	case CM_ACT_GEOHASH:
+		return parse_params(ps, ln->no, a, params, rest, "chars= invalid= text=");
 	case CM_ACT_CELL:
 		return parse_params(ps, ln->no, a, params, rest, "invalid= text=");
 	case CM_ACT_TIME:

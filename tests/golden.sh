@@ -14,12 +14,14 @@ asterisk-noheader|rules/asterisk.rules|fixtures/asterisk/master.csv|fixtures/ast
 asterisk-newcdr|rules/asterisk-newcdr.rules|fixtures/asterisk-newcdr/master.csv|fixtures/asterisk-newcdr/master.out|0|
 freeswitch|rules/freeswitch.rules|fixtures/freeswitch/Master.csv|fixtures/freeswitch/Master.out|0|
 generic|rules/generic.rules|fixtures/generic/cdr.csv|fixtures/generic/cdr.out|0|
+mobile|rules/mobile.rules|fixtures/mobile/cdr.csv|fixtures/mobile/cdr.out|0|
 '
 CHECKS='
 asterisk|rules/asterisk.rules|fixtures/asterisk/check.out
 asterisk-newcdr|rules/asterisk-newcdr.rules|fixtures/asterisk-newcdr/check.out
 freeswitch|rules/freeswitch.rules|fixtures/freeswitch/check.out
 generic|rules/generic.rules|fixtures/generic/check.out|fixtures/generic/cdr.csv
+mobile|rules/mobile.rules|fixtures/mobile/check.out
 '
 
 regen=0

@@ -238,7 +238,7 @@ Test(action, empty_values_stay_empty)
 	static const enum cm_act types[] = {
 		CM_ACT_DROP, CM_ACT_KEEP, CM_ACT_PSEUDONYM, CM_ACT_PHONE, CM_ACT_IP,
 		CM_ACT_GEO,  CM_ACT_LAT,  CM_ACT_LON,       CM_ACT_CELL,  CM_ACT_TIME,
-		CM_ACT_BUCKET, CM_ACT_SCRUB,
+		CM_ACT_BUCKET, CM_ACT_SCRUB, CM_ACT_GEOHASH,
 	};
 	static const enum cm_invalid pol[] = {CM_INVALID_REJECT, CM_INVALID_REDACT,
 					       CM_INVALID_PSEUDONYM};
@@ -681,6 +681,26 @@ Test(action, lat_lon)
 	expect_policies("181");
 }
 
+Test(action, geohash)
+{
+	use(CM_ACT_GEOHASH);
+	cr_expect_eq(A.invalid, CM_INVALID_REJECT);
+	cr_expect_eq(A.chars, 5u, "the default: about 5 km");
+	cr_expect_eq(cm_action_keyed(&A), 0);
+	cr_expect_str_eq(apply("gcpvj0dup40s"), "gcpvj");
+	cr_expect_str_eq(apply("GCPVJ0DUP40S"), "gcpvj");
+	cr_expect_str_eq(apply("gcpv"), "gcpv");
+	A.chars = 1;
+	cr_expect_str_eq(apply("u4pruydqqvj"), "u");
+	A.chars = 12;
+	cr_expect_str_eq(apply("u4pruydqqvJ"), "u4pruydqqvj");
+	A.chars = 5;
+	expect_policies("gcpvj0dup40a");  /* nothing of the readable prefix is left behind */
+	expect_policies("gcpvj0dup40s0"); /* 13 characters */
+	expect_policies("51.5074,-0.1278");
+	expect_policies("gcpvj ");
+}
+
 Test(action, cell)
 {
 	use(CM_ACT_CELL);
@@ -922,6 +942,17 @@ Test(action, describe_mentions_parameters)
 	expect_has(describe(), "longitude");
 	use(CM_ACT_CELL);
 	expect_has(describe(), "cell");
+	use(CM_ACT_GEOHASH);
+	d = describe();
+	expect_has(d, "geohash truncated to 5 characters");
+	expect_has(d, "4.9 x 4.9 km");
+	expect_has(d, "record rejected");
+	A.chars = 1;
+	expect_has(describe(), "to 1 character (");
+	A.chars = 12;
+	expect_has(describe(), "3.7 x 1.9 cm");
+	A.chars = 13; /* never from the rules, but described without reading past the table */
+	expect_has(describe(), "13 characters");
 	use(CM_ACT_TIME);
 	A.unit = CM_TIME_DAY;
 	expect_has(describe(), "day");
@@ -954,6 +985,8 @@ Test(action, names)
 	cr_expect_str_eq(cm_act_name(CM_ACT_KEEP), "keep");
 	cr_expect_str_eq(cm_act_name(CM_ACT_PHONE), "phone");
 	cr_expect_str_eq(cm_act_name(CM_ACT_SCRUB), "scrub");
+	cr_expect_str_eq(cm_act_name(CM_ACT_GEOHASH), "geohash");
+	cr_expect_str_eq(cm_act_name(CM_ACT_CELL), "cell");
 	cr_expect_str_eq(cm_act_name((enum cm_act)99), "?");
 }
 
@@ -969,6 +1002,9 @@ Test(action, init_defaults)
 	cr_expect_eq(A.invalid, CM_INVALID_REJECT);
 	use(CM_ACT_GEO);
 	cr_expect_eq(A.decimals, 2u);
+	use(CM_ACT_GEOHASH);
+	cr_expect_eq(A.chars, (unsigned)CM_GEOHASH_CHARS_DEFAULT);
+	cr_expect_eq(A.invalid, CM_INVALID_REJECT);
 	use(CM_ACT_SCRUB);
 	cr_expect_eq(A.scrub.min_digits, (unsigned)CM_SCRUB_MIN_DIGITS_DEFAULT);
 	cr_expect_eq(A.scrub.display_redact, 1);

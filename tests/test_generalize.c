@@ -1,4 +1,4 @@
-/* Unit tests: times, coordinates, cells, buckets (src/generalize.c). */
+/* Unit tests: times, coordinates, geohashes, cells, buckets (src/generalize.c). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,6 +76,18 @@ static void cell_is(const char *s, const char *want)
 	cm_buf_init(&out);
 	r = collect(cm_cell_area(s, strlen(s), &out), &out, 0);
 	cr_expect_str_eq(r.s, want, "cell(\"%s\")", s);
+	cm_buf_deinit(&out);
+}
+
+static void geohash_is(const char *s, unsigned chars, const char *want)
+{
+	struct cm_buf out;
+	struct res r;
+
+	cm_buf_init(&out);
+	cm_buf_adds(&out, "gh"); /* appends after what is there */
+	r = collect(cm_geohash_truncate(s, strlen(s), chars, &out), &out, 2);
+	cr_expect_str_eq(r.s, want, "geohash(\"%s\", %u)", s, chars);
 	cm_buf_deinit(&out);
 }
 
@@ -356,6 +368,65 @@ Test(generalize, cell_area)
 	cell_is("262", "-");
 	cell_is("262-", "-");
 	cell_is("262-01", "-");
+}
+
+Test(generalize, geohash_truncate)
+{
+	/* the examples of Wikipedia's "Geohash" (57.64911,10.40744 and 42.6,-5.6) */
+	geohash_is("u4pruydqqvj", 5, "u4pru");
+	geohash_is("u4pruydqqvj", 1, "u");
+	geohash_is("u4pruydqqvj", 11, "u4pruydqqvj");
+	geohash_is("u4pruydqqvj", 12, "u4pruydqqvj");
+	geohash_is("ezs42", 5, "ezs42");
+	geohash_is("ezs42", 3, "ezs");
+	/* London, 12 characters (about 4 cm) */
+	geohash_is("gcpvj0dup40s", CM_GEOHASH_CHARS_DEFAULT, "gcpvj");
+	geohash_is("gcpvj0dup40s", 12, "gcpvj0dup40s");
+	/* case-insensitive, written in lower case */
+	geohash_is("GCPVJ0DUP40S", 6, "gcpvj0");
+	geohash_is("GcPvJ", 7, "gcpvj");
+	/* already as coarse as asked, or coarser: whole */
+	geohash_is("gcp", 5, "gcp");
+	geohash_is("G", 5, "g");
+	/* the whole alphabet, both cases */
+	geohash_is("0123456789bc", 12, "0123456789bc");
+	geohash_is("defghjkmnpqr", 12, "defghjkmnpqr");
+	geohash_is("STUVWXYZ", 12, "stuvwxyz");
+}
+
+Test(generalize, geohash_rejects)
+{
+	static const char bin[] = "gcp\0vj";
+	struct cm_buf out;
+
+	/* a, i, l, o are not in the alphabet, anywhere in the value */
+	geohash_is("gcpvja", 5, "-");
+	geohash_is("igcpv", 5, "-");
+	geohash_is("gcpvjL", 5, "-");
+	geohash_is("gcpvjo0duq", 5, "-");
+	geohash_is("gcpvj0duq5O", 5, "-");
+	/* longer than 12 characters, empty, blanks, signs, separators */
+	geohash_is("gcpvj0dup40s0", 5, "-");
+	geohash_is("gcpvj0dup40s0000000", 12, "-");
+	geohash_is("", 5, "-");
+	geohash_is(" gcpvj", 5, "-");
+	geohash_is("gcpvj ", 5, "-");
+	geohash_is("gcp vj", 5, "-");
+	geohash_is("-gcpvj", 5, "-");
+	geohash_is("gcpvj,", 5, "-");
+	geohash_is("51.5,-0.1", 5, "-");
+	geohash_is("gcp\xc3\xa9", 5, "-");
+	/* chars out of range */
+	geohash_is("gcpvj", 0, "-");
+	geohash_is("gcpvj", 13, "-");
+	geohash_is("gcpvj", 1000, "-");
+	/* a NUL byte inside the value: n bytes are read, not a C string */
+	cm_buf_init(&out);
+	cr_expect_eq(cm_geohash_truncate(bin, sizeof bin - 1, 2, &out), -1);
+	cr_expect_eq(out.n, 0u);
+	cr_expect_eq(cm_geohash_truncate(bin, 3, 2, &out), 0);
+	cr_expect_eq(out.n, 2u);
+	cm_buf_deinit(&out);
 }
 
 Test(generalize, decimal_parse)

@@ -110,6 +110,7 @@ static void expect_common_defaults(const struct cm_action *a)
 	cr_expect_eq(a->v4bits, 24u);
 	cr_expect_eq(a->v6bits, 48u);
 	cr_expect_eq(a->decimals, 2u);
+	cr_expect_eq(a->chars, (unsigned)CM_GEOHASH_CHARS_DEFAULT);
 	cr_expect_eq(a->bucket.n, 0u);
 	cr_expect_null(a->text);
 }
@@ -501,7 +502,7 @@ Test(rules, ip_errors)
 Test(rules, geo_lat_lon_cell)
 {
 	ok("a geo\nb lat decimals=4\nc lon decimals=0 invalid=redact\nd cell\n"
-	   "e cell invalid=pseudonym text=X\nf geo decimals=9\n* drop\n");
+	   "e cell invalid=pseudonym text=X\nf geo decimals=4\n* drop\n");
 	cr_expect_eq(act("a")->type, CM_ACT_GEO);
 	cr_expect_eq(act("a")->invalid, CM_INVALID_REJECT);
 	expect_common_defaults(act("a"));
@@ -514,10 +515,39 @@ Test(rules, geo_lat_lon_cell)
 	cr_expect_eq(act("d")->invalid, CM_INVALID_REJECT);
 	cr_expect_eq(act("e")->invalid, CM_INVALID_PSEUDONYM);
 	cr_expect_str_eq(act("e")->text, "X");
-	cr_expect_eq(act("f")->decimals, 9u);
+	cr_expect_eq(act("f")->decimals, 4u);
 	bad("a geo decimals=10\n* drop\n", 1, 16, "decimals=");
+	bad("a lat decimals=5\n* drop\n", 1, 16, "finer keeps a building");
 	bad("a lat decimals=x\n* drop\n", 1, 16, "decimals=");
 	bad("a cell decimals=2\n* drop\n", 1, 8, "unexpected 'decimals='");
+}
+
+Test(rules, geohash)
+{
+	ok("a geohash\nb geohash chars=1\nc geohash chars=8 invalid=redact text=\"no fix\"\n"
+	   "d geohash invalid=pseudonym\n* drop\n");
+	cr_expect_eq(act("a")->type, CM_ACT_GEOHASH);
+	cr_expect_eq(act("a")->chars, 5u);
+	cr_expect_eq(act("a")->invalid, CM_INVALID_REJECT);
+	expect_common_defaults(act("a"));
+	cr_expect_eq(act("b")->chars, 1u);
+	cr_expect_eq(act("c")->chars, 8u);
+	cr_expect_eq(act("c")->invalid, CM_INVALID_REDACT);
+	cr_expect_str_eq(act("c")->text, "no fix");
+	cr_expect_eq(act("d")->invalid, CM_INVALID_PSEUDONYM);
+	cr_expect_eq(cm_rules_keyed(&R), 1, "invalid=pseudonym needs the key");
+	ok("a geohash chars=7\n* drop\n");
+	cr_expect_eq(cm_rules_keyed(&R), 0, "a geohash alone needs no key");
+	bad("a geohash chars=0\n* drop\n", 1, 17, "chars= must be a number from 1 to 8");
+	bad("a geohash chars=13\n* drop\n", 1, 17, "chars=");
+	bad("a geohash chars=9\n* drop\n", 1, 17, "finer keeps a building");
+	bad("a geohash chars=\n* drop\n", 1, 17, "chars=");
+	bad("a geohash chars=five\n* drop\n", 1, 17, "chars=");
+	bad("a geohash chars=5 chars=6\n* drop\n", 1, 19, "'chars' given twice");
+	bad("a geohash decimals=2\n* drop\n", 1, 11, "unexpected 'decimals='");
+	bad("a geohash truncate\n* drop\n", 1, 11, "unexpected 'truncate'");
+	bad("a geo chars=5\n* drop\n", 1, 7, "unexpected 'chars='");
+	bad("a cell chars=5\n* drop\n", 1, 8, "unexpected 'chars='");
 }
 
 Test(rules, time)
@@ -629,6 +659,7 @@ Test(rules, default_errors)
 Test(rules, unknown_action)
 {
 	bad("a frobnicate\n* drop\n", 1, 3, "unknown action 'frobnicate'");
+	cr_expect(strstr(E.msg, "geohash") != NULL, "the message lists every action: %s", E.msg);
 	bad("columns a\n\n   a   Keep\n* drop\n", 3, 8, "unknown action");
 }
 

@@ -29,6 +29,7 @@ enum cm_act {
 	CM_ACT_GEO,      /* "lat,lon" rounded */
 	CM_ACT_LAT,      /* latitude rounded */
 	CM_ACT_LON,      /* longitude rounded */
+	CM_ACT_GEOHASH,  /* geohash cut to its first N characters */
 	CM_ACT_CELL,     /* cell global id -> its location/tracking area */
 	CM_ACT_TIME,     /* floor to minute, hour or day */
 	CM_ACT_BUCKET,   /* number -> bucket label */
@@ -57,6 +58,13 @@ enum cm_act_mode { CM_MODE_PSEUDONYM = 0, CM_MODE_TRUNCATE };
 #define CM_IP_V4_BITS_MAX 24
 #define CM_IP_V6_BITS_MAX 48
 
+/*
+ * Finest places the rules may keep: 4 decimals of a degree (about 11 m)
+ * and 8 geohash characters (about 38 x 19 m). Finer would keep a building.
+ */
+#define CM_GEO_DECIMALS_MAX 4
+#define CM_GEOHASH_KEEP_MAX 8
+
 struct cm_action {
 	enum cm_act type;
 	enum cm_act_mode mode;   /* phone, ip */
@@ -68,6 +76,7 @@ struct cm_action {
 	unsigned digits;         /* phone truncate */
 	unsigned v4bits, v6bits; /* ip truncate */
 	unsigned decimals;       /* geo, lat, lon */
+	unsigned chars;          /* geohash: characters kept */
 	enum cm_time_unit unit;  /* time */
 	struct cm_bucket bucket; /* bucket */
 	struct cm_scrub_opts scrub;
@@ -81,7 +90,7 @@ struct cm_action_ctx {
 	struct cm_buf *tmp;   /* caller's scratch for normalized values */
 };
 
-/* Sets defaults for an action of type t (bits 128, /24 and /48, 2 decimals, ...). */
+/* Sets defaults for an action of type t (bits 128, /24 and /48, 2 decimals, 5 geohash chars, ...). */
 void cm_action_init(struct cm_action *a, enum cm_act t);
 void cm_action_deinit(struct cm_action *a);
 

@@ -56,6 +56,19 @@ int cm_geo_pair_round(const char *s, size_t n, unsigned decimals, struct cm_buf 
 int cm_cell_area(const char *s, size_t n, struct cm_buf *out);
 
 /*
+ * A geohash (G. Niemeyer's geohash.org encoding: base32 alphabet
+ * 0123456789bcdefghjkmnpqrstuvwxyz, case-insensitive, 1 to
+ * CM_GEOHASH_CHARS_MAX characters) cut to its first chars characters,
+ * lower-cased: the cell holding the point, which each character splits
+ * in 32 (5 characters: about 4.9 x 4.9 km). A geohash of chars
+ * characters or fewer is already that coarse and is written whole,
+ * lower-cased. chars outside 1..CM_GEOHASH_CHARS_MAX gives -1.
+ */
+#define CM_GEOHASH_CHARS_MAX 12
+#define CM_GEOHASH_CHARS_DEFAULT 5
+int cm_geohash_truncate(const char *s, size_t n, unsigned chars, struct cm_buf *out);
+
+/*
  * Buckets for a number (decimal, optional sign and fraction). bounds are
  * strictly increasing, with their text as written in the rules (labels).
  * v < b0 -> "<b0"; b(i) <= v < b(i+1) -> "b(i)-b(i+1)"; v >= b(last) -> "b(last)+".

@@ -9,6 +9,7 @@
 #ifndef CDRMIN_IO_H
 #define CDRMIN_IO_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,7 @@ struct cm_source {
 	int owned;        /* close fd at the end */
 	int may_block;    /* a pipe, socket or terminal: reads can wait */
 	int eof;
+	int stopped;      /* the stop flag was seen: eof set, the rest is unread */
 	char *name;       /* "-" is shown as "stdin" */
 	char *buf;
 	size_t cap;
@@ -38,10 +40,15 @@ int cm_source_open(struct cm_source *s, const char *path, size_t cap, struct cm_
  * Moves the unconsumed bytes to the front of the buffer and reads more.
  * When the read could wait (may_block and no byte ready) it first calls
  * idle(ud), so that a live stream's output is flushed before waiting.
+ * While waiting it looks at *stop (when stop is not NULL) at least every
+ * CM_STOP_POLL_MS, and returns at once when a signal interrupts the wait:
+ * a non-zero *stop ends the input (eof and stopped set).
  * Returns bytes read (> 0), 0 at end of input (eof set), or CM_FAIL
  * (CM_E_IO naming the source).
  */
-long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud, struct cm_err *err);
+#define CM_STOP_POLL_MS 200
+long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud,
+		    const volatile sig_atomic_t *stop, struct cm_err *err);
 
 void cm_source_close(struct cm_source *s);
 

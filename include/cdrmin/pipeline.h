@@ -41,6 +41,13 @@ struct cm_pipeline_opts {
 	struct cm_pseudo *ps;         /* NULL when the rules need no key */
 	int header_out;               /* write the output header line */
 	size_t max_record;            /* longest input record, bytes */
+	/*
+	 * Output of a live stream is written when the input has nothing more
+	 * ready, and at the latest flush_ms after a record was complete
+	 * (0: every record at once).
+	 */
+	unsigned flush_ms;
+	const volatile sig_atomic_t *stop; /* non-zero: stop reading (signals); may be NULL */
 	void (*on_reject)(void *ud, const struct cm_rejection *r);
 	void *ud;
 };
@@ -63,6 +70,13 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 
 /* Flushes the sink. */
 int cm_pipeline_finish(struct cm_pipeline *pl, struct cm_err *err);
+
+/*
+ * 1 once the stop flag ended a source: the records read before it were
+ * processed, a record cut in the middle was rejected (reason truncated),
+ * and no further source should be fed.
+ */
+int cm_pipeline_stopped(const struct cm_pipeline *pl);
 
 const struct cm_stats *cm_pipeline_stats(const struct cm_pipeline *pl);
 

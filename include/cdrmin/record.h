@@ -41,6 +41,7 @@ enum cm_reject {
 	CM_REJ_VALUE,       /* a protected value the action cannot read (invalid=reject) */
 	CM_REJ_EPOCH,       /* the epoch time field is missing or unreadable */
 	CM_REJ_HEADER,      /* its file's header line is malformed or differs */
+	CM_REJ_TRUNCATED,   /* cut off: the run was stopped in the middle of it */
 	CM_REJ__COUNT
 };
 
