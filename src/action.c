@@ -201,23 +201,97 @@ static int apply_digits_kind(const struct cm_action *a, const struct cm_action_c
 	return prefixed_token(a, c, a->kind, t->p, t->n, 0, a->keep_digits, out);
 }
 
+static void trim_blanks(const char **v, size_t *n)
+{
+	while (*n && (**v == ' ' || **v == '\t'))
+		(*v)++, (*n)--;
+	while (*n && ((*v)[*n - 1] == ' ' || (*v)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+/* v[0..n) starts with the ASCII lower-case lit, in any case. */
+static int has_scheme(const char *v, size_t n, const char *lit)
+{
+	size_t i, m = strlen(lit);
+
+	if (n < m)
+		return 0;
+	for (i = 0; i < m; i++)
+		if ((v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32 : v[i]) != lit[i])
+			return 0;
+	return 1;
+}
+
+/* The length of v[0..n) up to the first byte of stops (a NUL byte is none). */
+static size_t span_to(const char *v, size_t n, const char *stops)
+{
+	size_t i;
+
+	for (i = 0; i < n && (v[i] == '\0' || !strchr(stops, v[i])); i++)
+		;
+	return i;
+}
+
+/*
+ * The e-mail address in v[0..n), as v[*off..*off + *len), so that every written
+ * form of an address gets the token of the plain address, the one scrub
+ * gives it in text: the inside of the last "<...>" (RFC 5322 section 3.4
+ * name-addr: "Alice <alice@example.com>"); then without a mailto: scheme
+ * and its '?' headers (RFC 6068), or a sip: or sips: scheme and its ';'
+ * parameters, '?' headers and the port after the host (RFC 3261 section
+ * 19.1.1); then without the trailing dots of a sentence's end. The result
+ * may hold no address at all: the caller checks.
+ */
+static void email_address(const char *v, size_t n, size_t *off, size_t *len)
+{
+	size_t o = 0, m = n, lt, gt, at, h;
+
+	for (lt = m; lt > 0 && v[lt - 1] != '<'; lt--)
+		;
+	if (lt > 0 && (gt = span_to(v + lt, m - lt, ">")) < m - lt) {
+		o = lt;
+		m = gt;
+	}
+	while (m > 0 && (v[o] == ' ' || v[o] == '\t'))
+		o++, m--;
+	while (m > 0 && (v[o + m - 1] == ' ' || v[o + m - 1] == '\t'))
+		m--;
+	if (has_scheme(v + o, m, "mailto:")) {
+		o += 7, m -= 7;
+		m = span_to(v + o, m, "?");
+	} else if (has_scheme(v + o, m, "sip:") || has_scheme(v + o, m, "sips:")) {
+		h = v[o + 3] == ':' ? 4 : 5;
+		o += h, m -= h;
+		m = span_to(v + o, m, ";?");
+		if ((at = span_to(v + o, m, "@")) < m) {
+			h = at + 1;
+			if (h < m && v[o + h] == '[')
+				h += span_to(v + o + h, m - h, "]");
+			m = h + span_to(v + o + h, m - h, ":");
+		}
+	}
+	while (m > 0 && v[o + m - 1] == '.')
+		m--;
+	*off = o;
+	*len = m;
+}
+
 static int apply_email(const struct cm_action *a, const struct cm_action_ctx *c, const char *v, size_t n,
 		       struct cm_buf *out)
 {
 	struct cm_buf *t = c->tmp;
-	const char *at;
-	size_t i;
+	const char *at, *e;
+	size_t i, off, en;
 
-	while (n && (*v == ' ' || *v == '\t'))
-		v++, n--;
-	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-		n--;
-	at = memchr(v, '@', n);
-	if (!at || at == v || at == v + n - 1 || memchr(at + 1, '@', (size_t)(v + n - at - 1)))
+	trim_blanks(&v, &n);
+	email_address(v, n, &off, &en);
+	e = v + off;
+	at = memchr(e, '@', en);
+	if (!at || at == e || at == e + en - 1 || memchr(at + 1, '@', (size_t)(e + en - at - 1)))
 		return invalid(a, c, v, n, out);
 	cm_buf_reset(t);
-	for (i = 0; i < n; i++) {
-		char ch = v[i];
+	for (i = 0; i < en; i++) {
+		char ch = e[i];
 		cm_buf_addc(t, ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch);
 	}
 	if (t->oom)
@@ -298,6 +372,8 @@ int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, co
 		sc.np = c->np;
 		sc.ps = c->ps;
 		sc.epoch = c->epoch;
+		sc.row = c->row;
+		sc.nrow = c->nrow;
 		return cm_scrub(&a->scrub, &sc, v, n, out);
 	default:
 		return CM_FAIL;
@@ -455,7 +531,8 @@ void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
 	case CM_ACT_SCRUB:
 		cm_buf_adds(out, "free text: phone numbers (");
 		cm_buf_addu(out, a->scrub.min_digits);
-		cm_buf_adds(out, "+ digits), IP and e-mail addresses ");
+		cm_buf_adds(out, "+ digits, and the numbers of the record's phone fields "
+				 "whatever their length), IP and e-mail addresses ");
 		if (a->scrub.redact) {
 			cm_buf_adds(out, "replaced by \"");
 			cm_buf_adds(out, a->scrub.redact_text ? a->scrub.redact_text : CM_REDACT_DEFAULT);
@@ -466,6 +543,8 @@ void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
 		}
 		if (a->scrub.display_redact)
 			cm_buf_adds(out, "; quoted display names emptied");
+		/* what a reader of the policy must not assume is protected */
+		cm_buf_adds(out, "; shorter digit runs, names and other text pass unchanged");
 		return;
 	}
 }

@@ -76,6 +76,8 @@ void cm_csv_reset(struct cm_csv *dec)
 	dec->line = 1;
 	dec->offset = 0;
 	dec->skipping = 0;
+	dec->skip_state = ST_PLAIN;
+	dec->last_skip_line = 0;
 	scan_clear(dec);
 }
 
@@ -112,31 +114,108 @@ static ssize_t reject(struct cm_csv *dec, struct cm_csv_result *res, enum cm_rej
 }
 
 /*
- * The record has no end within its first lim = max_record + 1 bytes: reject
- * it once, and drop everything up to and including the next LF after
- * those bytes, ignoring quotes (a stray quote must not swallow the rest of
- * the stream). When that LF is not in buf yet, later calls drop up to it.
+ * Scans buf[from..len), the tail of an over-long record, from scanner state
+ * dec->skip_state, for the LF that ends the record: the one scan() would
+ * stop at with no length limit (RFC 4180 section 2: a LF inside a quoted
+ * field is data; a quote inside an unquoted field is data too, as in
+ * scan()). So the rejected record's bytes, its quoted free text included,
+ * never decode as records of their own. Returns the bytes of buf up to and
+ * including that LF, with dec->skipping cleared; or len, with the state at
+ * buf[len] saved and dec->skipping set. A quote that never closes makes the
+ * rest of the input part of the record (fail closed).
  */
-static ssize_t too_long(struct cm_csv *dec, struct cm_csv_result *res, const char *buf,
-			size_t lim, size_t len)
+static size_t tail_scan(struct cm_csv *dec, const char *buf, size_t from, size_t len)
 {
-	const char *lf = memchr(buf + lim, '\n', len - lim);
-	size_t n = lf ? (size_t)(lf - buf) + 1 : len;
+	const char delim = dec->o.delim;
+	int st = dec->skip_state;
+	size_t i = from;
+	const char *q;
+	char c;
 
-	if (!lf)
-		dec->skipping = 1;
-	return reject(dec, res, CM_REJ_TOOLONG, buf, n);
+	while (i < len) {
+		switch (st) {
+		case ST_FIELD:
+			if (buf[i] == '"') {
+				st = ST_QUO;
+				i++;
+			} else {
+				st = ST_UNQ;
+			}
+			break;
+		case ST_QUO:
+			q = memchr(buf + i, '"', len - i);
+			if (!q) {
+				i = len;
+				break;
+			}
+			i = (size_t)(q - buf) + 1;
+			st = ST_AFTER;
+			break;
+		case ST_AFTER:
+			/* "" stays quoted; a CR or other bytes after the closing quote
+			 * make the rest of the field unquoted, as in scan(), so a LF ends
+			 * the record whether a CR came before it or not. */
+			c = buf[i];
+			if (c == '"') {
+				st = ST_QUO;
+				i++;
+			} else if (c == delim) {
+				st = ST_FIELD;
+				i++;
+			} else {
+				st = ST_UNQ;
+			}
+			break;
+		default: /* ST_UNQ */
+			for (; i < len; i++) {
+				c = buf[i];
+				if (c == '\n') {
+					dec->skipping = 0;
+					dec->skip_state = ST_PLAIN;
+					return i + 1;
+				}
+				if (c == delim) {
+					st = ST_FIELD;
+					i++;
+					break;
+				}
+			}
+			break;
+		}
+	}
+	dec->skipping = 1;
+	dec->skip_state = st;
+	return len;
 }
 
-/* The over-long record's tail: drop bytes up to and including a LF. */
+/*
+ * The record has no end within its first lim = max_record + 1 bytes, and st
+ * is the scanner state at buf[lim]: reject it once, and drop every byte up
+ * to and including the LF that ends it (tail_scan). When that LF is not in
+ * buf yet, later calls drop up to it (skip_tail).
+ */
+static ssize_t too_long(struct cm_csv *dec, struct cm_csv_result *res, const char *buf,
+			size_t lim, size_t len, int st)
+{
+	size_t n;
+	ssize_t r;
+
+	dec->skip_state = st;
+	n = tail_scan(dec, buf, lim, len);
+	r = reject(dec, res, CM_REJ_TOOLONG, buf, n);
+	dec->last_skip_line = dec->skipping ? 0 : dec->line - 1;
+	return r;
+}
+
+/* The over-long record's tail, in later calls: drop bytes up to its end. */
 static ssize_t skip_tail(struct cm_csv *dec, const char *buf, size_t len)
 {
-	const char *lf = memchr(buf, '\n', len);
+	size_t n = tail_scan(dec, buf, 0, len);
+	ssize_t r = consume(dec, n, count_lf(buf, n));
 
-	if (!lf)
-		return consume(dec, len, 0);
-	dec->skipping = 0;
-	return consume(dec, (size_t)(lf - buf) + 1, 1);
+	if (!dec->skipping)
+		dec->last_skip_line = dec->line - 1;
+	return r;
 }
 
 /* Makes room for one more field. Returns 0, 1 when at CM_CSV_MAX_FIELDS, or -1. */
@@ -239,8 +318,10 @@ static enum scan_res scan(struct cm_csv *dec, const char *buf, size_t lim, int f
 				goto more; /* CR LF split by a refill: decide when the LF is here */
 			} else if (c == '\r') {
 				/* At eof a last CR is dropped like a CR before LF; when full, the
-				 * LF could only come too late. */
+				 * LF could only come too late, and the tail goes on as after a CR
+				 * not before a LF (tail_scan starts in this state). */
 				i = lim;
+				st = ST_UNQ;
 				goto more;
 			} else {
 				/* RFC 4180 allows only the delimiter or the record's end after a
@@ -412,7 +493,9 @@ ssize_t cm_csv_next(struct cm_csv *dec, char *buf, size_t len, int eof,
 	if (len == 0) {
 		if (!eof)
 			return CM_NEED_MORE;
+		/* An over-long record still being skipped ran to the end. */
 		dec->skipping = 0;
+		dec->skip_state = ST_PLAIN;
 		scan_clear(dec);
 		return 0;
 	}
@@ -439,7 +522,8 @@ ssize_t cm_csv_next(struct cm_csv *dec, char *buf, size_t len, int eof,
 				return finish(dec, buf, (size_t)(lf - buf), (size_t)(lf - buf) + 1, 0,
 					      res);
 			if (full)
-				return too_long(dec, res, buf, lim, len);
+				return too_long(dec, res, buf, lim, len,
+						buf[lim - 1] == dec->o.delim ? ST_FIELD : ST_UNQ);
 			if (!eof) {
 				dec->scan_pos = lim;
 				return CM_NEED_MORE;
@@ -456,7 +540,7 @@ ssize_t cm_csv_next(struct cm_csv *dec, char *buf, size_t len, int eof,
 	case SCAN_END:
 		return finish(dec, buf, end, end + 1, 1, res);
 	case SCAN_TOOLONG:
-		return too_long(dec, res, buf, lim, len);
+		return too_long(dec, res, buf, lim, len, dec->scan_state);
 	case SCAN_MORE:
 	default:
 		break;

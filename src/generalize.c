@@ -98,7 +98,13 @@ static void civil_from_days(int64_t days, int64_t *year, unsigned *month)
 
 /* ---- time parsing ------------------------------------------------------ */
 
-#define EPOCH_INT_MAX 12
+/*
+ * Epoch seconds have 9 or 10 digits and no leading zero: 2001-09-09 to
+ * 2286-11-20. Other digit strings are not times: a phone number in a time
+ * column must not come out "floored" with its leading digits intact.
+ */
+#define EPOCH_INT_MIN 9
+#define EPOCH_INT_MAX 10
 #define FRAC_MAX 9
 
 /* A parsed time, with where each field sits so a floor keeps the layout. */
@@ -122,13 +128,13 @@ static int two(const char *s, size_t n, size_t i)
 	return (s[i] - '0') * 10 + (s[i + 1] - '0');
 }
 
-/* Epoch seconds: 1..12 digits, then optionally '.' and 1..9 digits. */
+/* Epoch seconds: 9 or 10 digits (no leading 0), then optionally '.' and 1..9 digits. */
 static int parse_epoch(const char *s, size_t n, struct tparse *t)
 {
 	const char *dot = memchr(s, '.', n);
 	size_t il = dot ? (size_t)(dot - s) : n;
 
-	if (il == 0 || il > EPOCH_INT_MAX || !all_digits(s, il))
+	if (il < EPOCH_INT_MIN || il > EPOCH_INT_MAX || s[0] == '0' || !all_digits(s, il))
 		return -1;
 	t->at_frac = t->frac_len = 0;
 	if (dot) {

@@ -130,7 +130,7 @@ static size_t parse_size(const char *s, const char *opt)
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
+	if (errno || end == s || *s == '-' || v > (1ULL << 32))
 		goto bad;
 	if (*end == 'K' || *end == 'k')
 		v <<= 10, end++;
@@ -170,7 +170,7 @@ static void on_reject(void *ud, const struct cm_rejection *r)
 		break;
 	case CM_REJ_TOOLONG:
 		snprintf(why, sizeof why, "record longer than %zu bytes (--max-record); "
-			 "reading resumes at the next line", cli->max_record);
+			 "skipped to its end", cli->max_record);
 		break;
 	case CM_REJ_VALUE:
 		snprintf(why, sizeof why, "field '%.60s': value is not of the form its rule expects",
@@ -221,22 +221,35 @@ static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, d
 	}
 }
 
+static int same_file(const struct stat *a, const char *path)
+{
+	struct stat b;
+
+	return path && stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
+}
+
 /*
- * Refuses an output that is one of the inputs: opening it would truncate
- * the input before a byte of it is read.
+ * Refuses an output that is one of the inputs, the rules or the key file:
+ * opening it would truncate that file before it is read, and a lost key
+ * makes every pseudonym made under it unjoinable.
  */
-static void check_output_not_input(const char *out, char **inputs, int n)
+static void check_output(const struct cli *cli, char **inputs, int n)
 {
 	struct stat so, si;
 	int i;
 
-	if (!out || stat(out, &so) != 0 || !S_ISREG(so.st_mode))
+	if (!cli->out_path || stat(cli->out_path, &so) != 0 || !S_ISREG(so.st_mode))
 		return;
+	if (same_file(&so, cli->key_path) || same_file(&so, cli->rules_path)) {
+		fprintf(stderr, "cdrmin: the output %s is the %s file\n", cli->out_path,
+			same_file(&so, cli->key_path) ? "key" : "rules");
+		exit(EX_USAGE);
+	}
 	for (i = 0; i < n || (n == 0 && i == 0); i++) {
 		int r = n == 0 || strcmp(inputs[i], "-") == 0 ? fstat(0, &si) : stat(inputs[i], &si);
 
 		if (r == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
-			fprintf(stderr, "cdrmin: the output %s is also an input\n", out);
+			fprintf(stderr, "cdrmin: the output %s is also an input\n", cli->out_path);
 			exit(EX_USAGE);
 		}
 	}
@@ -262,6 +275,68 @@ static int cmd_keygen(int argc, char **argv)
 	return EX_OK;
 }
 
+static const char *epoch_unit_name(enum cm_epoch_unit u)
+{
+	return u == CM_EPOCH_DAY ? "day" : u == CM_EPOCH_MONTH ? "month" : "year";
+}
+
+/* Appends the rules' context for `check`: input, numbering, epoch, filters, key. */
+static void describe_rules(const struct cm_rules *r, const char *path, struct cm_buf *b)
+{
+	const struct cm_numbering *np = &r->numbering;
+	char line[512];
+	size_t i, j;
+
+	snprintf(line, sizeof line, "rules %s: valid\ninput: csv, delimiter '%s', %s\n", path,
+		 r->delim == '\t' ? "\\t" : (char[]){r->delim, 0},
+		 r->columns.n ? (r->header ? "declared columns, header line checked"
+					   : "declared columns, no header line")
+			      : "columns from the header line");
+	cm_buf_adds(b, line);
+	if (np->cc[0]) {
+		snprintf(line, sizeof line,
+			 "numbering: country code %s, trunk prefix '%s', international prefix '%s', "
+			 "bare digits %s", np->cc, np->trunk, np->intl,
+			 np->bare == CM_BARE_LOCAL ? "local" :
+			 np->bare == CM_BARE_NATIONAL ? "national" : "international");
+		cm_buf_adds(b, line);
+		if (np->nsn_min) {
+			snprintf(line, sizeof line, ", national numbers of %u to %u digits", np->nsn_min,
+				 np->nsn_max);
+			cm_buf_adds(b, line);
+		}
+		cm_buf_addc(b, '\n');
+	} else {
+		cm_buf_adds(b, "numbering: none (only +E.164 numbers are international)\n");
+	}
+	if (r->epoch_field) {
+		snprintf(line, sizeof line, "epoch: %s of field '%s' (pseudonyms of different %ss do not match)\n",
+			 epoch_unit_name(r->epoch_unit), r->epoch_field, epoch_unit_name(r->epoch_unit));
+		cm_buf_adds(b, line);
+	} else {
+		cm_buf_adds(b, "epoch: none (pseudonyms match across all time under one key)\n");
+	}
+	for (i = 0; i < r->nfilters; i++) {
+		cm_buf_adds(b, r->filters[i].skip ? "skip" : "only");
+		cm_buf_adds(b, " records whose '");
+		cm_buf_adds(b, r->filters[i].field);
+		cm_buf_adds(b, "' is ");
+		for (j = 0; j < r->filters[i].nvalues; j++) {
+			cm_buf_adds(b, j ? " or '" : "'");
+			cm_buf_adds(b, r->filters[i].values[j]);
+			cm_buf_addc(b, '\'');
+		}
+		cm_buf_addc(b, '\n');
+	}
+	cm_buf_adds(b, cm_rules_keyed(r) ? "key: needed (keyed BLAKE2b pseudonyms)\n\n"
+					 : "key: not needed (no pseudonyms)\n\n");
+}
+
+/*
+ * `cdrmin check RULES [FILE]`: the rules are compiled (against the declared
+ * columns, or FILE's header) before anything is printed, so "valid" means
+ * that the run would start.
+ */
 static int cmd_check(int argc, char **argv)
 {
 	struct cm_err err = {0};
@@ -271,7 +346,7 @@ static int cmd_check(int argc, char **argv)
 	struct cm_buf out;
 	const struct cm_schema *use = NULL;
 	size_t i;
-	int have_schema = 0;
+	int rc = EX_OK;
 
 	if (argc != 3 && argc != 4)
 		usage_error("usage: cdrmin check RULES [FILE]");
@@ -281,63 +356,25 @@ static int cmd_check(int argc, char **argv)
 	cm_schema_init(&schema);
 	if (argc == 4 && !rules.header) {
 		fprintf(stderr, "cdrmin: check: FILE is read only for rules with 'header yes'\n");
-		cm_rules_deinit(&rules);
-		return EX_USAGE;
+		rc = EX_USAGE;
+		goto out;
 	}
 	if (argc == 4) {
 		if (cm_csv_read_header(&rules, argv[3], &schema, &err) != 0)
-			die_err(&err, NULL);
+			goto fail;
 		if (rules.columns.n && !cm_schema_equal(&schema, &rules.columns)) {
-			fprintf(stderr, "cdrmin: error: %s: header line differs from the declared columns\n",
-				argv[3]);
-			return EX_DATAERR;
+			cm_err_set(&err, CM_E_DATA, "%s: header line differs from the declared columns", argv[3]);
+			goto fail;
 		}
 		use = &schema;
-		have_schema = 1;
 	} else if (rules.columns.n) {
 		use = &rules.columns;
 	}
 
-	printf("rules %s: valid\n", argv[2]);
-	printf("input: csv, delimiter '%s', %s\n", rules.delim == '\t' ? "\\t" : (char[]){rules.delim, 0},
-	       rules.columns.n ? (rules.header ? "declared columns, header line checked"
-					       : "declared columns, no header line")
-			       : "columns from the header line");
-	if (rules.numbering.cc[0])
-	{
-		printf("numbering: country code %s, trunk prefix '%s', international prefix '%s', bare "
-		       "digits %s", rules.numbering.cc, rules.numbering.trunk, rules.numbering.intl,
-		       rules.numbering.bare == CM_BARE_LOCAL ? "local" :
-		       rules.numbering.bare == CM_BARE_NATIONAL ? "national" : "international");
-		if (rules.numbering.nsn_min)
-			printf(", national numbers of %u to %u digits", rules.numbering.nsn_min,
-			       rules.numbering.nsn_max);
-		printf("\n");
-	}
-	else
-		printf("numbering: none (only +E.164 numbers are international)\n");
-	if (rules.epoch_field)
-		printf("epoch: %s of field '%s' (pseudonyms of different %ss do not match)\n",
-		       rules.epoch_unit == CM_EPOCH_DAY ? "day" :
-		       rules.epoch_unit == CM_EPOCH_MONTH ? "month" : "year", rules.epoch_field,
-		       rules.epoch_unit == CM_EPOCH_DAY ? "day" :
-		       rules.epoch_unit == CM_EPOCH_MONTH ? "month" : "year");
-	else
-		printf("epoch: none (pseudonyms match across all time under one key)\n");
-	for (i = 0; i < rules.nfilters; i++) {
-		size_t j;
-		printf("%s records whose '%s' is ", rules.filters[i].skip ? "skip" : "only",
-		       rules.filters[i].field);
-		for (j = 0; j < rules.filters[i].nvalues; j++)
-			printf("%s'%s'", j ? " or " : "", rules.filters[i].values[j]);
-		printf("\n");
-	}
-	printf("key: %s\n", cm_rules_keyed(&rules) ? "needed (keyed BLAKE2b pseudonyms)"
-						  : "not needed (no pseudonyms)");
-	printf("\n");
+	describe_rules(&rules, argv[2], &out);
 	if (use) {
 		if (cm_plan_compile(&plan, &rules, use, &err) != 0)
-			die_err(&err, argv[2]);
+			goto fail;
 		cm_plan_describe(&plan, &out);
 		cm_plan_deinit(&plan);
 	} else {
@@ -353,16 +390,27 @@ static int cmd_check(int argc, char **argv)
 		cm_action_describe(&rules.def, &out);
 		cm_buf_addc(&out, '\n');
 	}
-	fwrite(out.p, 1, out.n, stdout);
-	cm_buf_deinit(&out);
-	if (have_schema)
-		cm_schema_deinit(&schema);
-	cm_rules_deinit(&rules);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "cdrmin: error: write error on stdout: %s\n", strerror(errno));
-		return EX_IOERR;
+	if (out.oom) {
+		cm_err_set(&err, CM_E_NOMEM, "out of memory");
+		goto fail;
 	}
-	return EX_OK;
+	if (fwrite(out.p, 1, out.n, stdout) != out.n || fflush(stdout) != 0) {
+		fprintf(stderr, "cdrmin: error: write error on stdout: %s\n", strerror(errno));
+		rc = EX_IOERR;
+	}
+	goto out;
+fail:
+	if (err.code == CM_E_RULES && err.line)
+		fprintf(stderr, "cdrmin: error: %s:%llu:%llu: %s\n", argv[2],
+			(unsigned long long)err.line, (unsigned long long)err.col, err.msg);
+	else
+		fprintf(stderr, "cdrmin: error: %s\n", err.msg);
+	rc = cm_err_exit_code(err.code);
+out:
+	cm_buf_deinit(&out);
+	cm_schema_deinit(&schema);
+	cm_rules_deinit(&rules);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -476,7 +524,7 @@ int main(int argc, char **argv)
 		if (!ps)
 			die_err(&err, NULL);
 	}
-	check_output_not_input(cli.out_path, argv + optind, argc - optind);
+	check_output(&cli, argv + optind, argc - optind);
 	if (cm_sink_open(&sink, cli.out_path, &err) != 0)
 		die_err(&err, NULL);
 

@@ -39,16 +39,67 @@ size_t cm_phone_sep_len(const char *s, size_t n, size_t i)
 	default:
 		break;
 	}
-	if (u[i] == 0xc2 && i + 1 < n && u[i + 1] == 0xa0)
-		return 2; /* U+00A0 no-break space */
-	if (u[i] != 0xe2 || i + 2 >= n)
+	if (u[i] == 0xc2 && i + 1 < n && (u[i + 1] == 0xa0 || u[i + 1] == 0xb7))
+		return 2; /* U+00A0 no-break space, U+00B7 middle dot */
+	if (i + 2 >= n)
 		return 0;
-	if (u[i + 1] == 0x80 && ((u[i + 2] >= 0x90 && u[i + 2] <= 0x93) || u[i + 2] == 0x87 ||
-				 u[i + 2] == 0x89 || u[i + 2] == 0xaf))
-		return 3; /* U+2010..U+2013 hyphens and dashes, U+2007, U+2009, U+202F spaces */
-	if (u[i + 1] == 0x88 && u[i + 2] == 0x92)
-		return 3; /* U+2212 minus sign */
-	return 0;
+	switch (u[i]) {
+	case 0xe2:
+		/* U+2010..U+2015 hyphens and dashes, U+2027, spaces U+2007, U+2009, U+202F */
+		if (u[i + 1] == 0x80 &&
+		    ((u[i + 2] >= 0x90 && u[i + 2] <= 0x95) || u[i + 2] == 0x87 ||
+		     u[i + 2] == 0x89 || u[i + 2] == 0xa7 || u[i + 2] == 0xaf))
+			return 3;
+		if (u[i + 1] == 0x88 && u[i + 2] == 0x92)
+			return 3; /* U+2212 minus sign */
+		return 0;
+	case 0xe3: /* U+3000 ideographic space */
+		return u[i + 1] == 0x80 && u[i + 2] == 0x80 ? 3 : 0;
+	case 0xef: /* U+FF0D fullwidth hyphen-minus */
+		return u[i + 1] == 0xbc && u[i + 2] == 0x8d ? 3 : 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The blocks of ten decimal digits read besides ASCII, in UTF-8: the lead
+ * byte(s) and the last byte of the digit zero; the other nine follow it.
+ */
+static const struct {
+	unsigned char len, lead0, lead1, zero;
+} digit_blocks[] = {
+	{ 2, 0xd9, 0, 0xa0 },    /* U+0660 Arabic-Indic */
+	{ 2, 0xdb, 0, 0xb0 },    /* U+06F0 Extended Arabic-Indic */
+	{ 3, 0xe0, 0xa5, 0xa6 }, /* U+0966 Devanagari */
+	{ 3, 0xef, 0xbc, 0x90 }, /* U+FF10 fullwidth */
+};
+
+int cm_phone_digit_at(const char *s, size_t n, size_t i, size_t *len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t k, l;
+
+	if (len)
+		*len = 0;
+	if (i >= n)
+		return -1;
+	if (is_digit(s[i])) {
+		if (len)
+			*len = 1;
+		return s[i] - '0';
+	}
+	for (k = 0; k < sizeof digit_blocks / sizeof digit_blocks[0]; k++) {
+		l = digit_blocks[k].len;
+		if (n - i < l || u[i] != digit_blocks[k].lead0 ||
+		    (l == 3 && u[i + 1] != digit_blocks[k].lead1) ||
+		    u[i + l - 1] < digit_blocks[k].zero || u[i + l - 1] > digit_blocks[k].zero + 9)
+			continue;
+		if (len)
+			*len = l;
+		return u[i + l - 1] - digit_blocks[k].zero;
+	}
+	return -1;
 }
 
 static int has_prefix_ci(const char *s, size_t n, const char *lit)
@@ -171,18 +222,49 @@ static enum cm_phone_class classify_digits(const struct cm_numbering *np, struct
 	}
 }
 
+/* The length of s[0..n) up to the first byte of stops (a NUL byte is none). */
+static size_t span_to(const char *s, size_t n, const char *stops)
+{
+	size_t i;
+
+	for (i = 0; i < n && (s[i] == '\0' || !strchr(stops, s[i])); i++)
+		;
+	return i;
+}
+
+/*
+ * The host of a SIP URI, h[0..*hn) after the '@': RFC 3261 section 19.1.1
+ * hostport, without the port (after ':', or after the ']' of an IPv6
+ * reference) and without the uri-parameters (';') and headers ('?').
+ */
+static void sip_host(const char *h, size_t *hn)
+{
+	size_t m = span_to(h, *hn, ";?"), rb;
+
+	if (m > 0 && h[0] == '[') {
+		rb = span_to(h, m, "]");
+		m = rb < m ? rb + 1 : m;
+	} else {
+		m = span_to(h, m, ":");
+	}
+	*hn = m;
+}
+
 /*
  * Reduce a tel:, sip: or sips: URI to its user part: RFC 3261 section 19.1.1
  * puts the user before '@'; RFC 3966 and sip user parameters
- * (";phone-context=", ";isub=") follow ';'. A value without a scheme is
- * left whole.
+ * (";phone-context=", ";isub=") follow ';'. *host gets the host of a sip:
+ * or sips: URI (sip_host), empty when there is none. A value without a
+ * scheme is left whole.
  */
-static void strip_uri(const char **s, size_t *n)
+static void strip_uri(const char **s, size_t *n, const char **host, size_t *hn)
 {
-	const char *p = *s, *at, *semi;
+	const char *p = *s, *at;
 	size_t m = *n;
 	int sip;
 
+	*host = NULL;
+	*hn = 0;
 	if (has_prefix_ci(p, m, "tel:"))
 		p += 4, m -= 4, sip = 0;
 	else if (has_prefix_ci(p, m, "sip:"))
@@ -191,10 +273,13 @@ static void strip_uri(const char **s, size_t *n)
 		p += 5, m -= 5, sip = 1;
 	else
 		return;
-	if (sip && (at = memchr(p, '@', m)) != NULL)
+	if (sip && (at = memchr(p, '@', m)) != NULL) {
+		*host = at + 1;
+		*hn = m - (size_t)(at + 1 - p);
+		sip_host(*host, hn);
 		m = (size_t)(at - p);
-	if ((semi = memchr(p, ';', m)) != NULL)
-		m = (size_t)(semi - p);
+	}
+	m = span_to(p, m, ";");
 	*s = p;
 	*n = m;
 }
@@ -216,10 +301,14 @@ static void trim_blanks(const char **v, size_t *n)
 		(*n)--;
 }
 
-/* "(0)" at s[i]. */
-static int trunk_hint(const char *s, size_t m, size_t i)
+/* The length of "(0)" at s[i] (the 0 in any script of cm_phone_digit_at), or 0. */
+static size_t trunk_hint(const char *s, size_t m, size_t i)
 {
-	return i + 2 < m && s[i] == '(' && s[i + 1] == '0' && s[i + 2] == ')';
+	size_t dl;
+
+	if (i + 2 >= m || s[i] != '(' || cm_phone_digit_at(s, m, i + 1, &dl) != 0)
+		return 0;
+	return i + 1 + dl < m && s[i + 1 + dl] == ')' ? dl + 2 : 0;
 }
 
 static void put_lower(struct cm_buf *out, const char *s, size_t n)
@@ -237,9 +326,9 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 				       struct cm_buf *out)
 {
 	static const struct cm_numbering no_plan; /* all empty, bare LOCAL */
-	const char *s, *mk;
-	size_t m, i, sl, digits = 0;
-	int plus = 0, other = 0, seen = 0;
+	const char *s, *mk, *host;
+	size_t m, i, sl, hn, digits = 0;
+	int d, plus = 0, other = 0, seen = 0;
 
 	if (!np)
 		np = &no_plan;
@@ -256,7 +345,7 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 
 	s = v;
 	m = n;
-	strip_uri(&s, &m);
+	strip_uri(&s, &m, &host, &hn);
 	if (m == 0) {
 		/* "tel:", "sip:@host": nothing left of a user; the whole value, which holds ':'. */
 		put_lower(out, v, n);
@@ -272,13 +361,14 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 	 * "+44 (0)20 7946 0123" the "(0)" is the trunk prefix shown for national
 	 * callers (a habit E.123 advises against): after a "+" or a first digit
 	 * ("0044 (0)20 ...") it is not part of the number. A multibyte
-	 * separator is skipped whole, so its bytes are never read as others.
+	 * separator or digit is skipped whole, so its bytes are never read as
+	 * others.
 	 */
 	for (i = 0; i < m; i++) {
-		if (seen && trunk_hint(s, m, i))
-			i += 2;
-		else if (is_digit(s[i]))
-			digits++, seen = 1;
+		if (seen && (sl = trunk_hint(s, m, i)) > 0)
+			i += sl - 1;
+		else if (cm_phone_digit_at(s, m, i, &sl) >= 0)
+			digits++, seen = 1, i += sl - 1;
 		else if (s[i] == '+' && !seen && !plus)
 			plus = 1, seen = 1;
 		else if ((sl = cm_phone_sep_len(s, m, i)) > 0)
@@ -293,10 +383,12 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 			out->p[out->n++] = '+';
 		seen = plus;
 		for (i = 0; i < m; i++)
-			if (seen && trunk_hint(s, m, i))
-				i += 2;
-			else if (is_digit(s[i]))
-				out->p[out->n++] = s[i], seen = 1;
+			if (seen && (sl = trunk_hint(s, m, i)) > 0)
+				i += sl - 1;
+			else if ((d = cm_phone_digit_at(s, m, i, &sl)) >= 0)
+				out->p[out->n++] = (char)('0' + d), seen = 1, i += sl - 1;
+			else if ((sl = cm_phone_sep_len(s, m, i)) > 0)
+				i += sl - 1;
 		if (plus)
 			return CM_PHONE_E164;
 		return classify_digits(np, out);
@@ -305,9 +397,14 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 	 * Anything else is a user name. It is never '+' with 1..15 digits nor
 	 * all digits (those were taken above), nor a marker, so the classes'
 	 * forms stay apart. "+" with more than 15 digits lands here too: too
-	 * long for E.164, so it cannot meet an E.164 form.
+	 * long for E.164, so it cannot meet an E.164 form. A SIP user name
+	 * keeps its host: alice@a.example and alice@b.example are two people.
 	 */
 	put_lower(out, s, m);
+	if (hn > 0) {
+		cm_buf_addc(out, '@');
+		put_lower(out, host, hn);
+	}
 	return CM_PHONE_OTHER;
 }
 

@@ -238,12 +238,34 @@ static int idle_flush(void *ud)
 	return flush(pl, 1, pl->cur_err);
 }
 
+/*
+ * Skips a UTF-8 byte order mark at the start of src (spreadsheet exports
+ * write one): it is not data. Reads only while the bytes so far could be the
+ * start of one, so a live stream's first record is not held back.
+ */
+static int skip_bom(struct cm_pipeline *pl, struct cm_source *src, struct cm_err *err)
+{
+	static const char bom[3] = {'\xef', '\xbb', '\xbf'};
+
+	for (;;) {
+		size_t have = src->end - src->start;
+
+		if (have >= 3 || src->eof || memcmp(src->buf + src->start, bom, have) != 0)
+			break;
+		if (cm_source_fill(src, pl ? idle_flush : NULL, pl, pl ? pl->o.stop : NULL, err) < 0)
+			return CM_FAIL;
+	}
+	if (src->end - src->start >= 3 && memcmp(src->buf + src->start, bom, 3) == 0)
+		src->start += 3;
+	return 0;
+}
+
 int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *err)
 {
 	struct cm_source src;
 	size_t cap = pl->o.max_record + READ_SLACK;
 	int need_header = pl->o.rules->header;
-	int bad_header = 0, at_start = 1;
+	int bad_header = 0;
 	int rc = CM_FAIL;
 
 	if (cm_source_open(&src, path, cap, err) != 0)
@@ -252,23 +274,12 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 	cm_csv_reset(&pl->dec);
 	if (pl->have_plan && !need_header && emit_header(pl, err) != 0)
 		goto out;
+	if (skip_bom(pl, &src, err) != 0)
+		goto out;
 	for (;;) {
 		struct cm_csv_result res;
 		ssize_t k;
 
-		if (at_start) {
-			/* A UTF-8 byte order mark (spreadsheet exports) is not data. */
-			size_t have = src.end - src.start;
-
-			if (have < 3 && !src.eof && memcmp(src.buf + src.start, "\xef\xbb\xbf", have) == 0) {
-				if (cm_source_fill(&src, idle_flush, pl, pl->o.stop, err) < 0)
-					goto out;
-				continue;
-			}
-			if (src.end - src.start >= 3 && memcmp(src.buf + src.start, "\xef\xbb\xbf", 3) == 0)
-				src.start += 3;
-			at_start = 0;
-		}
 		/* Stopped: what is left is the start of a record that never ended. */
 		k = cm_csv_next(&pl->dec, src.buf + src.start, src.end - src.start,
 				src.eof && !src.stopped, &res);
@@ -341,10 +352,6 @@ const struct cm_stats *cm_pipeline_stats(const struct cm_pipeline *pl)
 	return &pl->st;
 }
 
-const struct cm_plan *cm_pipeline_plan(const struct cm_pipeline *pl)
-{
-	return pl->have_plan ? &pl->plan : NULL;
-}
 
 int cm_csv_read_header(const struct cm_rules *r, const char *path, struct cm_schema *schema,
 		       struct cm_err *err)
@@ -364,6 +371,8 @@ int cm_csv_read_header(const struct cm_rules *r, const char *path, struct cm_sch
 		return CM_FAIL;
 	}
 	cm_csv_reset(&dec);
+	if (skip_bom(NULL, &src, err) != 0)
+		goto out;
 	for (;;) {
 		struct cm_csv_result res;
 		ssize_t k = cm_csv_next(&dec, src.buf + src.start, src.end - src.start, src.eof, &res);
@@ -395,7 +404,18 @@ int cm_csv_read_header(const struct cm_rules *r, const char *path, struct cm_sch
 				cm_err_set(err, CM_E_NOMEM, "out of memory");
 				goto out;
 			}
-		rc = 0;
+		switch (has_duplicate(schema)) {
+		case 0:
+			rc = 0;
+			break;
+		case 1:
+			cm_err_set(err, CM_E_DATA, "%s:%llu: the header line names a column twice", src.name,
+				   (unsigned long long)res.rec.line);
+			break;
+		default:
+			cm_err_set(err, CM_E_NOMEM, "out of memory");
+			break;
+		}
 		break;
 	}
 out:

@@ -35,7 +35,8 @@ int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm
 	p->rule_line = calloc(n ? n : 1, sizeof *p->rule_line);
 	p->out = calloc(n ? n : 1, sizeof *p->out);
 	p->filters = calloc(r->nfilters ? r->nfilters : 1, sizeof *p->filters);
-	if (!p->act || !p->rule_line || !p->out || !p->filters)
+	p->phone = calloc(n ? n : 1, sizeof *p->phone);
+	if (!p->act || !p->rule_line || !p->out || !p->filters || !p->phone)
 		goto nomem;
 
 	for (i = 0; i < n; i++)
@@ -55,6 +56,14 @@ int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm
 	for (i = 0; i < n; i++)
 		if (p->act[i]->type != CM_ACT_DROP)
 			p->out[p->nout++] = i;
+	for (i = 0; i < n; i++)
+		if (p->act[i]->type == CM_ACT_SCRUB)
+			break;
+	if (i < n)
+		for (i = 0; i < n; i++)
+			if (p->act[i]->type == CM_ACT_PHONE ||
+			    (p->act[i]->type == CM_ACT_PSEUDONYM && p->act[i]->kind == CM_KIND_PHONE))
+				p->phone[p->nphone++] = i;
 
 	if (r->epoch_field) {
 		p->epoch_field = cm_schema_find(schema, r->epoch_field);
@@ -79,6 +88,11 @@ int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm
 		p->filters[p->nfilters].f = f;
 		p->nfilters++;
 	}
+	if (p->nout == 0) {
+		cm_err_at(err, CM_E_RULES, r->def_line, 1,
+			  "the rules keep no column: every record would be an empty line");
+		goto fail;
+	}
 	return 0;
 nomem:
 	cm_err_set(err, CM_E_NOMEM, "out of memory");
@@ -94,6 +108,7 @@ void cm_plan_deinit(struct cm_plan *p)
 	free(p->rule_line);
 	free(p->out);
 	free(p->filters);
+	free(p->phone);
 	memset(p, 0, sizeof *p);
 	p->epoch_field = -1;
 }
@@ -103,12 +118,16 @@ void cm_plan_out_init(struct cm_plan_out *o)
 	memset(o, 0, sizeof *o);
 	cm_buf_init(&o->scratch);
 	cm_buf_init(&o->tmp);
+	cm_buf_init(&o->rowbuf);
 }
 
 void cm_plan_out_deinit(struct cm_plan_out *o)
 {
 	cm_buf_deinit(&o->scratch);
 	cm_buf_deinit(&o->tmp);
+	cm_buf_deinit(&o->rowbuf);
+	free(o->row);
+	free(o->rowoff);
 	free(o->off);
 	free(o->len);
 	free(o->src);
@@ -135,6 +154,53 @@ static int out_reserve(struct cm_plan_out *o, size_t n)
 		return -1;
 	o->src = src;
 	o->cap = n;
+	return 0;
+}
+
+/*
+ * The normalized numbers of the record's phone fields, for scrub (scrub.h).
+ * Sets c->row and c->nrow. Returns 0 or -1 when memory is short.
+ */
+static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, struct cm_plan_out *o,
+		       struct cm_action_ctx *c)
+{
+	size_t i, k = 0;
+
+	c->row = NULL;
+	c->nrow = 0;
+	if (p->nphone == 0)
+		return 0;
+	if (o->rowcap < p->nphone) {
+		struct cm_slice *row = realloc(o->row, p->nphone * sizeof *row);
+		size_t *off;
+
+		if (!row)
+			return -1;
+		o->row = row;
+		off = realloc(o->rowoff, p->nphone * sizeof *off);
+		if (!off)
+			return -1;
+		o->rowoff = off;
+		o->rowcap = p->nphone;
+	}
+	cm_buf_reset(&o->rowbuf);
+	for (i = 0; i < p->nphone; i++) {
+		struct cm_slice v = rec->f[p->phone[i]];
+		enum cm_phone_class cls = cm_phone_normalize(&p->rules->numbering, v.p, v.n, &o->tmp);
+
+		if (cls != CM_PHONE_E164 && cls != CM_PHONE_LOCAL)
+			continue;
+		o->rowoff[k] = o->rowbuf.n;
+		o->row[k].n = o->tmp.n;
+		cm_buf_add(&o->rowbuf, o->tmp.p, o->tmp.n);
+		k++;
+	}
+	if (o->rowbuf.oom || o->tmp.oom)
+		return -1;
+	for (i = 0; i < k; i++)
+		o->row[i].p = o->rowbuf.p + o->rowoff[i];
+	c->row = o->row;
+	c->nrow = k;
 	return 0;
 }
 
@@ -172,6 +238,8 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	c.np = &p->rules->numbering;
 	c.epoch = 0;
 	c.tmp = &o->tmp;
+	c.row = NULL;
+	c.nrow = 0;
 	if (p->epoch_field >= 0) {
 		struct cm_slice t = rec->f[p->epoch_field];
 		int64_t secs;
@@ -184,6 +252,8 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 		}
 	}
 
+	if (row_numbers(p, rec, o, &c) != 0)
+		return CM_FAIL;
 	cm_buf_reset(&o->scratch);
 	for (i = 0; i < p->nout; i++) {
 		size_t in = p->out[i];

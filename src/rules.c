@@ -185,12 +185,10 @@ static int parse_invalid(const char *v, enum cm_invalid *inv)
 	return 0;
 }
 
-static int parse_bounds(struct parser *ps, const struct word *w, const char *v, struct cm_bucket *b)
+static int parse_bounds(const char *v, struct cm_bucket *b)
 {
 	const char *p = v;
 
-	(void)ps;
-	(void)w;
 	if (!*v)
 		return -1;
 	while (*p) {
@@ -342,9 +340,8 @@ static int parse_params(struct parser *ps, unsigned lno, struct cm_action *a, co
 				a->unit = CM_TIME_DAY;
 			else
 				return perr(ps, lno, w[i].col + 6, "floor= must be minute, hour or day");
-			a->digits = 1; /* marks floor= as given */
 		} else if (key_is(s, klen, "bounds")) {
-			int rc = parse_bounds(ps, &w[i], v, &a->bucket);
+			int rc = parse_bounds(v, &a->bucket);
 			if (rc == -3)
 				return cm_err_set(ps->err, CM_E_NOMEM, "out of memory");
 			if (rc == -2)
@@ -457,10 +454,10 @@ static int parse_action(struct parser *ps, const struct line *ln, size_t at, str
 	case CM_ACT_TIME:
 		if (parse_params(ps, ln->no, a, params, rest, "floor= invalid= text=") != 0)
 			return CM_FAIL;
-		if (!a->digits)
-			return perr(ps, ln->no, w->col, "time needs floor=minute, floor=hour or floor=day");
-		a->digits = 0;
-		return 0;
+		for (i = 0; i < rest; i++)
+			if (strncmp(params[i].s, "floor=", 6) == 0)
+				return 0;
+		return perr(ps, ln->no, w->col, "time needs floor=minute, floor=hour or floor=day");
 	case CM_ACT_BUCKET:
 		if (parse_params(ps, ln->no, a, params, rest, "bounds= invalid= text=") != 0)
 			return CM_FAIL;
@@ -551,14 +548,12 @@ static int parse_numbering(struct parser *ps, const struct line *ln)
 			/* nsn=N or nsn=N-M: lengths of a national significant number */
 			const char *dash = strchr(v, '-');
 			char lo[8] = "", hi[8] = "";
+			size_t lolen = dash ? (size_t)(dash - v) : strlen(v);
 
-			if (strlen(v) < sizeof lo * 2 && dash) {
-				memcpy(lo, v, (size_t)(dash - v));
-				lo[dash - v] = '\0';
-				snprintf(hi, sizeof hi, "%s", dash + 1);
-			} else if (strlen(v) < sizeof lo) {
-				snprintf(lo, sizeof lo, "%s", v);
-				snprintf(hi, sizeof hi, "%s", v);
+			if (lolen < sizeof lo) {
+				memcpy(lo, v, lolen);
+				lo[lolen] = '\0';
+				snprintf(hi, sizeof hi, "%s", dash ? dash + 1 : v);
 			}
 			if (parse_uint(lo, 1, CM_E164_MAX_DIGITS, &np->nsn_min) != 0 ||
 			    parse_uint(hi, 1, CM_E164_MAX_DIGITS, &np->nsn_max) != 0 ||

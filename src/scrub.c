@@ -6,13 +6,16 @@
  * order: a quoted display name (when asked), an e-mail address (RFC 5322
  * section 3.4.1 addr-spec, dot-atom form, recognised loosely), an IPv6
  * address (RFC 4291 section 2.2), an IPv4 dotted quad, a telephone number
- * (E.123 written forms). A match is replaced and scanning resumes after it.
+ * (E.123 written forms; digits of the scripts of cm_phone_digit_at), or,
+ * inside a run too short to be a number, one of the record's protected
+ * numbers (ctx->row). A match is replaced and scanning resumes after it.
  *
  * Cost: every scanner only starts where its run starts (the previous byte
  * cannot belong to it), and the number rule is not tried again inside the
- * groups it has already looked at, so each byte is looked at a bounded
- * number of times and a text is scrubbed in linear time, whatever its
- * length.
+ * groups it has already looked at: a run too short for a number is
+ * normalized once as a whole and once per group to look it up in the row.
+ * So each byte is looked at a bounded number of times (for a row of a few
+ * numbers) and a text is scrubbed in linear time, whatever its length.
  */
 #include <string.h>
 
@@ -43,11 +46,13 @@ static int is_high(char c) { return (unsigned char)c >= 0x80; }
 /*
  * A byte of the e-mail local part: RFC 5322 section 3.2.3 atext and '.',
  * without '/' (a dial string's "PJSIP/alice@trunk" names a channel
- * technology before the user), plus bytes >= 0x80 (RFC 6532 UTF-8).
+ * technology before the user) and '=' (in CDR text it ends a key:
+ * "email=alice@example.com" holds the address alice@example.com, which a
+ * field gets the token of), plus bytes >= 0x80 (RFC 6532 UTF-8).
  */
 static int is_local(char c)
 {
-	return is_alnum(c) || is_high(c) || (c != '\0' && strchr("!#$%&'*+-=?^_`{|}~.", c));
+	return is_alnum(c) || is_high(c) || (c != '\0' && strchr("!#$%&'*+-?^_`{|}~.", c));
 }
 
 /* s[i] is a local part byte that opens no separator: U+00A0 ends a local part as ' ' does. */
@@ -117,8 +122,8 @@ static int phone_user(const char *s, size_t e, size_t k)
 	if (k < e && s[k] == '+')
 		k++;
 	while (k < e) {
-		if (is_digit(s[k])) {
-			k++, seps = 0, digits = 1;
+		if (cm_phone_digit_at(s, e, k, &sl) >= 0) {
+			k += sl, seps = 0, digits = 1;
 		} else if (digits && (sl = cm_phone_sep_len(s, e, k)) > 0 && ++seps <= SEP_RUN_MAX) {
 			k += sl;
 		} else {
@@ -294,20 +299,23 @@ static int ipv4_at(const char *s, size_t n, size_t i, struct span *m)
 	return 1;
 }
 
-/* A group of a written number at i: digits, or "(" digits ")". Returns its end, or 0. */
+/*
+ * A group of a written number at i: digits (cm_phone_digit_at, any of its
+ * scripts), or "(" digits ")". Returns its end, or 0; *digits gets the
+ * number of digits (not bytes).
+ */
 static size_t group_at(const char *s, size_t n, size_t i, size_t *digits)
 {
-	size_t j = i, d;
+	size_t j = i, dl, count = 0;
 	int paren = 0;
 
 	if (j < n && s[j] == '(')
 		paren = 1, j++;
-	d = j;
-	while (j < n && is_digit(s[j]))
-		j++;
-	if (j == d)
+	while (cm_phone_digit_at(s, n, j, &dl) >= 0)
+		j += dl, count++;
+	if (count == 0)
 		return 0;
-	*digits = j - d;
+	*digits = count;
 	if (paren) {
 		if (j >= n || s[j] != ')')
 			return 0;
@@ -316,19 +324,56 @@ static size_t group_at(const char *s, size_t n, size_t i, size_t *digits)
 	return j;
 }
 
+/* The numbering plan of ctx, or the default plan (no country) written to *buf. */
+static const struct cm_numbering *plan_of(const struct cm_scrub_ctx *ctx, struct cm_numbering *buf)
+{
+	if (ctx->np)
+		return ctx->np;
+	cm_numbering_default(buf);
+	return buf;
+}
+
+/*
+ * s[a..b) normalizes under the plan to one of the record's protected
+ * numbers (ctx->row), compared with each of them. tmp is scratch. A
+ * failed allocation answers yes: replace() then fails on the same
+ * normalization, so no short number is let through for want of memory.
+ */
+static int in_row(const struct cm_scrub_ctx *ctx, const char *s, size_t a, size_t b,
+		  struct cm_buf *tmp)
+{
+	struct cm_numbering plan;
+	enum cm_phone_class cls;
+	size_t k;
+
+	if (ctx->nrow == 0 || !ctx->row)
+		return 0;
+	cls = cm_phone_normalize(plan_of(ctx, &plan), s + a, b - a, tmp);
+	if (tmp->oom)
+		return 1;
+	if (cls != CM_PHONE_E164 && cls != CM_PHONE_LOCAL)
+		return 0;
+	for (k = 0; k < ctx->nrow; k++)
+		if (ctx->row[k].n == tmp->n && memcmp(ctx->row[k].p, tmp->p, tmp->n) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * A telephone number at i: an optional '+', then groups joined by runs of
  * 1 to SEP_RUN_MAX separators (cm_phone_sep_len: "01.23.45.67.89",
  * "01 - 23", "0470/12.34.56"), or set off by parentheses, with at least min
- * digits in all. A group where an address starts ("call 0301234
- * 192.0.2.1") ends the number before it: the address rules come first;
- * but not a quad with a tcpdump port, which inside a number is more likely
- * its last groups ("+33 1.23.45.67.89"). *scanned is set to the end of
- * the groups looked at, matched or not: a start inside them would find the
- * same groups with fewer digits, so the caller does not try one (which
- * keeps scrubbing linear).
+ * digits in all, or fewer when the run is one of the record's numbers
+ * (in_row: "<101>" when src is 101). A group where an address starts
+ * ("call 0301234 192.0.2.1") ends the number before it: the address rules
+ * come first; but not a quad with a tcpdump port, which inside a number is
+ * more likely its last groups ("+33 1.23.45.67.89"). *scanned is set to
+ * the end of the groups looked at, matched or not: a start inside them
+ * would find the same groups with fewer digits, so the caller does not try
+ * one (which keeps scrubbing linear), only row_group_at.
  */
-static int phone_at(const char *s, size_t n, size_t i, size_t min, struct span *m, size_t *scanned)
+static int phone_at(const char *s, size_t n, size_t i, size_t min, const struct cm_scrub_ctx *ctx,
+		    struct cm_buf *tmp, struct span *m, size_t *scanned)
 {
 	struct span other;
 	size_t p = i, e, q, ge, d, total, sl, seps;
@@ -350,12 +395,61 @@ static int phone_at(const char *s, size_t n, size_t i, size_t min, struct span *
 		e = ge;
 	}
 	*scanned = e;
-	if (total < min)
+	if (total < min && !in_row(ctx, s, i, e, tmp))
 		return 0;
 	m->what = HIT_PHONE;
 	m->start = i;
 	m->end = e;
 	return 1;
+}
+
+/* A digit (cm_phone_digit_at) ends at s[i - 1]. */
+static int digit_before(const char *s, size_t i)
+{
+	size_t dl;
+
+	return (i >= 1 && is_digit(s[i - 1])) ||
+	       (i >= 2 && cm_phone_digit_at(s, i, i - 2, &dl) >= 0 && dl == 2) ||
+	       (i >= 3 && cm_phone_digit_at(s, i, i - 3, &dl) >= 0 && dl == 3);
+}
+
+/*
+ * Inside a run phone_at scanned without a match (too few digits, and not
+ * one of the record's numbers as a whole), the group that starts at i when
+ * it is one of the record's numbers on its own: "101" of "101 30" under
+ * min-digits 6. Only where a group starts ('(' or a first digit; start: i
+ * is where phone_at began), so each group is looked up once.
+ */
+static int row_group_at(const char *s, size_t n, size_t i, int start,
+			const struct cm_scrub_ctx *ctx, struct cm_buf *tmp, struct span *m)
+{
+	size_t e, d;
+
+	if (!start && s[i] != '(' &&
+	    (cm_phone_digit_at(s, n, i, &d) < 0 || s[i - 1] == '(' || digit_before(s, i)))
+		return 0;
+	if (!(e = group_at(s, n, i, &d)) || !in_row(ctx, s, i, e, tmp))
+		return 0;
+	m->what = HIT_PHONE;
+	m->start = i;
+	m->end = e;
+	return 1;
+}
+
+/*
+ * A number at i (phone_at, when i is past the runs already scanned), or a
+ * group of a scanned run that is one of the record's numbers (row_group_at).
+ */
+static int number_at(const char *s, size_t n, size_t i, size_t min, const struct cm_scrub_ctx *ctx,
+		     struct cm_buf *tmp, struct span *m, size_t *phone_from)
+{
+	int start = i >= *phone_from;
+
+	if (start && phone_at(s, n, i, min, ctx, tmp, m, phone_from))
+		return 1;
+	if (ctx->nrow == 0 || i >= *phone_from)
+		return 0; /* no row, or no run here */
+	return row_group_at(s, n, i, start, ctx, tmp, m);
 }
 
 /* The end of the double-quoted string opening at i (after its closing quote), or n. */
@@ -392,7 +486,6 @@ static int replace(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx
 		   const struct span *m, struct cm_buf *tmp, struct cm_buf *out)
 {
 	struct cm_numbering plan;
-	const struct cm_numbering *np = ctx->np;
 	const char *v = in + m->start;
 	size_t n = m->end - m->start;
 	unsigned bits = o->bits ? o->bits : CM_TOKEN_BITS_DEFAULT;
@@ -414,11 +507,7 @@ static int replace(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx
 		return cm_pseudo_token(ctx->ps, CM_KIND_IP, ctx->epoch, (const char *)m->ip.a,
 				       cm_ip_len(&m->ip), bits, out);
 	case HIT_PHONE:
-		if (!np) {
-			cm_numbering_default(&plan);
-			np = &plan;
-		}
-		cm_phone_normalize(np, v, n, tmp);
+		cm_phone_normalize(plan_of(ctx, &plan), v, n, tmp);
 		if (tmp->oom)
 			return CM_FAIL;
 		return cm_pseudo_token(ctx->ps, CM_KIND_PHONE, ctx->epoch, tmp->p, tmp->n, bits, out);
@@ -432,7 +521,7 @@ static int replace(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx
  * The end of the port written after the address or host m
  * ("192.0.2.1:5060", "[2001:db8::1]:5060", "192.0.2.1.5060",
  * "2001:db8::1.5060", "alice@pbx:5060"), or 0. A port names a service, not
- * a person: it is kept.
+ * a person: it is kept, unless its digits are one of the record's numbers.
  */
 static size_t port_after(const char *in, size_t n, const struct span *m)
 {
@@ -456,7 +545,7 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 	struct cm_buf tmp;
 	struct span m;
 	size_t i = 0, copied = 0, min = o->min_digits ? o->min_digits : 1, start = out->n;
-	size_t phone_from = 0, j;
+	size_t phone_from = 0, j, p;
 	int rc = 0;
 
 	cm_buf_init(&tmp);
@@ -469,7 +558,7 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 			continue;
 		}
 		if (!email_at(in, n, i, &m) && !ipv6_at(in, n, i, &m) && !ipv4_at(in, n, i, &m) &&
-		    !(i >= phone_from && phone_at(in, n, i, min, &m, &phone_from))) {
+		    !number_at(in, n, i, min, ctx, &tmp, &m, &phone_from)) {
 			i++;
 			continue;
 		}
@@ -480,7 +569,21 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 		}
 		i = copied = m.end;
 		if ((j = port_after(in, n, &m)) != 0) {
-			cm_buf_add(out, in + i, j - i);
+			/* A port stays, unless it is one of the record's numbers ("pbx:101"). */
+			for (p = j; is_digit(in[p - 1]); p--)
+				;
+			if (in_row(ctx, in, p, j, &tmp)) {
+				cm_buf_add(out, in + i, p - i);
+				m.what = HIT_PHONE;
+				m.start = p;
+				m.end = j;
+				if (replace(o, ctx, in, &m, &tmp, out) != 0) {
+					rc = CM_FAIL;
+					goto out;
+				}
+			} else {
+				cm_buf_add(out, in + i, j - i);
+			}
 			i = copied = j;
 		}
 	}

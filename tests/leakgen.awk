@@ -1,8 +1,13 @@
 # Generates records for the leak test: synthetic numbers (reserved drama and
 # 555-01xx ranges), IP addresses (documentation ranges) and e-mail addresses,
-# written in many forms, in number columns, caller ids, dial strings and
-# free text; for the mobile preset also IMSIs, IMEIs, cell ids, coordinates
-# and geohashes. Every original goes to the secrets files, for the search.
+# written in many forms (also with fullwidth, Arabic-Indic, Extended
+# Arabic-Indic and Devanagari digits and Unicode separators), in number
+# columns, caller ids, dial strings and free text; for the Asterisk presets
+# also calls between short extensions (100-199) named in the caller id and
+# the dial string; for the mobile preset also IMSIs, IMEIs, cell ids,
+# coordinates and geohashes. Every original goes to the secrets files, for
+# the search (extensions are too short for it: e2e.sh looks for them by
+# their places).
 #   awk -v preset=asterisk|newcdr|freeswitch|generic|mobile -v n=600 -v seed=7 \
 #       -v digits=FILE -v strings=FILE -f tests/leakgen.awk
 function q(s) { gsub(/"/, "\"\"", s); return "\"" s "\"" }
@@ -20,6 +25,16 @@ function remember(cc, nsn, trunk, intl) {
 	print cc nsn > digits
 	print trunk nsn > digits
 	print intl cc nsn > digits
+}
+# s with its ASCII digits written in script k (1 fullwidth, 2 Arabic-Indic,
+# 3 Extended Arabic-Indic, 4 Devanagari; UTF-8, built in BEGIN).
+function script(s, k,   i, ch, r) {
+	r = ""
+	for (i = 1; i <= length(s); i++) {
+		ch = substr(s, i, 1)
+		r = r (ch ~ /[0-9]/ ? DIG[k, ch] : ch)
+	}
+	return r
 }
 # nsn written in form f; cc, trunk prefix and international prefix given.
 function fmt(cc, nsn, trunk, intl, f,    a, b, c, i, s) {
@@ -41,6 +56,19 @@ function fmt(cc, nsn, trunk, intl, f,    a, b, c, i, s) {
 	if (f == 14) return trunk a "_" b "_" c
 	if (f == 15) return "+" cc "\342\200\223" a "\342\200\223" b "\342\200\223" c
 	if (f == 16) return intl cc " (0)" a " " b " " c
+	# other scripts' digits, alone and with Unicode separators
+	if (f == 17) return script(trunk nsn, 1)
+	if (f == 18) return script("+" cc " " a " " b " " c, 2)
+	if (f == 19) return script(trunk a "\302\267" b "\302\267" c, 3)
+	if (f == 20) return script(intl cc "\357\274\215" a "\357\274\215" b "\357\274\215" c, 4)
+	if (f == 21) return "<sip:" script(trunk nsn, 2) "@trunk>"
+	# Unicode separators: U+2014, U+2015, U+00B7, U+2027, U+3000, U+FF0D
+	if (f == 22) return trunk a "\342\200\224" b "\342\200\224" c
+	if (f == 23) return "+" cc "\342\200\225" a "\342\200\225" b "\342\200\225" c
+	if (f == 24) return trunk a "\302\267" b "\302\267" c
+	if (f == 25) return intl cc "\342\200\247" a "\342\200\247" b "\342\200\247" c
+	if (f == 26) return "+" cc "\343\200\200" a "\343\200\200" b "\343\200\200" c
+	if (f == 27) return trunk a " \357\274\215 " b " \357\274\215 " c
 	return "sip:+" cc nsn "@pbx.example.com"
 }
 function ip(   v) {
@@ -155,7 +183,13 @@ function email(   s) {
 }
 BEGIN {
 	srand(seed)
-	F = 18
+	F = 29
+	for (d = 0; d < 10; d++) {
+		DIG[1, d ""] = "\357\274" substr("\220\221\222\223\224\225\226\227\230\231", d + 1, 1)
+		DIG[2, d ""] = "\331" substr("\240\241\242\243\244\245\246\247\250\251", d + 1, 1)
+		DIG[3, d ""] = "\333" substr("\260\261\262\263\264\265\266\267\270\271", d + 1, 1)
+		DIG[4, d ""] = "\340\245" substr("\246\247\250\251\252\253\254\255\256\257", d + 1, 1)
+	}
 	if (preset == "generic")
 		print "record_id,caller,callee,start_time,duration,caller_ip,status,notes,operator_comment"
 	if (preset == "mobile")
@@ -182,10 +216,22 @@ BEGIN {
 				q("dropped " fmt("44", y, "0", "00", pick(F)))
 			continue
 		}
+		if (pick(4) == 0) {
+			# an internal call: extension e calls extension f, both
+			# named again in the caller id and the dial string
+			e = 100 + pick(100); f = 100 + pick(100)
+			sx = e; sy = f
+			cx = pick(4) ? e : script(e, 2)
+			dl = pick(2) ? "PJSIP/" f ",30" : "PJSIP/" f "&PJSIP/" e ",20"
+		} else {
+			sx = fmt("44", x, "0", "00", pick(F)); sy = fmt("44", y, "0", "00", pick(F))
+			cx = fmt("44", x, "0", "00", pick(F))
+			dl = "PJSIP/" fmt("44", y, "0", "00", pick(F)) "@trunk,30,tT"
+		}
 		line = sprintf("%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%d,%s,%s,%s,%s", \
-			q(""), q(fmt("44", x, "0", "00", pick(F))), q(fmt("44", y, "0", "00", pick(F))), q("ctx"), \
-			q("\"Name " i "\" <" fmt("44", x, "0", "00", pick(F)) ">"), q("PJSIP/" x "-0001"), \
-			q(""), q("Dial"), q("PJSIP/" fmt("44", y, "0", "00", pick(F)) "@trunk,30,tT"), \
+			q(""), q(sx), q(sy), q("ctx"), \
+			q("\"Name " i "\" <" cx ">"), q("PJSIP/" x "-0001"), \
+			q(""), q("Dial"), q(dl), \
 			q(sprintf("2024-03-%02d 10:00:00", 1 + i % 28)), q(""), q("2024-03-01 10:00:05"), \
 			5, 0, q("NO ANSWER"), q("DOCUMENTATION"), q(x ".1"), q(fmt("44", y, "0", "00", pick(F))))
 		if (preset == "newcdr")

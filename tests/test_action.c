@@ -75,7 +75,7 @@ static void set_text(const char *s)
  * result longer than RING further calls in a local copy (keep()).
  */
 #define RING 64
-static char ring[RING][256];
+static char ring[RING][512];
 static unsigned ring_at;
 
 static char *slot(void)
@@ -408,6 +408,61 @@ Test(action, email_pseudonym)
 	cr_expect_str_eq(apply("alice"), tok(CM_KIND_GENERIC, "alice"));
 }
 
+/*
+ * Review finding 4: the address is taken out of a name-addr, a mailto: or
+ * a sip:/sips: URI, so every written form gives the plain address's token,
+ * the one scrub gives it in text.
+ */
+Test(action, email_written_forms)
+{
+	static const char *const forms[] = {
+		"Alice <alice@example.org>",
+		"\"Alice Example\" <Alice@Example.ORG>",
+		"  Alice Example <alice@example.org>  ",
+		"<alice@example.org>",
+		"mailto:alice@example.org",
+		"MAILTO:Alice@Example.org",
+		"mailto:alice@example.org?subject=CDR",
+		"<mailto:alice@example.org>",
+		"sip:alice@example.org",
+		"SIPS:alice@example.org",
+		"sip:alice@example.org;transport=tcp",
+		"sip:alice@example.org:5060",
+		"<sip:alice@example.org>",
+		"\"Alice\" <sips:alice@example.org:5061;transport=tls>",
+		"\"a <b@c>\" <alice@example.org>",
+		"alice@example.org.",
+	};
+	const char *t;
+	char text[128];
+	size_t i;
+
+	use(CM_ACT_PSEUDONYM);
+	A.kind = CM_KIND_EMAIL;
+	t = tok(CM_KIND_EMAIL, "alice@example.org");
+	for (i = 0; i < sizeof forms / sizeof forms[0]; i++)
+		cr_expect_str_eq(apply(forms[i]), t, "\"%s\"", forms[i]);
+	cr_expect_str_neq(apply("sip:alice@example.net"), t);
+	/* nothing of an address inside: the invalid= policy */
+	A.invalid = CM_INVALID_REJECT;
+	rejects("Alice <>");
+	rejects("Alice <alice>");
+	rejects("mailto:");
+	rejects("sip:@example.org");
+	rejects("sip:alice@");
+	rejects("Alice <a@b@c>");
+
+	/* and scrub gives the same token to the address in text */
+	use(CM_ACT_SCRUB);
+	A.scrub.display_redact = 0;
+	for (i = 0; i < 4; i++) {
+		static const char *const pre[] = { "email=", "mailto:", "sip:", "Alice <" };
+
+		snprintf(text, sizeof text, "%sAlice@example.org", pre[i]);
+		cr_expect_str_eq(apply(text), cat(pre[i], t), "\"%s\"", text);
+	}
+}
+
 Test(action, kinds_are_domain_separated)
 {
 	const char *as_imsi, *as_imei, *as_phone, *as_generic, *as_phone_action;
@@ -536,7 +591,11 @@ Test(action, phone_non_numbers)
 	cr_expect_eq(A.invalid, CM_INVALID_PSEUDONYM, "the default for user names");
 	t = apply("Alice");
 	cr_expect_str_eq(t, tok(CM_KIND_PHONE, "alice"), "a user name: a phone-kind token of its lower case");
-	cr_expect_str_eq(apply("sip:ALICE@example.org"), t, "the user part of a SIP URI");
+	/* Review finding 5: a SIP user name keeps its host: alice@a is not alice@b */
+	cr_expect_str_eq(apply("sip:ALICE@example.org;transport=tcp"),
+			 tok(CM_KIND_PHONE, "alice@example.org"));
+	cr_expect_str_neq(apply("sip:alice@example.org"), apply("sip:alice@example.net"));
+	cr_expect_str_neq(apply("sip:alice@example.org"), t);
 	cr_expect_str_eq(apply("+44 20 7946 0123 ext 5"), tok(CM_KIND_PHONE, "+44 20 7946 0123 ext 5"));
 	A.keep_cc = 1;
 	cr_expect_str_eq(apply("Alice"), t, "no prefix on a user name");
@@ -774,6 +833,29 @@ Test(action, scrub_tokens_equal_field_tokens)
 	cr_expect_str_eq(apply("\"Alice\" <020 7946 0123>"), cat3("\"\" <", phone, ">"));
 }
 
+/* Review finding 1: the record's numbers reach scrub through the action context. */
+Test(action, scrub_row_numbers)
+{
+	static const struct cm_slice row[] = { { "101", 3 }, { "102", 3 } };
+	char t101[80], t102[80];
+
+	use(CM_ACT_PHONE);
+	A.keep_cc = 1; /* the Asterisk preset's src and dst */
+	keep_str(t101, apply("101"));
+	keep_str(t102, apply("102"));
+	cr_expect_str_eq(t101, tok(CM_KIND_PHONE, "101"), "a short number: no prefix");
+
+	use(CM_ACT_SCRUB);
+	cr_expect_str_eq(apply("\"Alice\" <101>"), "\"\" <101>", "no row: 101 is a short run");
+	ctx.row = row;
+	ctx.nrow = 2;
+	cr_expect_str_eq(apply("\"Alice\" <101>"), cat3("\"\" <", t101, ">"));
+	cr_expect_str_eq(apply("PJSIP/101&PJSIP/102,30,tT"),
+			 cat(cat3("PJSIP/", t101, "&PJSIP/"), cat(t102, ",30,tT")));
+	ctx.nrow = 0;
+	cr_expect_str_eq(apply("PJSIP/101&PJSIP/102,30,tT"), "PJSIP/101&PJSIP/102,30,tT");
+}
+
 Test(action, scrub_redact)
 {
 	use(CM_ACT_SCRUB);
@@ -975,9 +1057,17 @@ Test(action, describe_mentions_parameters)
 	expect_has(d, "6+ digits");
 	expect_has(d, "pseudonym");
 	expect_has(d, "display names");
+	/* Review finding 6: what passes, and the record's numbers */
+	expect_has(d, "shorter digit runs, names and other text pass unchanged");
+	expect_has(d, "numbers of the record's phone fields");
+	expect_has(d, "whatever their length");
+	A.scrub.display_redact = 0;
+	expect_has(describe(), "shorter digit runs, names and other text pass unchanged");
 	A.scrub.redact = 1;
 	set_text("[x]");
-	expect_has(describe(), "\"[x]\"");
+	d = describe();
+	expect_has(d, "\"[x]\"");
+	expect_has(d, "whatever their length");
 }
 
 Test(action, names)

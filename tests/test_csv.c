@@ -122,7 +122,7 @@ static void feed_move(struct feed *f, size_t drop, const char *extra, size_t nex
 }
 
 /*
- * Decodes in[0..n) fed in chunks: chunk 0 means all at once, 1 one byte
+ * Decodes in[0..n) fed in chunks: chunk 0 means all at once, k > 0 k bytes
  * at a time, -1 random sizes. The buffer moves before every call. Checks
  * that a CM_NEED_MORE leaves the bytes alone and that the caller never
  * has to hold more than max_record + 1 bytes.
@@ -162,8 +162,8 @@ static void decode(struct cm_buf *t, const char *in, size_t n, size_t max, char 
 			cr_assert(f.n <= dec.o.max_record, "caller must hold more than max_record + 1");
 			if (chunk == 0)
 				step = n - fed;
-			else if (chunk == 1)
-				step = 1;
+			else if (chunk > 0)
+				step = (size_t)chunk;
 			else
 				step = 1 + rng() % 7;
 			if (step > n - fed)
@@ -396,14 +396,240 @@ Test(csv, overlong_record_rejected_once_then_resume)
 
 Test(csv, overlong_quoted_record_resyncs_at_next_line)
 {
-	/* Once over the limit, quotes are ignored: the tail is dropped up to
-	 * the first LF after the record's first max_record + 1 bytes, and the
-	 * line after it decodes normally. Line numbers count the LFs inside. */
+	/* The tail of an over-long record is dropped up to the LF that ends
+	 * it, with quotes tracked from its first byte: LFs inside a quoted
+	 * field are data, even past the limit. Line numbers count them. */
 	check_opts(LIT("\"a\nb\nccccccccccccccccccc\ndd\"\nok\n"), 16, 0,
-		   "X1@0:too-long\nR4@25[dd\"]\n" "R5@29[ok]\n");
-	/* a stray quote opening a field would otherwise swallow the stream */
-	check_opts(LIT("a,\"b\nc\nd\ne\nf\ng\nh\ni\n"), 8, 0,
-		   "X1@0:too-long\nR5@11[f]\nR6@13[g]\nR7@15[h]\nR8@17[i]\n");
+		   "X1@0:too-long\nR5@29[ok]\n");
+	/* "" inside the quoted tail is two toggles: still quoted */
+	check_opts(LIT("a,\"bbbbbbbbbbbbbbbbbbbb\"\"\nx,y\n\"\"\"\nok\n"), 16, 0,
+		   "X1@0:too-long\nR4@34[ok]\n");
+	/* the quote opens at the first byte past the limit */
+	check_opts(LIT("aaaaaaaaaaaaaaaa,\"x\ny\n\"\nok\n"), 16, 0,
+		   "X1@0:too-long\nR4@24[ok]\n");
+	/* and at the limit's last byte */
+	check_opts(LIT("aaaaaaaaaaaaaaa,\"x\ny\n\"\nok\n"), 16, 0,
+		   "X1@0:too-long\nR4@23[ok]\n");
+	/* a field closed before the limit: the next LF ends the record */
+	check_opts(LIT("\"a\nb\",cccccccccccccccc\nok\n"), 8, 0, "X1@0:too-long\nR3@23[ok]\n");
+}
+
+Test(csv, overlong_record_with_quoted_free_text_leaks_nothing)
+{
+	/* The review's reproducer in small: an over-long record's quoted notes
+	 * hold LFs and lines shaped like records. None of them may come out
+	 * as a record; the record after the closing quote's line does. */
+	static const char in[] =
+		"h,n\n"
+		"r1,answered,\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"
+		"r2,Alice 020 7946 0123 alice@example.com,x,y\n"
+		"\",z\n"
+		"r3,ok\n";
+
+	check_opts(LIT(in), 32, 0, "R1@0[h|n]\nX2@4:too-long\nR5@107[r3|ok]\n");
+	/* the same with CRLF line ends, inside the quotes and out */
+	check_opts(LIT("h,n\r\n"
+		       "r1,\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"
+		       "r2,Alice,x\r\n"
+		       "\",z\r\n"
+		       "r3,ok\r\n"),
+		   32, 0, "R1@0[h|n]\nX2@5:too-long\nR5@60[r3|ok]\n");
+}
+
+Test(csv, overlong_quote_follows_the_decoders_own_grammar)
+{
+	/* The tail ends where the decoder would end the record with no limit:
+	 * a quote inside an unquoted field is data there, not a toggle (a
+	 * parity count would end this record inside the quoted notes and
+	 * decode "text" as a record). */
+	check_opts(LIT("x,5\" disk,\"free\ntext\",yyyyyyyyyy\nok\n"), 16, 0,
+		   "X1@0:too-long\nR3@33[ok]\n");
+	check_opts(LIT("x,5\" disk,yyyyyyyyyy\nnext\n"), 16, 0, "X1@0:too-long\nR2@21[next]\n");
+	/* bytes after a closing quote make the rest of the field unquoted */
+	check_opts(LIT("\"a\"b\"cccccccccccccccc\nnext\n"), 8, 0,
+		   "X1@0:too-long\nR2@22[next]\n");
+	/* a CR after a closing quote, at the limit's last byte and not before
+	 * a LF: the quote after it is data, as when unlimited */
+	check_opts(LIT("\"abc\"\r\"x\nstill\n\"\nok\n"), 5, 0,
+		   "X1@0:too-long\nR2@9[still]\nX3@15:quote\n");
+	check_opts(LIT("\"abc\"\r\"x\nstill\n\"\nok\n"), 0, 0,
+		   "X1@0:quote\nR2@9[still]\nX3@15:quote\n");
+	/* a CRLF right after the closing quote at the limit ends the record */
+	check_opts(LIT("\"abc\"\r\nok\r\n"), 5, 0, "X1@0:too-long\nR2@7[ok]\n");
+	check_opts(LIT("\"abc\"\r\nok\r\n"), 4, 0, "X1@0:too-long\nR2@7[ok]\n");
+}
+
+Test(csv, overlong_stray_quote_runs_to_eof)
+{
+	/* Fail closed: a quote that never closes makes the rest of the input
+	 * one rejected record, reported once, with nothing after it. */
+	check_opts(LIT("ok\na,\"b\nc\nd\ne\nf\ng\nh\ni\n"), 8, 0, "R1@0[ok]\nX2@3:too-long\n");
+	check_opts(LIT("a,\"bbbbbbbbbbbbbbbbbbbbbbbbbb"), 8, 0, "X1@0:too-long\n");
+	check_opts(LIT("\"\r\n\r\n,,,\r\nx,y\r\n"), 4, 0, "X1@0:too-long\n");
+	/* three quotes: the third reopens */
+	check_opts(LIT("\"a\"\"bbbbbbbbbbbbbb\nc\nd\n"), 8, 0, "X1@0:too-long\n");
+}
+
+Test(csv, overlong_tail_closes_many_chunks_later)
+{
+	/* A quoted field of 20 KiB past a 64-byte limit, full of LFs, CRLFs,
+	 * "" and delimiters, fed whole, bytewise, in random chunks and at a
+	 * guard page (check_opts), so every "" and CRLF is split by a refill
+	 * somewhere. */
+	enum { BODY = 20 * 1024 };
+	static const char piece[] = "r9,\"\"x\"\",y\r\n\"\"\n";
+	struct cm_buf in;
+	char want[64];
+
+	cm_buf_init(&in);
+	cm_buf_adds(&in, "a\nid,\"");
+	while (in.n < BODY)
+		cm_buf_adds(&in, piece);
+	cm_buf_adds(&in, "\",z\nb,c\n");
+	cr_assert(!in.oom);
+	snprintf(want, sizeof want, "R1@0[a]\nX2@2:too-long\nR%llu@%zu[b|c]\n",
+		 (unsigned long long)(2 + 2 * ((BODY - 6 + sizeof piece - 2) / (sizeof piece - 1)) + 1),
+		 in.n - 4);
+	check_opts(in.p, in.n, 64, 0, want);
+	cm_buf_deinit(&in);
+}
+
+Test(csv, overlong_reproducer_at_default_limit)
+{
+	/* The review's reproducer as given, at the default 1 MiB limit: the
+	 * notes field's 1 MiB of x then a LF, and a line shaped like a record
+	 * inside the quotes. Fed whole and in fixed chunks of 4093 bytes. */
+	static const char r2[] = "r2,+442079460123,+442079460124,2024-03-01T10:00:00Z,5,"
+				 "192.0.2.1,Alice 020 7946 0123 alice@example.com,x,y\n";
+	struct cm_buf in, t;
+	size_t head;
+	char want[128];
+	int mode;
+
+	cm_buf_init(&in);
+	cm_buf_init(&t);
+	cm_buf_adds(&in, "id,a,b,t,d,ip,st,notes\n");
+	head = in.n;
+	cm_buf_adds(&in, "r1,+442079460123,+442079460124,2024-03-01T10:00:00Z,5,192.0.2.1,"
+			 "answered,\"");
+	cr_assert_eq(cm_buf_reserve(&in, CM_CSV_MAX_RECORD_DEFAULT), 0);
+	memset(in.p + in.n, 'x', CM_CSV_MAX_RECORD_DEFAULT);
+	in.n += CM_CSV_MAX_RECORD_DEFAULT;
+	cm_buf_adds(&in, "\n");
+	cm_buf_adds(&in, r2);
+	cm_buf_adds(&in, "\",z\nr3,ok\n");
+	cr_assert(!in.oom);
+	snprintf(want, sizeof want, "R1@0[id|a|b|t|d|ip|st|notes]\nX2@%zu:too-long\nR5@%zu[r3|ok]\n",
+		 head, in.n - 6);
+	for (mode = 0; mode < 2; mode++) {
+		decode(&t, in.p, in.n, 0, 0, mode ? 4093 : 0);
+		cm_buf_addc(&t, '\0');
+		cr_assert_str_eq(t.p, want, "%s, got:\n%s", mode ? "chunked" : "whole", t.p);
+	}
+	cm_buf_deinit(&t);
+	cm_buf_deinit(&in);
+}
+
+Test(csv, last_skip_line_says_where_the_skipped_record_ended)
+{
+	struct cm_csv dec;
+	struct cm_csv_result res;
+	char b[] = "aaaaaaaaaaa,\"x\ny\nz\"\nok\n";
+	ssize_t r;
+
+	/* the end is in the buffer: the reject itself finishes the skip */
+	init_dec(&dec, 8, 0);
+	r = cm_csv_next(&dec, b, sizeof b - 1, 0, &res);
+	cr_assert_eq(r, 20);
+	cr_assert_eq(res.what, CM_CSV_REJECT);
+	cr_assert_eq(res.rec.line, 1);
+	cr_assert_eq(dec.skipping, 0);
+	cr_assert_eq(dec.last_skip_line, 3);
+	cr_assert_eq(dec.line, 4);
+	cm_csv_deinit(&dec);
+
+	/* the end comes in a later call: 0 until the CM_CSV_NOTHING that ends it */
+	init_dec(&dec, 8, 0);
+	r = cm_csv_next(&dec, b, 14, 0, &res);
+	cr_assert_eq(r, 14);
+	cr_assert_eq(res.what, CM_CSV_REJECT);
+	cr_assert_eq(dec.skipping, 1);
+	cr_assert_eq(dec.last_skip_line, 0);
+	r = cm_csv_next(&dec, b + 14, 3, 0, &res); /* "\ny\n": in the quotes */
+	cr_assert_eq(r, 3);
+	cr_assert_eq(res.what, CM_CSV_NOTHING);
+	cr_assert_eq(dec.skipping, 1);
+	cr_assert_eq(dec.last_skip_line, 0);
+	r = cm_csv_next(&dec, b + 17, sizeof b - 1 - 17, 0, &res);
+	cr_assert_eq(r, 3);
+	cr_assert_eq(res.what, CM_CSV_NOTHING);
+	cr_assert_eq(dec.skipping, 0);
+	cr_assert_eq(dec.last_skip_line, 3);
+	cr_assert_eq(dec.line, 4);
+	r = cm_csv_next(&dec, b + 20, sizeof b - 1 - 20, 0, &res);
+	cr_assert_eq(res.what, CM_CSV_RECORD);
+	cr_assert_eq(res.rec.line, 4);
+
+	/* run to the end of the input: stays 0 */
+	r = cm_csv_next(&dec, b, 16, 1, &res);
+	cr_assert_eq(res.what, CM_CSV_REJECT);
+	cr_assert_eq(dec.skipping, 1);
+	cr_assert_eq(cm_csv_next(&dec, b, 0, 1, &res), 0);
+	cr_assert_eq(dec.skipping, 0);
+	cr_assert_eq(dec.last_skip_line, 0);
+	cm_csv_deinit(&dec);
+}
+
+/* The "<line>@<offset>" of each line of transcript t, one a line. */
+static void starts(struct cm_buf *out, const struct cm_buf *t)
+{
+	size_t i = 0, j;
+
+	cm_buf_reset(out);
+	while (i < t->n) {
+		for (j = i + 1; j < t->n && t->p[j] != ':' && t->p[j] != '['; j++)
+			;
+		cm_buf_add(out, t->p + i + 1, j - i - 1);
+		cm_buf_addc(out, '\n');
+		while (j < t->n && t->p[j] != '\n')
+			j++;
+		i = j + 1;
+	}
+	cm_buf_addc(out, '\0');
+}
+
+Test(csv, random_bytes_overlong_records_end_where_unlimited_ones_do)
+{
+	/* Hostile input again, decoded with a tiny max_record and with the
+	 * default: each too-long reject must stand for exactly one record of
+	 * the unlimited decode, starting at the same line and offset, so that
+	 * no byte of it is decoded as a record of its own and no record after
+	 * it is lost. */
+	static const char alpha[] = {',', '"', '"', '\n', '\r', 'a', 'a', ' '};
+	char in[80];
+	struct cm_buf small, big, s1, s2;
+	size_t i, j, n;
+
+	cm_buf_init(&small);
+	cm_buf_init(&big);
+	cm_buf_init(&s1);
+	cm_buf_init(&s2);
+	for (i = 0; i < 400; i++) {
+		rng_state = 0x1f83d9abfb41bd6bull + i;
+		n = rng() % sizeof in;
+		for (j = 0; j < n; j++)
+			in[j] = alpha[rng() % sizeof alpha];
+		decode(&big, in, n, 0, 0, 0);
+		decode(&small, in, n, 6, 0, -1);
+		starts(&s1, &big);
+		starts(&s2, &small);
+		cr_assert(!s1.oom && !s2.oom);
+		cr_assert_str_eq(s2.p, s1.p, "input %zu: record starts differ", i);
+	}
+	cm_buf_deinit(&small);
+	cm_buf_deinit(&big);
+	cm_buf_deinit(&s1);
+	cm_buf_deinit(&s2);
 }
 
 Test(csv, empty_fields)
@@ -470,9 +696,12 @@ Test(csv, reset_restarts_counting)
 	cr_assert_eq(dec.line, 2);
 	cr_assert_eq(dec.offset, 2);
 	dec.skipping = 1;
+	dec.last_skip_line = 7;
 	cm_csv_reset(&dec);
 	cr_assert_eq(dec.line, 1);
 	cr_assert_eq(dec.offset, 0);
+	cr_assert_eq(dec.skipping, 0);
+	cr_assert_eq(dec.last_skip_line, 0);
 	cr_assert_eq(cm_csv_next(&dec, b + 2, 2, 0, &res), 2);
 	cr_assert_eq(res.what, CM_CSV_RECORD);
 	cr_assert_eq(res.rec.line, 1);

@@ -119,10 +119,15 @@ Test(generalize, floor_epoch)
 	floor_is("1709296496.25", CM_TIME_HOUR, "1709294400.00");
 	floor_is("1709296496", CM_TIME_MINUTE, "1709296440");
 	floor_is("1709296496", CM_TIME_DAY, "1709251200");
-	floor_is("59", CM_TIME_MINUTE, "00"); /* the width as written */
-	floor_is("0059", CM_TIME_MINUTE, "0000");
-	floor_is("0", CM_TIME_DAY, "0");
-	floor_is("999999999999.999999999", CM_TIME_MINUTE, "999999999960.000000000");
+	floor_is("999999999", CM_TIME_MINUTE, "999999960"); /* 2001-09-09, 9 digits */
+	floor_is("9999999999.999999999", CM_TIME_MINUTE, "9999999960.000000000");
+	/* other digit strings are not times: a phone number in a time column */
+	floor_is("59", CM_TIME_MINUTE, "-");
+	floor_is("0", CM_TIME_DAY, "-");
+	floor_is("02079460123", CM_TIME_HOUR, "-");
+	floor_is("0709296496", CM_TIME_HOUR, "-");
+	floor_is("447700900123", CM_TIME_HOUR, "-");
+	floor_is("99999999", CM_TIME_HOUR, "-");
 }
 
 Test(generalize, floor_rejects)

@@ -155,12 +155,41 @@ Test(phone, sip_uris)
 
 	check(&np, "sip:+4930123456@host;user=phone", CM_PHONE_E164, "+4930123456");
 	check(&np, "SIP:0301234567@gw.example.com", CM_PHONE_E164, "+49301234567");
-	check(&np, "sips:alice@example.com", CM_PHONE_OTHER, "alice");
-	check(&np, "sip:Bob.Smith@example.com", CM_PHONE_OTHER, "bob.smith");
 	check(&np, "sip:+4930;isub=12@host", CM_PHONE_E164, "+4930");
 	/* nothing of a user left: the whole value, which holds ':' */
 	check(&np, "sip:@example.com", CM_PHONE_OTHER, "sip:@example.com");
 	check(&np, "tel:", CM_PHONE_OTHER, "tel:");
+}
+
+/*
+ * Review finding 5: a SIP URI whose user is no number keeps its host, so
+ * alice@a and alice@b stay two users; parameters, headers and the port go.
+ */
+Test(phone, sip_user_names_keep_their_host)
+{
+	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
+
+	check(&np, "sips:alice@example.com", CM_PHONE_OTHER, "alice@example.com");
+	check(&np, "sip:Bob.Smith@Example.COM", CM_PHONE_OTHER, "bob.smith@example.com");
+	check(&np, "sip:alice@a.example", CM_PHONE_OTHER, "alice@a.example");
+	check(&np, "sip:alice@b.example", CM_PHONE_OTHER, "alice@b.example");
+	check(&np, "sip:alice@example.com;transport=tcp", CM_PHONE_OTHER, "alice@example.com");
+	check(&np, "<sip:alice@example.com:5060;lr>", CM_PHONE_OTHER, "alice@example.com");
+	check(&np, "sip:alice@example.com?subject=x", CM_PHONE_OTHER, "alice@example.com");
+	check(&np, "sip:alice@[2001:DB8::1]:5060", CM_PHONE_OTHER, "alice@[2001:db8::1]");
+	check(&np, "sip:alice@192.0.2.1:5060", CM_PHONE_OTHER, "alice@192.0.2.1");
+	check(&np, "SIP:Alice;x=1@pbx", CM_PHONE_OTHER, "alice@pbx");
+	/* no host: the user alone, as before */
+	check(&np, "sip:alice", CM_PHONE_OTHER, "alice");
+	check(&np, "sip:alice@", CM_PHONE_OTHER, "alice");
+	check(&np, "tel:alice", CM_PHONE_OTHER, "alice");
+	/* a number user still drops the host: one number at any gateway */
+	check(&np, "sip:0301234567@a.example", CM_PHONE_E164, "+49301234567");
+	check(&np, "sip:0301234567@b.example;user=phone", CM_PHONE_E164, "+49301234567");
+	check(&np, "sip:101@pbx", CM_PHONE_LOCAL, "101");
+	check(&np, "sip:anonymous@anonymous.invalid", CM_PHONE_MARKER, "anonymous");
+	/* a value without a scheme is a name as written */
+	check(&np, "Alice@Example.com", CM_PHONE_OTHER, "alice@example.com");
 }
 
 Test(phone, empty)
@@ -199,6 +228,7 @@ Test(phone, classes_stay_apart)
 	static const char *const vals[] = {
 		"+49301234567", "0301234567", "1234", "Alice", "+", "+4930123456789012",
 		"12 34 ab", "anonymous", "sip:@x", "tel:+1", "(0)", "+0", "0+1",
+		"sip:alice@x", "sip:123abc@x", "\xd9\xa1\xd9\xa2x", "+\xef\xbc\x91", "\xe0\xa5\xa7",
 	};
 	struct cm_numbering np = plan("49", "0", "00", CM_BARE_LOCAL);
 	struct cm_buf out;
@@ -247,6 +277,15 @@ Test(phone, embedded_nul)
 	cr_expect_eq(cls, CM_PHONE_OTHER);
 	cls = cm_phone_normalize(&np, v3, sizeof v3 - 1, &out);
 	cr_expect_eq(cls, CM_PHONE_OTHER);
+	/* a NUL in a URI is a byte of its user or host, not its end */
+	static const char v4[] = "sip:+4930\0001234567@host";
+	static const char v5[] = "sip:alice@a\000b;x";
+	cls = cm_phone_normalize(&np, v4, sizeof v4 - 1, &out);
+	cr_expect_eq(cls, CM_PHONE_OTHER);
+	cr_expect(out.n == 18 && memcmp(out.p, "+4930\0001234567@host", 18) == 0);
+	cls = cm_phone_normalize(&np, v5, sizeof v5 - 1, &out);
+	cr_expect_eq(cls, CM_PHONE_OTHER);
+	cr_expect(out.n == 9 && memcmp(out.p, "alice@a\000b", 9) == 0);
 	/* a length that stops before the NUL reads only that much */
 	cls = cm_phone_normalize(&np, v1, 5, &out);
 	cr_expect_eq(cls, CM_PHONE_E164);
@@ -322,11 +361,16 @@ Test(phone, sep_len)
 		{ "/", 1 },          { "_", 1 },             { "\xc2\xa0", 2 },     { "\xe2\x80\x90", 3 },
 		{ "\xe2\x80\x91", 3 }, { "\xe2\x80\x92", 3 }, { "\xe2\x80\x93", 3 }, { "\xe2\x88\x92", 3 },
 		{ "\xe2\x80\x87", 3 }, { "\xe2\x80\x89", 3 }, { "\xe2\x80\xaf", 3 },
-		/* not separators */
+		/* U+2014, U+2015, U+00B7, U+2027, U+3000, U+FF0D */
+		{ "\xe2\x80\x94", 3 }, { "\xe2\x80\x95", 3 }, { "\xc2\xb7", 2 },     { "\xe2\x80\xa7", 3 },
+		{ "\xe3\x80\x80", 3 }, { "\xef\xbc\x8d", 3 },
+		/* not separators: lists and times, other characters of the same blocks */
 		{ "(", 0 },          { ")", 0 },             { "+", 0 },            { "1", 0 },
-		{ ",", 0 },          { ":", 0 },             { "\xc3\xa9", 0 },     { "\xe2\x80\x94", 0 },
-		{ "\xe2\x80\x95", 0 }, { "\xe2\x80\x8f", 0 }, { "\xe2\x88\x93", 0 }, { "\xc2\xa1", 0 },
-		{ "\xa0", 0 },       { "\x80", 0 },
+		{ ",", 0 },          { ":", 0 },             { "\xc3\xa9", 0 },     { "\xe2\x80\x96", 0 },
+		{ "\xe2\x80\x8f", 0 }, { "\xe2\x88\x93", 0 }, { "\xc2\xa1", 0 },     { "\xc2\xb6", 0 },
+		{ "\xc2\xb8", 0 },   { "\xe2\x80\xa6", 0 }, { "\xe2\x80\xa8", 0 }, { "\xe3\x80\x81", 0 },
+		{ "\xe3\x80\x82", 0 }, { "\xef\xbc\x8c", 0 }, { "\xef\xbc\x8e", 0 }, { "\xef\xbc\x9a", 0 },
+		{ "\xef\xbc\x90", 0 }, { "\xa0", 0 },         { "\x80", 0 },
 	};
 	size_t i;
 
@@ -361,6 +405,9 @@ Test(phone, separators_normalize)
 		"0033\t1\t23\t45\t67\t89",
 		"tel:+33-1-23-45-67-89",
 		"<tel:+33\xe2\x80\x91" "1\xe2\x80\x91" "23\xe2\x80\x91" "45\xe2\x80\x91" "67\xe2\x80\x91" "89>",
+		"01\xe2\x80\x94" "23\xe2\x80\x95" "45\xc2\xb7" "67\xe2\x80\xa7" "89",
+		"01\xe3\x80\x80" "23\xe3\x80\x80" "45\xef\xbc\x8d" "67\xef\xbc\x8d" "89",
+		"+33\xc2\xb7" "1\xc2\xb7" "23\xc2\xb7" "45\xc2\xb7" "67\xc2\xb7" "89",
 	};
 	struct cm_numbering np = plan("33", "0", "00", CM_BARE_LOCAL);
 	size_t i;
@@ -378,7 +425,9 @@ Test(phone, separators_normalize)
 
 	/* a multibyte character that is no separator makes a name, kept whole */
 	np = plan("33", "0", "00", CM_BARE_LOCAL);
-	check(&np, "01\xe2\x80\x94" "23", CM_PHONE_OTHER, "01\xe2\x80\x94" "23");
+	check(&np, "01\xe2\x80\x96" "23", CM_PHONE_OTHER, "01\xe2\x80\x96" "23");
+	check(&np, "01,23", CM_PHONE_OTHER, "01,23");
+	check(&np, "01:23", CM_PHONE_OTHER, "01:23");
 	check(&np, "01\xc3\xa9" "23", CM_PHONE_OTHER, "01\xc3\xa9" "23");
 	/* a lone byte of a separator is not one */
 	check(&np, "01\xc2" "23", CM_PHONE_OTHER, "01\xc2" "23");
@@ -445,4 +494,77 @@ Test(phone, nsn_lengths)
 	np.nsn_max = 4;
 	check(&np, "01234", CM_PHONE_E164, "+491234");
 	check(&np, "012345", CM_PHONE_LOCAL, "012345");
+}
+
+/*
+ * Review finding 2: fullwidth, Arabic-Indic, Extended Arabic-Indic and
+ * Devanagari digits are digits, written out in ASCII.
+ */
+Test(phone, unicode_digits)
+{
+	static const char *const uk[] = {
+		"\xef\xbc\x90\xef\xbc\x92\xef\xbc\x90\xef\xbc\x97\xef\xbc\x99\xef\xbc\x94"
+		"\xef\xbc\x96\xef\xbc\x90\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93", /* fullwidth */
+		"\xd9\xa0\xd9\xa2\xd9\xa0\xd9\xa7\xd9\xa9\xd9\xa4\xd9\xa6\xd9\xa0\xd9\xa1\xd9\xa2\xd9\xa3", /* Arabic-Indic */
+		"\xdb\xb0\xdb\xb2\xdb\xb0 \xdb\xb7\xdb\xb9\xdb\xb4\xdb\xb6 \xdb\xb0\xdb\xb1\xdb\xb2\xdb\xb3", /* Extended */
+		"\xe0\xa5\xa6\xe0\xa5\xa8\xe0\xa5\xa6-\xe0\xa5\xad\xe0\xa5\xaf\xe0\xa5\xaa\xe0\xa5\xac-"
+		"\xe0\xa5\xa6\xe0\xa5\xa7\xe0\xa5\xa8\xe0\xa5\xa9", /* Devanagari */
+		"+\xd9\xa4\xd9\xa4 20 \xef\xbc\x97\xef\xbc\x99\xef\xbc\x94\xef\xbc\x96 0123", /* mixed */
+		"+44 (\xd9\xa0)20 7946 0123", /* "(0)" in Arabic-Indic */
+		"tel:\xef\xbc\x90\xef\xbc\x92\xef\xbc\x90\xe3\x80\x80\xef\xbc\x97\xef\xbc\x99\xef\xbc\x94"
+		"\xef\xbc\x96\xe3\x80\x80\xef\xbc\x90\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93",
+		"<sip:\xd9\xa0\xd9\xa2\xd9\xa0\xd9\xa7\xd9\xa9\xd9\xa4\xd9\xa6\xd9\xa0\xd9\xa1\xd9\xa2\xd9\xa3@gw>",
+	};
+	struct cm_numbering np = plan("44", "0", "00", CM_BARE_LOCAL);
+	size_t i;
+
+	for (i = 0; i < sizeof uk / sizeof uk[0]; i++)
+		check(&np, uk[i], CM_PHONE_E164, "+442079460123");
+	check(&np, "\xd9\xa1\xd9\xa0\xd9\xa1", CM_PHONE_LOCAL, "101");
+	check(&np, "\xe0\xa5\xa7\xe0\xa5\xa6\xe0\xa5\xa8", CM_PHONE_LOCAL, "102");
+	/* the characters around the digits in their blocks are not digits */
+	check(&np, "1\xd9\xaa", CM_PHONE_OTHER, "1\xd9\xaa");         /* U+066A */
+	check(&np, "1\xd9\x9f", CM_PHONE_OTHER, "1\xd9\x9f");         /* U+065F */
+	check(&np, "1\xdb\xaf", CM_PHONE_OTHER, "1\xdb\xaf");         /* U+06EF */
+	check(&np, "1\xdb\xba", CM_PHONE_OTHER, "1\xdb\xba");         /* U+06FA */
+	check(&np, "1\xe0\xa5\xa5", CM_PHONE_OTHER, "1\xe0\xa5\xa5"); /* U+0965 */
+	check(&np, "1\xe0\xa5\xb0", CM_PHONE_OTHER, "1\xe0\xa5\xb0"); /* U+0970 */
+	check(&np, "1\xef\xbc\x8f", CM_PHONE_OTHER, "1\xef\xbc\x8f"); /* U+FF0F */
+	check(&np, "1\xef\xbc\x9a", CM_PHONE_OTHER, "1\xef\xbc\x9a"); /* U+FF1A */
+	/* a digit cut short by the length is no digit */
+	check_n(&np, "1\xef\xbc\x91", 3, CM_PHONE_OTHER, "1\xef\xbc");
+	check_n(&np, "1\xd9\xa1", 2, CM_PHONE_OTHER, "1\xd9");
+}
+
+Test(phone, digit_at)
+{
+	static const struct {
+		const char *s;
+		int d;
+		size_t len;
+	} t[] = {
+		{ "0", 0, 1 },                 { "9", 9, 1 },                 { "\xef\xbc\x90", 0, 3 },
+		{ "\xef\xbc\x99", 9, 3 },     { "\xd9\xa0", 0, 2 },          { "\xd9\xa9", 9, 2 },
+		{ "\xdb\xb0", 0, 2 },          { "\xdb\xb9", 9, 2 },          { "\xe0\xa5\xa6", 0, 3 },
+		{ "\xe0\xa5\xaf", 9, 3 },     { "\xd9\xa5", 5, 2 },          { "\xe0\xa5\xa9", 3, 3 },
+		{ "a", -1, 0 },                { "+", -1, 0 },                { "\xef\xbc\x8f", -1, 0 },
+		{ "\xef\xbc\x9a", -1, 0 },    { "\xd9\xaa", -1, 0 },         { "\xdb\xba", -1, 0 },
+		{ "\xe0\xa5\xa5", -1, 0 },    { "\xe0\xa5\xb0", -1, 0 },    { "\xa0", -1, 0 },
+		{ "\xc2\xa0", -1, 0 },
+	};
+	size_t i, len;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		len = 99;
+		cr_expect_eq(cm_phone_digit_at(t[i].s, strlen(t[i].s), 0, &len), t[i].d, "digit_at(\"%s\")",
+			     t[i].s);
+		cr_expect_eq(len, t[i].len, "digit_at(\"%s\") length", t[i].s);
+	}
+	/* at i, never past n */
+	cr_expect_eq(cm_phone_digit_at("x\xd9\xa3", 3, 1, &len), 3);
+	cr_expect_eq(len, 2u);
+	cr_expect_eq(cm_phone_digit_at("x\xd9\xa3", 2, 1, &len), -1);
+	cr_expect_eq(cm_phone_digit_at("\xef\xbc\x93", 2, 0, &len), -1);
+	cr_expect_eq(cm_phone_digit_at("1", 1, 1, &len), -1);
+	cr_expect_eq(cm_phone_digit_at("7", 1, 0, NULL), 7);
 }

@@ -234,6 +234,8 @@ Test(rules, numbering_all_keys)
 	bad("numbering country=49 nsn=0\n* drop\n", 1, 26, "nsn=");
 	bad("numbering country=49 nsn=16\n* drop\n", 1, 26, "nsn=");
 	bad("numbering country=49 nsn=x-\n* drop\n", 1, 26, "nsn=");
+	bad("numbering country=49 nsn=1234567890123-1\n* drop\n", 1, 26, "nsn=");
+	bad("numbering country=49 nsn=1-1234567890123\n* drop\n", 1, 26, "nsn=");
 
 	ok("numbering country=358 trunk= international= bare=local\n* drop\n");
 	cr_expect_str_eq(R.numbering.cc, "358");

@@ -552,6 +552,13 @@ Test(scrub, phone_separators)
 		"01\xe2\x80\x90" "23\xe2\x80\x90" "45\xe2\x80\x90" "67\xe2\x80\x90" "89", /* U+2010 */
 		"01\xe2\x88\x92" "23\xe2\x88\x92" "45\xe2\x88\x92" "67\xe2\x88\x92" "89", /* U+2212 */
 		"01\xe2\x80\xaf" "23\xe2\x80\xaf" "45\xe2\x80\xaf" "67\xe2\x80\xaf" "89", /* U+202F */
+		"01\xe2\x80\x94" "23\xe2\x80\x94" "45\xe2\x80\x94" "67\xe2\x80\x94" "89", /* U+2014 */
+		"01\xe2\x80\x95" "23\xe2\x80\x95" "45\xe2\x80\x95" "67\xe2\x80\x95" "89", /* U+2015 */
+		"01\xc2\xb7" "23\xc2\xb7" "45\xc2\xb7" "67\xc2\xb7" "89",                     /* U+00B7 */
+		"01\xe2\x80\xa7" "23\xe2\x80\xa7" "45\xe2\x80\xa7" "67\xe2\x80\xa7" "89", /* U+2027 */
+		"01\xe3\x80\x80" "23\xe3\x80\x80" "45\xe3\x80\x80" "67\xe3\x80\x80" "89", /* U+3000 */
+		"01\xef\xbc\x8d" "23\xef\xbc\x8d" "45\xef\xbc\x8d" "67\xef\xbc\x8d" "89", /* U+FF0D */
+		"01 \xe2\x80\x94 23 \xe2\x80\x94 45\xc2\xb7" "67\xe3\x80\x80\xe3\x80\x80" "89",
 		"01. 23\xc2\xa0-45 _67\t\t89",
 		"+33 1 23 45 67 89",
 		"+33.1.23.45.67.89",
@@ -590,12 +597,14 @@ Test(scrub, phone_separator_limits)
 	w_phone(&w, "+33123456789");
 	w_text(&w, " .. /");
 	check("- 01.23.45.67.89 .. /", &w);
-	/* a character that only looks like a separator ends the number (U+2014) */
+	/* a character that only looks like a separator ends the number (U+2016) */
 	w_init(&w);
 	w_phone(&w, "+331234");
-	w_text(&w, "\xe2\x80\x94");
+	w_text(&w, "\xe2\x80\x96");
 	w_phone(&w, "456789");
-	check("01.23.4\xe2\x80\x94" "45.67.89", &w);
+	check("01.23.4\xe2\x80\x96" "45.67.89", &w);
+	/* lists and times: ',' and ':' are no separators */
+	same("ext 10,20,30 at 12:34");
 	/* a lone byte of a multibyte separator is not one */
 	same("01\xc2" "23, 45\xe2\x80" "67");
 	/* a date and a dotted time of enough digits are numbers (min_digits 4) */
@@ -702,7 +711,11 @@ Test(scrub, email_forms)
 		{ "sip:", "alice@[2001:db8::1]", ":5060", "alice@[2001:db8::1]" },
 		{ "<sip:", "bob@[192.0.2.1]", ">", "bob@[192.0.2.1]" },
 		{ "", "o'brien@example.com", "", "o'brien@example.com" },
-		{ "", "a!#$%&*+-=?^_`{|}~.z@example.com", "", "a!#$%&*+-=?^_`{|}~.z@example.com" },
+		{ "", "a!#$%&*+-?^_`{|}~.z@example.com", "", "a!#$%&*+-?^_`{|}~.z@example.com" },
+		/* '=' ends a local part: "key=value" before an address */
+		{ "email=", "Alice@Example.com", "", "alice@example.com" },
+		{ "a=b=", "alice@example.com", ";x=1", "alice@example.com" },
+		{ "mailto:", "alice@example.com", "?subject=hi", "alice@example.com" },
 		{ "PJSIP/", "alice@trunk", ",30", "alice@trunk" },
 		{ "'", "alice@example.com", "'", "alice@example.com" },
 		{ "mail\xc2\xa0", "alice@example.com", "\xc2\xa0ok", "alice@example.com" },
@@ -749,7 +762,9 @@ Test(scrub, random_separators)
 {
 	static const char *const seps[] = {
 		" ", "\t", "-", ".", "/", "_", "\xc2\xa0", "\xe2\x80\x90", "\xe2\x80\x91",
-		"\xe2\x80\x92", "\xe2\x80\x93", "\xe2\x88\x92",
+		"\xe2\x80\x92", "\xe2\x80\x93", "\xe2\x88\x92", "\xe2\x80\x94", "\xe2\x80\x95",
+		"\xc2\xb7", "\xe2\x80\xa7", "\xe3\x80\x80", "\xef\xbc\x8d", "\xe2\x80\x87", "\xe2\x80\x89",
+		"\xe2\x80\xaf",
 	};
 	static const char *const around[][2] = {
 		{ "", "" }, { "call ", " now" }, { "(", ")" }, { "tel:", ";x=1" }, { "n=", "," },
@@ -861,6 +876,225 @@ Test(scrub, one_mebibyte_is_linear, .timeout = 240)
 		s = scrub_str(in, n, &outn);
 		dt = seconds_since(&t0);
 		cr_expect_lt(dt, 20.0, "pattern \"%s\", min_digits 2^30: %.3f s", slow[i], dt);
+		free(s);
+	}
+	free(in);
+}
+
+/* ------------------------------------------------ the record's numbers */
+
+/* Sets ctx.row to the n normalized forms in v (static: they outlive the test's calls). */
+static void set_row(const char *const *v, size_t n)
+{
+	static struct cm_slice row[8];
+	size_t i;
+
+	cr_assert_leq(n, sizeof row / sizeof row[0]);
+	for (i = 0; i < n; i++) {
+		row[i].p = v[i];
+		row[i].n = strlen(v[i]);
+	}
+	ctx.row = row;
+	ctx.nrow = n;
+}
+
+/*
+ * Review finding 1: a digit run too short for the number rule that is one
+ * of the record's protected numbers (its phone fields) gets that number's
+ * token, whatever its length; the Asterisk preset's clid and lastdata.
+ */
+Test(scrub, row_numbers_whatever_their_length)
+{
+	static const char *const exts[] = { "101", "102" };
+	struct want w;
+
+	set_plan("44", "0", "00", CM_BARE_LOCAL);
+	/* without the row: short runs stay (the preset's old output) */
+	same("PJSIP/101&PJSIP/102,30,tT");
+	set_row(exts, 2);
+	opts.display_redact = 1;
+	w_init(&w);
+	w_text(&w, "\"\" <");
+	w_field_phone(&w, "101");
+	w_text(&w, ">");
+	check("\"Alice\" <101>", &w);
+
+	w_init(&w);
+	w_text(&w, "PJSIP/");
+	w_phone(&w, "101");
+	w_text(&w, "&PJSIP/");
+	w_phone(&w, "102");
+	w_text(&w, ",30,tT");
+	check("PJSIP/101&PJSIP/102,30,tT", &w);
+
+	w_init(&w);
+	w_text(&w, "PJSIP/");
+	w_phone(&w, "101");
+	w_text(&w, ",20 SIP/");
+	w_phone(&w, "102");
+	w_text(&w, "@pbx ");
+	w_phone(&w, "101"); /* "(101)": the parentheses go with the number, as in "(1234)" */
+	w_text(&w, " x");
+	w_phone(&w, "102");
+	w_text(&w, "y");
+	check("PJSIP/101,20 SIP/102@pbx (101) x102y", &w);
+
+	/* a written form of the number, normalized under the plan */
+	w_init(&w);
+	w_text(&w, "ext ");
+	w_phone(&w, "101");
+	w_text(&w, ", ");
+	w_phone(&w, "101");
+	check("ext 1 01, 10-1", &w);
+
+	/* other short runs stay; a longer run is its own number */
+	w_init(&w);
+	w_text(&w, "103, 30, 1,01; ");
+	w_phone(&w, "1012");
+	w_text(&w, "; ");
+	w_phone(&w, "101102");
+	check("103, 30, 1,01; 1012; 101/102", &w);
+
+	/* a port stays, unless it is one of the record's numbers */
+	w_init(&w);
+	w_text(&w, "sip:");
+	w_email(&w, "alice@pbx");
+	w_text(&w, ":");
+	w_phone(&w, "101");
+	w_text(&w, " ");
+	w_ip(&w, "192.0.2.1");
+	w_text(&w, ":5060 ");
+	w_ip(&w, "192.0.2.1");
+	w_text(&w, ".");
+	w_phone(&w, "102");
+	check("sip:alice@pbx:101 192.0.2.1:5060 192.0.2.1.102", &w);
+
+	/* redact: the same spans, the fixed text */
+	opts.redact = 1;
+	opts.redact_text = "X";
+	w_init(&w);
+	w_text(&w, "\"\" <X> Dial(PJSIP/X&PJSIP/X,30)");
+	check("\"Bob\" <101> Dial(PJSIP/101&PJSIP/102,30)", &w);
+}
+
+Test(scrub, row_numbers_under_the_plan)
+{
+	/* what a field "012" or "+44 12" leaves in the row under country 44, trunk 0 */
+	static const char *const row[] = { "+4412", "7" };
+	struct want w;
+
+	set_plan("44", "0", "00", CM_BARE_LOCAL);
+	set_row(row, 2);
+	w_init(&w);
+	w_text(&w, "dial ");
+	w_phone(&w, "+4412");
+	w_text(&w, " or ");
+	w_phone(&w, "+4412");
+	w_text(&w, " or ");
+	w_phone(&w, "+4412");
+	w_text(&w, ", 12 stays; ");
+	w_phone(&w, "7");
+	w_text(&w, " goes, 77 stays");
+	check("dial 012 or +44 12 or 0044-12, 12 stays; 7 goes, 77 stays", &w);
+	/* a row of forms that are no numbers, or empty, changes nothing */
+	static const char *const odd[] = { "", "alice@pbx", "anonymous", "+" };
+	set_row(odd, 4);
+	same("12 7 + x, anonymous");
+	ctx.row = NULL;
+	ctx.nrow = 0;
+	same("012, 7");
+}
+
+/*
+ * A group of a short run: with min-digits 6, "101 30" (5 digits) is no
+ * number, but its group 101 is the record's.
+ */
+Test(scrub, row_numbers_in_a_short_run)
+{
+	static const char *const row[] = { "101" };
+	struct want w;
+
+	set_plan("44", "0", "00", CM_BARE_LOCAL);
+	set_row(row, 1);
+	opts.min_digits = 6;
+	w_init(&w);
+	w_text(&w, "ext ");
+	w_phone(&w, "101");
+	w_text(&w, " 30, 30 ");
+	w_phone(&w, "101");
+	w_text(&w, ", ");
+	w_phone(&w, "101");
+	w_text(&w, " 2, 1010 1");
+	check("ext 101 30, 30 101, (101) 2, 1010 1", &w);
+}
+
+/* Review finding 2: digits of other scripts are digits to the number rule. */
+Test(scrub, unicode_digits)
+{
+	static const char *const forms[] = {
+		"\xef\xbc\x90\xef\xbc\x92\xef\xbc\x90\xef\xbc\x97\xef\xbc\x99\xef\xbc\x94\xef\xbc\x96"
+		"\xef\xbc\x90\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93",
+		"\xd9\xa0\xd9\xa2\xd9\xa0\xd9\xa7\xd9\xa9\xd9\xa4\xd9\xa6\xd9\xa0\xd9\xa1\xd9\xa2\xd9\xa3",
+		"\xdb\xb0\xdb\xb2\xdb\xb0 \xdb\xb7\xdb\xb9\xdb\xb4\xdb\xb6 \xdb\xb0\xdb\xb1\xdb\xb2\xdb\xb3",
+		"\xe0\xa5\xa6\xe0\xa5\xa8\xe0\xa5\xa6\xef\xbc\x8d\xe0\xa5\xad\xe0\xa5\xaf\xe0\xa5\xaa\xe0\xa5\xac"
+		"\xef\xbc\x8d\xe0\xa5\xa6\xe0\xa5\xa7\xe0\xa5\xa8\xe0\xa5\xa9",
+		"(\xd9\xa0\xd9\xa2\xd9\xa0) \xd9\xa7\xd9\xa9\xd9\xa4\xd9\xa6\xe3\x80\x80\xd9\xa0\xd9\xa1\xd9\xa2\xd9\xa3",
+		"+\xd9\xa4\xd9\xa4 20 \xef\xbc\x97\xef\xbc\x99\xef\xbc\x94\xef\xbc\x96 0123",
+		"00\xef\xbc\x94\xef\xbc\x94\xc2\xb7" "20\xc2\xb7" "7946\xc2\xb7" "0123",
+	};
+	static const char *const around[][2] = {
+		{ "", "" }, { "call ", " now" }, { "\xd8\xa7\xd8\xaa\xd8\xb5\xd9\x84 ", " \xd8\xb4\xd9\x83\xd8\xb1\xd8\xa7" },
+		{ "PJSIP/", "@trunk,30" }, { "<", ">" }, { "x", "y" },
+	};
+	size_t i, k;
+
+	set_plan("44", "0", "00", CM_BARE_LOCAL);
+	for (i = 0; i < sizeof forms / sizeof forms[0]; i++)
+		for (k = 0; k < sizeof around / sizeof around[0]; k++)
+			check_phone_in(around[k][0], forms[i], around[k][1], "+442079460123");
+	/* short runs of them stay, as ASCII ones do */
+	same("\xd9\xa3\xd9\xa0 s, \xef\xbc\x93\xef\xbc\x90 s, \xe0\xa5\xa9\xe0\xa5\xa6");
+	/* and a record's number written in them is the record's */
+	static const char *const row[] = { "101" };
+	struct want w;
+
+	set_row(row, 1);
+	w_init(&w);
+	w_text(&w, "<");
+	w_phone(&w, "101");
+	w_text(&w, "> ");
+	w_phone(&w, "101");
+	check("<\xd9\xa1\xd9\xa0\xd9\xa1> \xef\xbc\x91\xef\xbc\x90\xef\xbc\x91", &w);
+}
+
+/* Linear with a row too: every short run is compared once, not rescanned. */
+Test(scrub, row_numbers_linear, .timeout = 240)
+{
+	static const char *const row[] = { "101", "102", "+4412", "1", "10", "1010", "7", "8" };
+	static const char *const pats[] = {
+		"101 ", "101&", "1 0 1 ", "101 30 ", "1 ", "(101) ", "10 1 ", "\xd9\xa1\xd9\xa0 ",
+		"1 - 1 - ", "+1 ",
+	};
+	size_t n = 1u << 20, i, j, m, outn;
+	struct timespec t0;
+	double dt;
+	char *in, *s;
+
+	in = malloc(n);
+	cr_assert_not_null(in);
+	set_plan("44", "0", "00", CM_BARE_LOCAL);
+	set_row(row, sizeof row / sizeof row[0]);
+	for (i = 0; i < 2 * (sizeof pats / sizeof pats[0]); i++) {
+		/* min_digits 2^30: no run is a number, every one is looked up */
+		opts.min_digits = i % 2 ? 1u << 30 : 6;
+		m = strlen(pats[i / 2]);
+		for (j = 0; j < n; j++)
+			in[j] = pats[i / 2][j % m];
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		s = scrub_str(in, n, &outn);
+		dt = seconds_since(&t0);
+		cr_expect_lt(dt, 20.0, "pattern \"%s\", min_digits %u: %.3f s", pats[i / 2],
+			     opts.min_digits, dt);
 		free(s);
 	}
 	free(in);

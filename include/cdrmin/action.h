@@ -17,6 +17,7 @@
 #include "cdrmin/generalize.h"
 #include "cdrmin/phone.h"
 #include "cdrmin/pseudo.h"
+#include "cdrmin/record.h"
 #include "cdrmin/scrub.h"
 
 enum cm_act {
@@ -88,6 +89,8 @@ struct cm_action_ctx {
 	const struct cm_numbering *np;
 	uint64_t epoch;       /* the record's epoch id */
 	struct cm_buf *tmp;   /* caller's scratch for normalized values */
+	const struct cm_slice *row; /* the record's protected numbers, for scrub (see scrub.h) */
+	size_t nrow;
 };
 
 /* Sets defaults for an action of type t (bits 128, /24 and /48, 2 decimals, 5 geohash chars, ...). */

@@ -33,7 +33,21 @@ struct cm_csv {
 	size_t cap;
 	uint64_t line;   /* line number of the next byte to decode, 1-based */
 	uint64_t offset; /* stream offset of the next byte to decode */
-	int skipping;    /* after an over-long record: drop bytes up to the next LF */
+	/*
+	 * After an over-long record is rejected, its tail is dropped up to the
+	 * LF that ends it, quotes tracked (see cm_csv_next). skipping is 1
+	 * until then; the calls that drop the tail return CM_CSV_NOTHING.
+	 */
+	int skipping;
+	int skip_state; /* scanner state in that tail (private to csv.c) */
+	/*
+	 * Line of the LF that ended the last over-long record, set when its
+	 * skip finished (by the CM_CSV_REJECT itself when that LF was already
+	 * in buf, else by the CM_CSV_NOTHING after which skipping is 0); then
+	 * dec->line is the next record's line. 0 while skipping, after a
+	 * reset, and when the record ran to the end of the input.
+	 */
+	uint64_t last_skip_line;
 	/*
 	 * The record in progress after CM_NEED_MORE, so that a refill resumes
 	 * the scan instead of restarting it. Positions count from the record's
@@ -85,11 +99,17 @@ void cm_csv_reset(struct cm_csv *dec);
  * A record is at most max_record bytes from its first byte up to, not
  * counting, its LF (a CR before the LF counts). A record with no end within
  * its first max_record + 1 bytes is rejected (CM_REJ_TOOLONG) once, and
- * every byte up to and including the next LF after those is dropped,
- * quotes ignored. Precedence of rejects: too long, NUL, quote, columns.
+ * every byte up to and including the LF that ends it is dropped: the LF
+ * the decoder would have ended it at with no limit, so quotes are tracked
+ * from the record's first byte (a LF inside a quoted field does not end
+ * it; a quote inside an unquoted field is data). A quote that never closes
+ * makes the rest of the input part of that record: one reject, nothing
+ * after it. No byte of the tail is kept, and the drop does not depend on
+ * how the input is split between calls. Precedence of rejects: too long,
+ * NUL, quote, columns.
  * On CM_CSV_REJECT the consumed bytes are the record as read (LF
- * included; for too long, its first part); on CM_CSV_RECORD they may have
- * been unescaped in place.
+ * included; for too long, as much of it as buf holds); on CM_CSV_RECORD
+ * they may have been unescaped in place.
  * Field slices point into buf (modified in place for "" escapes) and stay
  * valid until the caller moves or refills those bytes.
  */

@@ -20,7 +20,8 @@ enum cm_time_unit { CM_TIME_MINUTE = 0, CM_TIME_HOUR, CM_TIME_DAY };
  * Times accepted, each floored with its layout kept:
  *   ISO 8601 / RFC 3339: YYYY-MM-DDTHH:MM[:SS[.frac]][Z|+HH:MM|-HH:MM|+HHMM]
  *   "YYYY-MM-DD HH:MM:SS" (Asterisk, FreeSWITCH), optionally with .frac
- *   epoch seconds: digits, optionally "." and digits
+ *   epoch seconds: 9 or 10 digits without a leading 0 (2001 to 2286),
+ *   optionally "." and up to 9 digits
  * The floor is taken in the value's own clock (its offset is kept);
  * fraction digits become zeros.
  */

@@ -67,11 +67,6 @@ int cm_sink_open(struct cm_sink *s, const char *path, struct cm_err *err);
 /* Writes everything buffered. CM_E_IO ("write error on NAME: reason") on failure. */
 int cm_sink_flush(struct cm_sink *s, struct cm_err *err);
 
-/* Writes when the buffer is past flush_at; call between records. */
-static inline int cm_sink_maybe_flush(struct cm_sink *s, struct cm_err *err)
-{
-	return s->buf.n >= s->flush_at ? cm_sink_flush(s, err) : 0;
-}
 
 /* Flushes, closes (checking close), frees. Returns 0 or CM_FAIL. */
 int cm_sink_close(struct cm_sink *s, struct cm_err *err);

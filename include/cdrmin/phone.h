@@ -4,7 +4,9 @@
  * Normalization to E.164 under a numbering plan (ITU-T E.164, E.123 for the
  * written forms): one pair of surrounding angle brackets is dropped
  * ("<sip:...>"), visual separators are removed (cm_phone_sep_len, and
- * parentheses), a tel:, sip: or sips: URI is reduced to its user part, then
+ * parentheses), digits of other scripts are read as ASCII digits
+ * (cm_phone_digit_at), a tel:, sip: or sips: URI is reduced to its user
+ * part, then
  *   "+" digits                  -> E.164 as written
  *   international prefix digits -> E.164 (prefix removed)
  *   trunk prefix digits         -> country code + the rest
@@ -50,7 +52,8 @@ enum cm_phone_class {
 	CM_PHONE_E164,      /* out = "+" and 1..15 digits */
 	CM_PHONE_LOCAL,     /* out = digits (no "+"): local, short or extension */
 	CM_PHONE_MARKER,    /* out = a privacy marker: anonymous, unknown, ... */
-	CM_PHONE_OTHER      /* out = the value trimmed and lower-cased (a user name) */
+	CM_PHONE_OTHER      /* out = the value trimmed and lower-cased (a user name);
+			       for a sip:/sips: URI "user@host", parameters and port dropped */
 };
 
 /* Plan with no country, no length bounds: only "+" numbers are E.164. */
@@ -59,7 +62,11 @@ void cm_numbering_default(struct cm_numbering *np);
 /*
  * Classify and normalize v[0..n) into out (reset first). The normalized
  * forms of the classes never coincide, so they can share one pseudonym
- * domain. Never fails; out->oom reports a failed allocation.
+ * domain. A SIP URI whose user part is a number is that number, at any
+ * host ("sip:0301234567@gw" is "+49301234567" under country 49); one whose
+ * user is a name keeps its host, so "sip:alice@a.example" and
+ * "sip:alice@b.example" are two users ("alice@a.example"). Never fails;
+ * out->oom reports a failed allocation.
  */
 enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char *v, size_t n,
 				       struct cm_buf *out);
@@ -76,12 +83,27 @@ size_t cm_phone_cc_len(const char *digits, size_t n);
  * Bytes of the one separator character that starts at s[i] (i < n, never
  * read past n), or 0 when s[i] starts none. Separators are what people put
  * between digit groups: space, tab, '-', '.', '/', '_', and in UTF-8 the
- * no-break space U+00A0, the hyphens and dashes U+2010..U+2013, the minus
- * sign U+2212 and the spaces U+2007, U+2009, U+202F (2 or 3 bytes, one
- * character). Parentheses are not separators: they enclose a group.
+ * no-break space U+00A0, the middle dot U+00B7, the hyphens and dashes
+ * U+2010..U+2015, the hyphenation point U+2027, the minus sign U+2212, the
+ * spaces U+2007, U+2009, U+202F and U+3000 (ideographic), and the
+ * fullwidth hyphen-minus U+FF0D (2 or 3 bytes, one character). Parentheses
+ * are not separators: they enclose a group; nor are ',' and ':', which
+ * separate the items of a list ("101,102") and the parts of a time.
  * Shared by cm_phone_normalize and the scrubber, so that every written
  * form the scrubber finds normalizes to the field's form.
  */
 size_t cm_phone_sep_len(const char *s, size_t n, size_t i);
+
+/*
+ * The value (0 to 9) of the decimal digit that starts at s[i] (i < n, never
+ * read past n), or -1 when s[i] starts none. *len (when len is not NULL)
+ * gets the digit's length in bytes, or 0 when there is none. Digits are
+ * ASCII '0'..'9' (1 byte) and, in UTF-8, the Arabic-Indic U+0660..U+0669
+ * and Extended Arabic-Indic U+06F0..U+06F9 digits (2 bytes), the
+ * Devanagari U+0966..U+096F and fullwidth U+FF10..U+FF19 digits (3 bytes):
+ * numbers are written with them in CDR text, and each is the same number
+ * as its ASCII spelling. Shared by cm_phone_normalize and the scrubber.
+ */
+int cm_phone_digit_at(const char *s, size_t n, size_t i, size_t *len);
 
 #endif

@@ -80,12 +80,12 @@ int cm_pipeline_stopped(const struct cm_pipeline *pl);
 
 const struct cm_stats *cm_pipeline_stats(const struct cm_pipeline *pl);
 
-/* The compiled plan, once known (after the first header), else NULL. */
-const struct cm_plan *cm_pipeline_plan(const struct cm_pipeline *pl);
 
 /*
  * Read the header line of a CSV input (for `cdrmin check RULES FILE`) into
- * schema. Errors as cm_pipeline_feed.
+ * schema, as cm_pipeline_feed reads it (a byte order mark skipped). Errors:
+ * as cm_pipeline_feed, and CM_E_DATA for a malformed header line or one that
+ * names a column twice.
  */
 int cm_csv_read_header(const struct cm_rules *r, const char *path, struct cm_schema *schema,
 		       struct cm_err *err);

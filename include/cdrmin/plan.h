@@ -34,6 +34,13 @@ struct cm_plan {
 	long epoch_field;             /* -1 when none */
 	struct cm_plan_filter *filters;
 	size_t nfilters;
+	/*
+	 * Input fields with a phone action, whose numbers a scrub of the same
+	 * record replaces whatever their length (scrub.h); nphone is 0 when no
+	 * field is scrubbed.
+	 */
+	size_t *phone;
+	size_t nphone;
 };
 
 /*
@@ -54,6 +61,10 @@ enum cm_verdict { CM_WRITE = 0, CM_FILTERED, CM_REJECTED };
 struct cm_plan_out {
 	struct cm_buf scratch;  /* output bytes of transformed fields */
 	struct cm_buf tmp;      /* normalized values, while an action runs */
+	struct cm_buf rowbuf;   /* the record's protected numbers, normalized */
+	struct cm_slice *row;
+	size_t *rowoff;
+	size_t rowcap;
 	size_t *off, *len;      /* per output field: where its bytes are */
 	const char **src;       /* per output field: original bytes when kept, else NULL */
 	size_t cap;

@@ -9,14 +9,21 @@
  *
  * A telephone number here is an optional "+" followed by digit groups
  * joined by runs of one to three separator characters (cm_phone_sep_len:
- * blanks, tab, '-', '.', '/', '_', U+00A0, the Unicode hyphens, dashes and
- * minus; "01.23.45.67.89", "01 - 23 - 45", "0470/12.34.56") or set off by
- * parentheses, holding at least min_digits digits in all, whatever the
- * length of each group. Shorter digit runs (a timeout) stay. Dates and
- * dotted version numbers of min_digits digits or more are read as numbers.
+ * blanks, tab, '-', '.', '/', '_', U+00A0, U+3000, the middle dot, the
+ * Unicode hyphens, dashes and minus; "01.23.45.67.89", "01 - 23 - 45",
+ * "0470/12.34.56"; not ',' nor ':') or set off by parentheses, holding at
+ * least min_digits digits in all, whatever the length of each group.
+ * Digits are those of cm_phone_digit_at: ASCII, fullwidth, Arabic-Indic,
+ * Extended Arabic-Indic and Devanagari (020 7946 0123 in Arabic-Indic
+ * digits is the number 02079460123).
+ * Shorter digit runs (a timeout) stay, unless the run, or one of its
+ * groups, normalizes to one of the record's protected numbers (ctx->row):
+ * those get the number's token whatever their length. Dates and dotted
+ * version numbers of min_digits digits or more are read as numbers.
  *
  * An e-mail address is any user@host: a local part of RFC 5322 atext and
- * dots (but not '/', so "PJSIP/alice@trunk" keeps "PJSIP/") and UTF-8, then
+ * dots (but not '/', so "PJSIP/alice@trunk" keeps "PJSIP/", nor '=', so
+ * "email=alice@example.com" keeps "email=") and UTF-8, then
  * a host name, with or without a dot ("alice@pbx"), or an address literal
  * ("alice@[2001:db8::1]"). A local part that is a telephone number
  * ("PJSIP/+442079460123@trunk") is the number's: the token of the number,
@@ -29,7 +36,8 @@
  * tcpdump's 192.0.2.1.5060 and 2001:db8::1.5060): a fifth dotted part of 1
  * to 5 digits after a quad is a port, so "1.2.3.4.5" is an address and a
  * port. "x.192.0.2.1" is an address; a longer dotted run ("1.2.3.4.5.6", an
- * OID) holds none and is read as a number.
+ * OID) holds none and is read as a number. A port that is one of the
+ * record's numbers (ctx->row) is replaced like any of them.
  */
 #ifndef CDRMIN_SCRUB_H
 #define CDRMIN_SCRUB_H
@@ -40,6 +48,7 @@
 #include "cdrmin/buf.h"
 #include "cdrmin/phone.h"
 #include "cdrmin/pseudo.h"
+#include "cdrmin/record.h"
 
 #define CM_SCRUB_MIN_DIGITS_DEFAULT 4
 
@@ -64,6 +73,19 @@ struct cm_scrub_ctx {
 	const struct cm_numbering *np;
 	struct cm_pseudo *ps;
 	uint64_t epoch;
+	/*
+	 * The numbers the record's phone fields protect, in their normalized
+	 * forms (cm_phone_normalize under np: "+" and digits, or local
+	 * digits). A digit run of the text, or a group of a run too short to
+	 * be a number, that normalizes to one of them is replaced by its token
+	 * (the field's) whatever its length: extension 101 in src is not left
+	 * in clear in the clid "Alice" <101> of the same record. Other forms
+	 * (markers, user names) are never matched. May be NULL (nrow 0).
+	 * Each lookup compares with every entry: meant for a record's few
+	 * phone fields.
+	 */
+	const struct cm_slice *row;
+	size_t nrow;
 };
 
 /*
