@@ -74,7 +74,6 @@ struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_
 	}
 	pl->o = *o;
 	pl->sink = sink;
-	pl->enc.fmt = CM_OUTPUT_CSV;
 	pl->enc.delim = o->rules->delim;
 	cm_plan_out_init(&pl->out);
 	cm_csv_opts_default(&co);
@@ -227,7 +226,8 @@ static int handle_record(struct cm_pipeline *pl, const char *source, const struc
 		reject(pl, source, rec->line, rec->offset, why, field, rec->n);
 		return 0;
 	default:
-		return cm_err_set(err, CM_E_NOMEM, "out of memory");
+		return cm_err_set(err, pl->o.ps ? CM_E_NOMEM : CM_E_KEY,
+				  pl->o.ps ? "out of memory" : "the rules need a pseudonym key");
 	}
 }
 

@@ -30,6 +30,10 @@
 #include <unistd.h>
 
 #define WAIT_MAX_MS 5000
+#define MAX_RECORDS 10000
+
+/* Per record: when it was sent and when its line came out (0: not yet). */
+static double sent[MAX_RECORDS], arrival[MAX_RECORDS];
 
 static double now_ms(void)
 {
@@ -100,7 +104,7 @@ static void pump(struct reader *r, int timeout)
 int main(int argc, char **argv)
 {
 	long n = 20, i, late = 0, missing = 0;
-	double pause = 50, interval = -1, bound = 100, *sent, worst = 0, sum = 0;
+	double pause = 50, interval = -1, bound = 100, worst = 0, sum = 0;
 	int term = 0, cut = 0, want_code = 0, sig = SIGTERM, c, in[2], out[2], status;
 	struct reader r;
 	pid_t pid;
@@ -118,7 +122,7 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (optind >= argc || n <= 0) {
+	if (optind >= argc || n <= 0 || n > MAX_RECORDS) {
 		fprintf(stderr, "usage: trickle [options] -- CMD ARG...\n");
 		return 2;
 	}
@@ -142,10 +146,7 @@ int main(int argc, char **argv)
 	memset(&r, 0, sizeof r);
 	r.fd = out[0];
 	r.nrec = n;
-	r.arrival = calloc((size_t)n, sizeof *r.arrival);
-	sent = calloc((size_t)n, sizeof *sent);
-	if (!r.arrival || !sent)
-		return 2;
+	r.arrival = arrival;
 
 	for (i = 0; i < n; i++) {
 		char rec[64];

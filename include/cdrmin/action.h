@@ -100,7 +100,7 @@ void cm_action_deinit(struct cm_action *a);
 /*
  * Appends the output for value v[0..n) to out. Returns 0, 1 when the value
  * cannot be read and the action's invalid policy is reject, or CM_FAIL when
- * memory is short.
+ * memory is short or the action needs a token and c->ps is NULL.
  */
 int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, const char *v,
 		    size_t n, struct cm_buf *out);

@@ -11,10 +11,8 @@
 #include "cdrmin/buf.h"
 #include "cdrmin/plan.h"
 
-enum cm_output { CM_OUTPUT_CSV = 0 };
-
+/* The CSV encoder's settings (JSON lines comes with its decoder). */
 struct cm_encoder {
-	enum cm_output fmt;
 	char delim;
 };
 

@@ -75,7 +75,8 @@ void cm_plan_out_deinit(struct cm_plan_out *o);
 
 /*
  * Apply the plan to rec (rec->n must equal the schema's size). Returns the
- * verdict, or CM_FAIL when memory is short. On CM_REJECTED, *reason says
+ * verdict, or CM_FAIL when memory is short or a keyed action has no engine
+ * (ps NULL). On CM_REJECTED, *reason says
  * why and *field which input field (or -1). On CM_WRITE, cm_plan_value
  * gives each output field's bytes.
  */

@@ -90,7 +90,8 @@ struct cm_scrub_ctx {
 
 /*
  * Appends the scrubbed form of in[0..n) to out. Returns 0, or CM_FAIL when
- * memory is short.
+ * memory is short or a token is needed and ctx->ps is NULL (out is then
+ * left as it was).
  */
 int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, const char *in,
 	     size_t n, struct cm_buf *out);
