@@ -64,6 +64,34 @@ int cm_source_open(struct cm_source *s, const char *path, size_t cap, struct cm_
 	return 0;
 }
 
+/*
+ * Stopping: the record in progress is completed from the bytes that are
+ * already there (the rest of a file, or what a pipe holds now), one byte at
+ * a time so that nothing after it is read. At a record boundary, or when the
+ * next byte would have to be waited for, the input ends (stopped).
+ */
+static long finish_byte(struct cm_source *s, struct cm_err *err)
+{
+	struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+	ssize_t k;
+
+	if (s->end > s->start && (!s->may_block || poll(&pfd, 1, 0) > 0)) {
+		do
+			k = read(s->fd, s->buf + s->end, 1);
+		while (k < 0 && errno == EINTR);
+		if (k < 0)
+			return cm_err_set(err, CM_E_IO, "%s: read error: %s", s->name, strerror(errno));
+		if (k == 1) {
+			s->end++;
+			s->bytes++;
+			return 1;
+		}
+	}
+	s->eof = 1;
+	s->stopped = 1;
+	return 0;
+}
+
 long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud,
 		    const volatile sig_atomic_t *stop, struct cm_err *err)
 {
@@ -78,6 +106,8 @@ long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud,
 		return cm_err_set(err, CM_E_INTERNAL, "%s: input buffer full", s->name);
 	if (s->eof)
 		return 0;
+	if (stop && *stop)
+		return finish_byte(s, err);
 	if (s->may_block) {
 		struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
 		int first = 1;
@@ -90,7 +120,7 @@ long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud,
 			int r;
 
 			if (stop && *stop)
-				goto stopped;
+				return finish_byte(s, err);
 			r = poll(&pfd, 1, first ? 0 : CM_STOP_POLL_MS);
 			if (r > 0)
 				break;
@@ -100,14 +130,12 @@ long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud,
 				return CM_FAIL;
 			first = 0;
 		}
-	} else if (stop && *stop) {
-		goto stopped;
 	}
 	do
 		k = read(s->fd, s->buf + s->end, s->cap - s->end);
 	while (k < 0 && errno == EINTR && !(stop && *stop));
 	if (k < 0 && errno == EINTR)
-		goto stopped;
+		return finish_byte(s, err);
 	if (k < 0)
 		return cm_err_set(err, errno == EISDIR ? CM_E_NOINPUT : CM_E_IO, "%s: read error: %s",
 				  s->name, strerror(errno));
@@ -118,10 +146,6 @@ long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud,
 	s->end += (size_t)k;
 	s->bytes += (uint64_t)k;
 	return (long)k;
-stopped:
-	s->eof = 1;
-	s->stopped = 1;
-	return 0;
 }
 
 void cm_source_close(struct cm_source *s)

@@ -86,6 +86,15 @@ static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig)
 {
+	/*
+	 * A second signal is not ignored: when the first cannot finish (output
+	 * blocked on a reader that does not read), it ends the process.
+	 */
+	if (stop_signal) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
 	stop_signal = sig;
 }
 
@@ -546,7 +555,7 @@ int main(int argc, char **argv)
 		if (cm_pipeline_feed(pl, "-", &err) != 0)
 			goto fail;
 	}
-	for (i = optind; i < argc && !cm_pipeline_stopped(pl); i++)
+	for (i = optind; i < argc && !cm_pipeline_stopped(pl) && !stop_signal; i++)
 		if (cm_pipeline_feed(pl, argv[i], &err) != 0)
 			goto fail;
 	if (cm_pipeline_finish(pl, &err) != 0 || cm_sink_close(&sink, &err) != 0)

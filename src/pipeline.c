@@ -268,8 +268,18 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 	int bad_header = 0;
 	int rc = CM_FAIL;
 
-	if (cm_source_open(&src, path, cap, err) != 0)
+	if (pl->o.stop && *pl->o.stop) {
+		pl->stopped = 1;
+		return 0;
+	}
+	if (cm_source_open(&src, path, cap, err) != 0) {
+		/* A signal while open() waits for a FIFO's writer: stopped, not an error. */
+		if (pl->o.stop && *pl->o.stop) {
+			pl->stopped = 1;
+			return 0;
+		}
 		return CM_FAIL;
+	}
 	pl->cur_err = err;
 	cm_csv_reset(&pl->dec);
 	if (pl->have_plan && !need_header && emit_header(pl, err) != 0)

@@ -9,6 +9,8 @@
  *   -p MS    wait mode: send a record, wait until it is out, pause MS (default 50)
  *   -i MS    stream mode instead: send a record every MS ms without waiting
  *   -b MS    each record must be out within MS ms of being sent (default 100)
+ *   -f       wait mode with filler: while waiting, keep sending blank lines so
+ *            that the input is never idle (only the --flush-ms timer flushes)
  *   -s       end with SIGTERM instead of closing the filter's stdin
  *   -k SIG   the signal number -s sends (default 15, SIGTERM)
  *   -c       before the SIGTERM, send half a record (no newline)
@@ -105,16 +107,17 @@ int main(int argc, char **argv)
 {
 	long n = 20, i, late = 0, missing = 0;
 	double pause = 50, interval = -1, bound = 100, worst = 0, sum = 0;
-	int term = 0, cut = 0, want_code = 0, sig = SIGTERM, c, in[2], out[2], status;
+	int term = 0, cut = 0, filler = 0, want_code = 0, sig = SIGTERM, c, in[2], out[2], status;
 	struct reader r;
 	pid_t pid;
 
-	while ((c = getopt(argc, argv, "n:p:i:b:sk:cx:")) != -1) {
+	while ((c = getopt(argc, argv, "n:p:i:b:fsk:cx:")) != -1) {
 		switch (c) {
 		case 'n': n = atol(optarg); break;
 		case 'p': pause = atof(optarg); break;
 		case 'i': interval = atof(optarg); break;
 		case 'b': bound = atof(optarg); break;
+		case 'f': filler = 1; break;
 		case 's': term = 1; break;
 		case 'k': sig = atoi(optarg); break;
 		case 'c': cut = 1; break;
@@ -165,8 +168,18 @@ int main(int argc, char **argv)
 			continue;
 		}
 		/* wait mode: record i must be out before record i + 1 is sent */
-		while (r.arrival[i] == 0 && !r.eof && now_ms() - sent[i] < WAIT_MAX_MS)
-			pump(&r, 10);
+		while (r.arrival[i] == 0 && !r.eof && now_ms() - sent[i] < WAIT_MAX_MS) {
+			static char blank[4096];
+
+			if (filler) {
+				/* keep the pipe from running dry: the filter never sees it idle */
+				if (!blank[0])
+					memset(blank, '\n', sizeof blank);
+				if (write(in[1], blank, sizeof blank) != (ssize_t)sizeof blank)
+					return 1;
+			}
+			pump(&r, filler ? 0 : 10);
+		}
 		if (r.arrival[i] == 0) {
 			fprintf(stderr, "trickle: record %ld not out after %d ms\n", i, WAIT_MAX_MS);
 			break;

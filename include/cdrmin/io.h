@@ -41,8 +41,11 @@ int cm_source_open(struct cm_source *s, const char *path, size_t cap, struct cm_
  * When the read could wait (may_block and no byte ready) it first calls
  * idle(ud), so that a live stream's output is flushed before waiting.
  * While waiting it looks at *stop (when stop is not NULL) at least every
- * CM_STOP_POLL_MS, and returns at once when a signal interrupts the wait:
- * a non-zero *stop ends the input (eof and stopped set).
+ * CM_STOP_POLL_MS, and returns at once when a signal interrupts the wait.
+ * Once *stop is non-zero it only completes the record in progress: it
+ * reads one byte at a time while bytes are there without waiting (the rest
+ * of a file, what a pipe holds), and ends the input (eof and stopped set)
+ * when the buffer has no partial record left or the next byte is not there.
  * Returns bytes read (> 0), 0 at end of input (eof set), or CM_FAIL
  * (CM_E_IO naming the source).
  */

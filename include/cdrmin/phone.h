@@ -80,30 +80,87 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 size_t cm_phone_cc_len(const char *digits, size_t n);
 
 /*
+ * The multibyte halves of cm_phone_sep_len and cm_phone_digit_at: the same
+ * contracts, for s[i] >= 0x80 (a UTF-8 lead byte, or a stray byte that
+ * starts nothing). Call the inline functions below, which take ASCII
+ * without a call.
+ */
+size_t cm_phone_sep_len_utf8(const char *s, size_t n, size_t i);
+int cm_phone_digit_at_utf8(const char *s, size_t n, size_t i, size_t *len);
+
+/*
  * Bytes of the one separator character that starts at s[i] (i < n, never
  * read past n), or 0 when s[i] starts none. Separators are what people put
- * between digit groups: space, tab, '-', '.', '/', '_', and in UTF-8 the
- * no-break space U+00A0, the middle dot U+00B7, the hyphens and dashes
- * U+2010..U+2015, the hyphenation point U+2027, the minus sign U+2212, the
- * spaces U+2007, U+2009, U+202F and U+3000 (ideographic), and the
- * fullwidth hyphen-minus U+FF0D (2 or 3 bytes, one character). Parentheses
- * are not separators: they enclose a group; nor are ',' and ':', which
- * separate the items of a list ("101,102") and the parts of a time.
- * Shared by cm_phone_normalize and the scrubber, so that every written
- * form the scrubber finds normalizes to the field's form.
+ * between digit groups, or what a text can hold there without showing it:
+ *   ASCII: space, tab, '-', '.', '/', '_';
+ *   every Unicode space (general category Zs): U+00A0, U+1680,
+ *   U+2000..U+200A, U+202F, U+205F, U+3000;
+ *   the invisible format characters (cm_phone_format_len);
+ *   hyphens and dashes: U+2010..U+2015, U+2043, U+2212 (minus), U+FE58,
+ *   U+FE63, U+FF0D;
+ *   dots: U+00B7, U+2027, U+30FB, U+FF65, and the Japanese prolonged sound
+ *   mark U+30FC and U+FF70, written as a dash between digit groups;
+ *   the fullwidth forms of '.', '/' and '_': U+FF0E, U+FF0F, U+FF3F.
+ * A multibyte separator is one well-formed UTF-8 character (2 or 3 bytes).
+ * Parentheses are not separators: they enclose a group; nor are ',' and
+ * ':', which separate the items of a list ("101,102") and the parts of a
+ * time. Shared by cm_phone_normalize and the scrubber, so that every
+ * written form the scrubber finds normalizes to the field's form.
  */
-size_t cm_phone_sep_len(const char *s, size_t n, size_t i);
+static inline size_t cm_phone_sep_len(const char *s, size_t n, size_t i)
+{
+	unsigned char c;
+
+	if (i >= n)
+		return 0;
+	c = (unsigned char)s[i];
+	if (c >= 0x80)
+		return cm_phone_sep_len_utf8(s, n, i);
+	return c == ' ' || c == '\t' || c == '-' || c == '.' || c == '/' || c == '_';
+}
+
+/*
+ * Bytes of the invisible format character that starts at s[i] (i < n), or
+ * 0: the soft hyphen U+00AD, U+061C, U+180E, U+200B..U+200F (zero width
+ * space, non-joiner, joiner, direction marks), the embeddings and
+ * overrides U+202A..U+202E, U+2060..U+2064 (word joiner, invisible
+ * operators), the isolates U+2066..U+2069 and U+FEFF (zero width no-break
+ * space, byte order mark). Each is also a separator (cm_phone_sep_len);
+ * nothing shows where it is, so the scrubber does not count it in a run
+ * of separators and does not end an e-mail address at it.
+ */
+size_t cm_phone_format_len(const char *s, size_t n, size_t i);
 
 /*
  * The value (0 to 9) of the decimal digit that starts at s[i] (i < n, never
  * read past n), or -1 when s[i] starts none. *len (when len is not NULL)
- * gets the digit's length in bytes, or 0 when there is none. Digits are
- * ASCII '0'..'9' (1 byte) and, in UTF-8, the Arabic-Indic U+0660..U+0669
- * and Extended Arabic-Indic U+06F0..U+06F9 digits (2 bytes), the
- * Devanagari U+0966..U+096F and fullwidth U+FF10..U+FF19 digits (3 bytes):
- * numbers are written with them in CDR text, and each is the same number
- * as its ASCII spelling. Shared by cm_phone_normalize and the scrubber.
+ * gets the digit's length in bytes (1 to 4), or 0 when there is none.
+ * Digits are ASCII '0'..'9' and, in UTF-8, every decimal digit of Unicode
+ * (general category Nd: Arabic-Indic, Devanagari, Bengali, Thai, Tamil,
+ * Khmer, Myanmar, fullwidth, the mathematical digits U+1D7CE..U+1D7FF and
+ * the rest, in the version src/phone.c names) and the superscript and
+ * subscript digits (U+00B2, U+00B3, U+00B9, U+2070, U+2074..U+2079,
+ * U+2080..U+2089): numbers are written with them in CDR text, and each is
+ * the same number as its ASCII spelling. Shared by cm_phone_normalize and
+ * the scrubber.
  */
-int cm_phone_digit_at(const char *s, size_t n, size_t i, size_t *len);
+static inline int cm_phone_digit_at(const char *s, size_t n, size_t i, size_t *len)
+{
+	unsigned char c;
+
+	if (i < n) {
+		c = (unsigned char)s[i];
+		if (c >= '0' && c <= '9') {
+			if (len)
+				*len = 1;
+			return c - '0';
+		}
+		if (c >= 0x80)
+			return cm_phone_digit_at_utf8(s, n, i, len);
+	}
+	if (len)
+		*len = 0;
+	return -1;
+}
 
 #endif
