@@ -22,84 +22,262 @@ static int is_blank(char c) { return c == ' ' || c == '\t'; }
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
-size_t cm_phone_sep_len(const char *s, size_t n, size_t i)
+/*
+ * The code point of the well-formed UTF-8 character that starts at u[i]
+ * (u[i] >= 0x80, i < n), its length in *len; or -1 for a stray byte, an
+ * overlong form, a surrogate, or a character cut short by n (RFC 3629
+ * section 4): a malformed sequence is never read as a digit or separator.
+ */
+static long utf8_at(const unsigned char *u, size_t n, size_t i, size_t *len)
 {
-	const unsigned char *u = (const unsigned char *)s;
+	unsigned char c = u[i];
+	size_t k, more;
+	long cp, min;
 
-	if (i >= n)
-		return 0;
-	switch (s[i]) {
-	case ' ': /* E.123 section 7.1: a space between groups */
-	case '\t':
-	case '-':
-	case '.': /* national habits: "01.23.45.67.89", "0470/12.34.56", "01_23" */
-	case '/':
-	case '_':
-		return 1;
-	default:
-		break;
+	if (c < 0xc2 || c > 0xf4)
+		return -1; /* a continuation byte, an overlong 2-byte lead, or past U+10FFFF */
+	if (c < 0xe0)
+		more = 1, cp = c & 0x1f, min = 0x80;
+	else if (c < 0xf0)
+		more = 2, cp = c & 0x0f, min = 0x800;
+	else
+		more = 3, cp = c & 0x07, min = 0x10000;
+	if (n - i <= more)
+		return -1;
+	for (k = 1; k <= more; k++) {
+		if ((u[i + k] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (u[i + k] & 0x3f);
 	}
-	if (u[i] == 0xc2 && i + 1 < n && (u[i + 1] == 0xa0 || u[i + 1] == 0xb7))
-		return 2; /* U+00A0 no-break space, U+00B7 middle dot */
-	if (i + 2 >= n)
-		return 0;
-	switch (u[i]) {
-	case 0xe2:
-		/* U+2010..U+2015 hyphens and dashes, U+2027, spaces U+2007, U+2009, U+202F */
-		if (u[i + 1] == 0x80 &&
-		    ((u[i + 2] >= 0x90 && u[i + 2] <= 0x95) || u[i + 2] == 0x87 ||
-		     u[i + 2] == 0x89 || u[i + 2] == 0xa7 || u[i + 2] == 0xaf))
-			return 3;
-		if (u[i + 1] == 0x88 && u[i + 2] == 0x92)
-			return 3; /* U+2212 minus sign */
-		return 0;
-	case 0xe3: /* U+3000 ideographic space */
-		return u[i + 1] == 0x80 && u[i + 2] == 0x80 ? 3 : 0;
-	case 0xef: /* U+FF0D fullwidth hyphen-minus */
-		return u[i + 1] == 0xbc && u[i + 2] == 0x8d ? 3 : 0;
-	default:
-		return 0;
-	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*len = more + 1;
+	return cp;
 }
 
 /*
- * The blocks of ten decimal digits read besides ASCII, in UTF-8: the lead
- * byte(s) and the last byte of the digit zero; the other nine follow it.
+ * The separators of cm_phone_sep_len beyond ASCII, as sorted, disjoint
+ * ranges of code points, following Unicode 15.1: every space (Zs), every
+ * dash (Pd), the dots and marks written between digit groups, and every
+ * default ignorable code point (DerivedCoreProperties.txt,
+ * Default_Ignorable_Code_Point, reserved ones included). ign marks the
+ * characters of cm_phone_ignorable_len: the default ignorable ones and the
+ * enclosing keycap U+20E3.
  */
-static const struct {
-	unsigned char len, lead0, lead1, zero;
-} digit_blocks[] = {
-	{ 2, 0xd9, 0, 0xa0 },    /* U+0660 Arabic-Indic */
-	{ 2, 0xdb, 0, 0xb0 },    /* U+06F0 Extended Arabic-Indic */
-	{ 3, 0xe0, 0xa5, 0xa6 }, /* U+0966 Devanagari */
-	{ 3, 0xef, 0xbc, 0x90 }, /* U+FF10 fullwidth */
+static const struct sep_range {
+	uint32_t lo, hi;
+	unsigned char ign;
+} sep_ranges[] = {
+	{ 0x00a0, 0x00a0, 0 },   /* no-break space */
+	{ 0x00ad, 0x00ad, 1 },   /* soft hyphen */
+	{ 0x00b7, 0x00b7, 0 },   /* middle dot */
+	{ 0x034f, 0x034f, 1 },   /* combining grapheme joiner */
+	{ 0x058a, 0x058a, 0 },   /* Armenian hyphen */
+	{ 0x05be, 0x05be, 0 },   /* Hebrew maqaf */
+	{ 0x061c, 0x061c, 1 },   /* Arabic letter mark */
+	{ 0x115f, 0x1160, 1 },   /* Hangul fillers */
+	{ 0x1400, 0x1400, 0 },   /* Canadian syllabics hyphen */
+	{ 0x1680, 0x1680, 0 },   /* Ogham space mark */
+	{ 0x17b4, 0x17b5, 1 },   /* Khmer inherent vowels */
+	{ 0x1806, 0x1806, 0 },   /* Mongolian todo soft hyphen */
+	{ 0x180b, 0x180f, 1 },   /* Mongolian variation selectors, vowel separator */
+	{ 0x2000, 0x200a, 0 },   /* en quad .. hair space */
+	{ 0x200b, 0x200f, 1 },   /* zero width space, (non-)joiner, LRM, RLM */
+	{ 0x2010, 0x2015, 0 },   /* hyphen .. horizontal bar */
+	{ 0x2027, 0x2027, 0 },   /* hyphenation point */
+	{ 0x202a, 0x202e, 1 },   /* bidi embeddings and overrides */
+	{ 0x202f, 0x202f, 0 },   /* narrow no-break space */
+	{ 0x2043, 0x2043, 0 },   /* hyphen bullet */
+	{ 0x205f, 0x205f, 0 },   /* medium mathematical space */
+	{ 0x2060, 0x206f, 1 },   /* word joiner, invisible operators, isolates, deprecated */
+	{ 0x20e3, 0x20e3, 1 },   /* combining enclosing keycap: "1" U+FE0F U+20E3 is a 1 */
+	{ 0x2212, 0x2212, 0 },   /* minus sign */
+	{ 0x2e17, 0x2e17, 0 },   /* double oblique hyphen */
+	{ 0x2e1a, 0x2e1a, 0 },   /* hyphen with diaeresis */
+	{ 0x2e3a, 0x2e3b, 0 },   /* two-em and three-em dash */
+	{ 0x2e40, 0x2e40, 0 },   /* double hyphen */
+	{ 0x2e5d, 0x2e5d, 0 },   /* oblique hyphen */
+	{ 0x3000, 0x3000, 0 },   /* ideographic space */
+	{ 0x301c, 0x301c, 0 },   /* wave dash */
+	{ 0x3030, 0x3030, 0 },   /* wavy dash */
+	{ 0x30a0, 0x30a0, 0 },   /* katakana-hiragana double hyphen */
+	{ 0x30fb, 0x30fc, 0 },   /* katakana middle dot, prolonged sound mark */
+	{ 0x3164, 0x3164, 1 },   /* Hangul filler */
+	{ 0xfe00, 0xfe0f, 1 },   /* variation selectors */
+	{ 0xfe31, 0xfe32, 0 },   /* vertical em and en dash */
+	{ 0xfe58, 0xfe58, 0 },   /* small em dash */
+	{ 0xfe63, 0xfe63, 0 },   /* small hyphen-minus */
+	{ 0xfeff, 0xfeff, 1 },   /* zero width no-break space (byte order mark) */
+	{ 0xff0d, 0xff0f, 0 },   /* fullwidth hyphen-minus, full stop, solidus */
+	{ 0xff3f, 0xff3f, 0 },   /* fullwidth low line */
+	{ 0xff65, 0xff65, 0 },   /* halfwidth katakana middle dot */
+	{ 0xff70, 0xff70, 0 },   /* halfwidth prolonged sound mark */
+	{ 0xffa0, 0xffa0, 1 },   /* halfwidth Hangul filler */
+	{ 0xfff0, 0xfff8, 1 },   /* reserved, default ignorable */
+	{ 0x10ead, 0x10ead, 0 }, /* Yezidi hyphenation mark */
+	{ 0x1bca0, 0x1bca3, 1 }, /* shorthand format controls */
+	{ 0x1d173, 0x1d17a, 1 }, /* musical symbol format controls */
+	{ 0xe0000, 0xe0fff, 1 }, /* tags, variation selectors supplement, reserved */
 };
 
-int cm_phone_digit_at(const char *s, size_t n, size_t i, size_t *len)
+/* The separator range holding the character at s[i] (s[i] >= 0x80), or NULL; *len its bytes. */
+static const struct sep_range *sep_find(const char *s, size_t n, size_t i, size_t *len)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t k, l;
+	size_t lo = 0, hi = sizeof sep_ranges / sizeof sep_ranges[0], mid;
+	long cp = utf8_at((const unsigned char *)s, n, i, len);
 
-	if (len)
-		*len = 0;
-	if (i >= n)
+	if (cp < 0)
+		return NULL;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((uint32_t)cp < sep_ranges[mid].lo)
+			hi = mid;
+		else if ((uint32_t)cp > sep_ranges[mid].hi)
+			lo = mid + 1;
+		else
+			return &sep_ranges[mid];
+	}
+	return NULL;
+}
+
+size_t cm_phone_sep_len_utf8(const char *s, size_t n, size_t i)
+{
+	size_t len;
+
+	return i < n && sep_find(s, n, i, &len) ? len : 0;
+}
+
+size_t cm_phone_ignorable_len(const char *s, size_t n, size_t i)
+{
+	const struct sep_range *r;
+	size_t len;
+
+	if (i >= n || (unsigned char)s[i] < 0x80)
+		return 0;
+	r = sep_find(s, n, i, &len);
+	return r && r->ign ? len : 0;
+}
+
+/*
+ * The digit zero of every block of ten decimal digits beyond ASCII, sorted:
+ * each block is zero..zero+9 with the values 0..9. These are the
+ * characters of general category Nd of Unicode 15.1 (68 blocks with ASCII;
+ * Unicode guarantees Nd comes in such blocks), plus the subscript digits
+ * U+2080..U+2089 (category No, the same shape).
+ */
+static const uint32_t digit_zeros[] = {
+	0x0660,  /* Arabic-Indic */
+	0x06f0,  /* Extended Arabic-Indic */
+	0x07c0,  /* NKo */
+	0x0966,  /* Devanagari */
+	0x09e6,  /* Bengali */
+	0x0a66,  /* Gurmukhi */
+	0x0ae6,  /* Gujarati */
+	0x0b66,  /* Oriya */
+	0x0be6,  /* Tamil */
+	0x0c66,  /* Telugu */
+	0x0ce6,  /* Kannada */
+	0x0d66,  /* Malayalam */
+	0x0de6,  /* Sinhala Lith */
+	0x0e50,  /* Thai */
+	0x0ed0,  /* Lao */
+	0x0f20,  /* Tibetan */
+	0x1040,  /* Myanmar */
+	0x1090,  /* Myanmar Shan */
+	0x17e0,  /* Khmer */
+	0x1810,  /* Mongolian */
+	0x1946,  /* Limbu */
+	0x19d0,  /* New Tai Lue */
+	0x1a80,  /* Tai Tham Hora */
+	0x1a90,  /* Tai Tham Tham */
+	0x1b50,  /* Balinese */
+	0x1bb0,  /* Sundanese */
+	0x1c40,  /* Lepcha */
+	0x1c50,  /* Ol Chiki */
+	0x2080,  /* subscripts (No) */
+	0xa620,  /* Vai */
+	0xa8d0,  /* Saurashtra */
+	0xa900,  /* Kayah Li */
+	0xa9d0,  /* Javanese */
+	0xa9f0,  /* Myanmar Tai Laing */
+	0xaa50,  /* Cham */
+	0xabf0,  /* Meetei Mayek */
+	0xff10,  /* fullwidth */
+	0x104a0, /* Osmanya */
+	0x10d30, /* Hanifi Rohingya */
+	0x11066, /* Brahmi */
+	0x110f0, /* Sora Sompeng */
+	0x11136, /* Chakma */
+	0x111d0, /* Sharada */
+	0x112f0, /* Khudawadi */
+	0x11450, /* Newa */
+	0x114d0, /* Tirhuta */
+	0x11650, /* Modi */
+	0x116c0, /* Takri */
+	0x11730, /* Ahom */
+	0x118e0, /* Warang Citi */
+	0x11950, /* Dives Akuru */
+	0x11c50, /* Bhaiksuki */
+	0x11d50, /* Masaram Gondi */
+	0x11da0, /* Gunjala Gondi */
+	0x11f50, /* Kawi */
+	0x16a60, /* Mro */
+	0x16ac0, /* Tangsa */
+	0x16b50, /* Pahawh Hmong */
+	0x1d7ce, /* mathematical bold */
+	0x1d7d8, /* mathematical double-struck */
+	0x1d7e2, /* mathematical sans-serif */
+	0x1d7ec, /* mathematical sans-serif bold */
+	0x1d7f6, /* mathematical monospace */
+	0x1e140, /* Nyiakeng Puachue Hmong */
+	0x1e2f0, /* Wancho */
+	0x1e4f0, /* Nag Mundari */
+	0x1e950, /* Adlam */
+	0x1fbf0, /* segmented digits */
+};
+
+/* The value of the digit cp, or -1: digit_zeros, then the superscripts (No, not a block). */
+static int digit_value(long cp)
+{
+	size_t lo = 0, hi = sizeof digit_zeros / sizeof digit_zeros[0], mid;
+
+	if (cp < 0)
 		return -1;
-	if (is_digit(s[i])) {
-		if (len)
-			*len = 1;
-		return s[i] - '0';
+	/* the last zero <= cp */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (digit_zeros[mid] <= (uint32_t)cp)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	for (k = 0; k < sizeof digit_blocks / sizeof digit_blocks[0]; k++) {
-		l = digit_blocks[k].len;
-		if (n - i < l || u[i] != digit_blocks[k].lead0 ||
-		    (l == 3 && u[i + 1] != digit_blocks[k].lead1) ||
-		    u[i + l - 1] < digit_blocks[k].zero || u[i + l - 1] > digit_blocks[k].zero + 9)
-			continue;
-		if (len)
-			*len = l;
-		return u[i + l - 1] - digit_blocks[k].zero;
+	if (lo > 0 && (uint32_t)cp - digit_zeros[lo - 1] <= 9)
+		return (int)((uint32_t)cp - digit_zeros[lo - 1]);
+	switch (cp) {
+	case 0x00b9:
+		return 1;
+	case 0x00b2:
+		return 2;
+	case 0x00b3:
+		return 3;
+	case 0x2070:
+		return 0;
+	default:
+		/* U+2071..U+2073 are a letter and two unassigned code points */
+		return cp >= 0x2074 && cp <= 0x2079 ? (int)(cp - 0x2070) : -1;
 	}
-	return -1;
+}
+
+int cm_phone_digit_at_utf8(const char *s, size_t n, size_t i, size_t *len)
+{
+	size_t l = 0;
+	int d = -1;
+
+	if (i < n)
+		d = digit_value(utf8_at((const unsigned char *)s, n, i, &l));
+	if (len)
+		*len = d >= 0 ? l : 0;
+	return d;
 }
 
 static int has_prefix_ci(const char *s, size_t n, const char *lit)
@@ -128,6 +306,8 @@ static const char *marker_of(const char *s, size_t n)
 {
 	size_t i;
 
+	if (n == 0 || lower(s[0]) < 'a' || lower(s[0]) > 'z')
+		return NULL; /* every marker starts with a letter; a number never does */
 	for (i = 0; i < sizeof markers / sizeof markers[0]; i++)
 		if (equals_ci(s, n, markers[i]))
 			return markers[i];
@@ -140,12 +320,12 @@ static const char *marker_of(const char *s, size_t n)
  */
 static size_t plan_len(const char *f, size_t cap)
 {
-	size_t i, n = strnlen(f, cap);
+	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < cap && f[i] != '\0'; i++)
 		if (!is_digit(f[i]))
 			return 0;
-	return n;
+	return i;
 }
 
 /*
@@ -189,10 +369,7 @@ static enum cm_phone_class with_cc(struct cm_buf *out, size_t drop, const char *
 /* out holds one or more digits and nothing else: apply the plan. */
 static enum cm_phone_class classify_digits(const struct cm_numbering *np, struct cm_buf *out)
 {
-	size_t ccn = plan_len(np->cc, sizeof np->cc);
-	size_t tn = plan_len(np->trunk, sizeof np->trunk);
-	size_t in = plan_len(np->intl, sizeof np->intl);
-	size_t rest;
+	size_t in = plan_len(np->intl, sizeof np->intl), ccn, tn, rest;
 
 	/* "00" before "0": the international prefix usually extends the trunk prefix. */
 	if (starts_with(out, np->intl, in)) {
@@ -202,6 +379,8 @@ static enum cm_phone_class classify_digits(const struct cm_numbering *np, struct
 		replace_prefix(out, in, "+", 1);
 		return CM_PHONE_E164;
 	}
+	ccn = plan_len(np->cc, sizeof np->cc);
+	tn = plan_len(np->trunk, sizeof np->trunk);
 	/*
 	 * A trunk prefix or bare national digits of a length no national number
 	 * has ("911", "1001" under NANP) are a short code or an extension.
@@ -265,6 +444,8 @@ static void strip_uri(const char **s, size_t *n, const char **host, size_t *hn)
 
 	*host = NULL;
 	*hn = 0;
+	if (m < 4 || (lower(p[0]) != 't' && lower(p[0]) != 's'))
+		return; /* the common case, a number: no scheme */
 	if (has_prefix_ci(p, m, "tel:"))
 		p += 4, m -= 4, sip = 0;
 	else if (has_prefix_ci(p, m, "sip:"))
@@ -301,12 +482,15 @@ static void trim_blanks(const char **v, size_t *n)
 		(*n)--;
 }
 
-/* The length of "(0)" at s[i] (the 0 in any script of cm_phone_digit_at), or 0. */
+/*
+ * The length of "(0)" at s[i] (the 0 in any script of cm_phone_digit_at),
+ * or 0. The caller has seen s[i] == '('.
+ */
 static size_t trunk_hint(const char *s, size_t m, size_t i)
 {
 	size_t dl;
 
-	if (i + 2 >= m || s[i] != '(' || cm_phone_digit_at(s, m, i + 1, &dl) != 0)
+	if (cm_phone_digit_at(s, m, i + 1, &dl) != 0)
 		return 0;
 	return i + 1 + dl < m && s[i + 1 + dl] == ')' ? dl + 2 : 0;
 }
@@ -327,8 +511,9 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 {
 	static const struct cm_numbering no_plan; /* all empty, bare LOCAL */
 	const char *s, *mk, *host;
-	size_t m, i, sl, hn, digits = 0;
-	int d, plus = 0, other = 0, seen = 0;
+	char *w;
+	size_t m, i, sl, k, hn, digits;
+	int d, plus = 0, seen = 0;
 
 	if (!np)
 		np = &no_plan;
@@ -364,35 +549,32 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 	 * separator or digit is skipped whole, so its bytes are never read as
 	 * others.
 	 */
-	for (i = 0; i < m; i++) {
-		if (seen && (sl = trunk_hint(s, m, i)) > 0)
-			i += sl - 1;
-		else if (cm_phone_digit_at(s, m, i, &sl) >= 0)
-			digits++, seen = 1, i += sl - 1;
-		else if (s[i] == '+' && !seen && !plus)
-			plus = 1, seen = 1;
-		else if ((sl = cm_phone_sep_len(s, m, i)) > 0)
-			i += sl - 1;
+	if (cm_buf_reserve(out, m) != 0) /* "+" and the digits take at most m bytes */
+		return CM_PHONE_OTHER;
+	w = out->p; /* a local pointer: stores through out->p could alias out->n */
+	for (i = 0; i < m; i += sl) {
+		if (s[i] == '(' && seen && (sl = trunk_hint(s, m, i)) > 0)
+			continue;
+		if ((d = cm_phone_digit_at(s, m, i, &sl)) >= 0) {
+			*w++ = (char)('0' + d), seen = 1;
+			continue;
+		}
+		sl = 1;
+		if (s[i] == '+' && !seen)
+			*w++ = '+', plus = 1, seen = 1;
+		else if ((k = cm_phone_sep_len(s, m, i)) > 0)
+			sl = k;
 		else if (s[i] != '(' && s[i] != ')')
-			other = 1;
+			break; /* a name: no need to read further */
 	}
-	if (!other && digits > 0 && (!plus || digits <= CM_E164_MAX_DIGITS)) {
-		if (cm_buf_reserve(out, digits + 1) != 0)
-			return CM_PHONE_OTHER;
-		if (plus)
-			out->p[out->n++] = '+';
-		seen = plus;
-		for (i = 0; i < m; i++)
-			if (seen && (sl = trunk_hint(s, m, i)) > 0)
-				i += sl - 1;
-			else if ((d = cm_phone_digit_at(s, m, i, &sl)) >= 0)
-				out->p[out->n++] = (char)('0' + d), seen = 1, i += sl - 1;
-			else if ((sl = cm_phone_sep_len(s, m, i)) > 0)
-				i += sl - 1;
+	out->n = (size_t)(w - out->p);
+	digits = out->n - (size_t)plus;
+	if (i >= m && digits > 0 && (!plus || digits <= CM_E164_MAX_DIGITS)) {
 		if (plus)
 			return CM_PHONE_E164;
 		return classify_digits(np, out);
 	}
+	cm_buf_reset(out);
 	/*
 	 * Anything else is a user name. It is never '+' with 1..15 digits nor
 	 * all digits (those were taken above), nor a marker, so the classes'

@@ -6,7 +6,7 @@
  * order: a quoted display name (when asked), an e-mail address (RFC 5322
  * section 3.4.1 addr-spec, dot-atom form, recognised loosely), an IPv6
  * address (RFC 4291 section 2.2), an IPv4 dotted quad, a telephone number
- * (E.123 written forms; digits of the scripts of cm_phone_digit_at), or,
+ * (E.123 written forms; the digits of every script, cm_phone_digit_at), or,
  * inside a run too short to be a number, one of the record's protected
  * numbers (ctx->row). A match is replaced and scanning resumes after it.
  *
@@ -52,23 +52,55 @@ static int is_high(char c) { return (unsigned char)c >= 0x80; }
  */
 static int is_local(char c)
 {
-	return is_alnum(c) || is_high(c) || (c != '\0' && strchr("!#$%&'*+-?^_`{|}~.", c));
+	/* the bytes of "!#$%&'*+-.?" and of "^_`{|}~", as bits of c & 63 */
+#define BIT(c) (UINT64_C(1) << ((c) & 63))
+	static const uint64_t punct_0x20 = BIT('!') | BIT('#') | BIT('$') | BIT('%') | BIT('&') |
+					   BIT('\'') | BIT('*') | BIT('+') | BIT('-') | BIT('.') |
+					   BIT('?');
+	static const uint64_t punct_0x40 = BIT('^') | BIT('_') | BIT('`') | BIT('{') | BIT('|') |
+					   BIT('}') | BIT('~');
+#undef BIT
+	unsigned char u = (unsigned char)c;
+
+	if (is_alnum(c) || u >= 0x80)
+		return 1;
+	if (u < 0x40)
+		return (int)(punct_0x20 >> (u & 63) & 1);
+	return (int)(punct_0x40 >> (u & 63) & 1);
 }
 
-/* s[i] is a local part byte that opens no separator: U+00A0 ends a local part as ' ' does. */
+/*
+ * Bytes of the separator at s[i] that shows (cm_phone_sep_len, but not
+ * cm_phone_ignorable_len), or 0: a space or a dash ends an e-mail address as
+ * ' ' does; a zero width space or a direction mark inside one shows
+ * nothing and does not split it.
+ */
+static size_t visible_sep_len(const char *s, size_t n, size_t i)
+{
+	size_t sl = cm_phone_sep_len(s, n, i);
+
+	return sl > 1 && cm_phone_ignorable_len(s, n, i) > 0 ? 0 : sl;
+}
+
+/* s[i] is a local part byte that opens no visible separator: U+00A0 ends a local part. */
 static int local_at(const char *s, size_t n, size_t i)
 {
-	return is_local(s[i]) && !(is_high(s[i]) && cm_phone_sep_len(s, n, i) > 0);
+	return is_local(s[i]) && !(is_high(s[i]) && visible_sep_len(s, n, i) > 0);
 }
 
-/* s[i - 1] belongs to a local part run: a local byte, not the end of a separator. */
+/* s[i - 1] belongs to a local part run: a local byte, not the end of a visible separator. */
 static int local_before(const char *s, size_t i)
 {
+	size_t k;
+
 	if (i == 0 || !is_local(s[i - 1]))
 		return 0;
-	return !is_high(s[i - 1]) ||
-	       !((i >= 2 && cm_phone_sep_len(s, i, i - 2) == 2) ||
-		 (i >= 3 && cm_phone_sep_len(s, i, i - 3) == 3));
+	if (!is_high(s[i - 1]))
+		return 1;
+	for (k = 2; k <= 4 && k <= i; k++) /* a multibyte separator has 2 to 4 bytes */
+		if (visible_sep_len(s, i, i - k) == k)
+			return 0;
+	return 1;
 }
 
 /*
@@ -84,7 +116,7 @@ static size_t domain_len(const char *s, size_t n, size_t i)
 		return 1;
 	if (!is_high(s[i]))
 		return 0;
-	sl = cm_phone_sep_len(s, n, i);
+	sl = visible_sep_len(s, n, i);
 	return sl ? 0 : 1;
 }
 
@@ -106,8 +138,30 @@ struct span {
 	struct cm_ip ip; /* HIT_IP: the address */
 };
 
-/* Most separator characters between two digit groups of one number. */
+/*
+ * Most separator characters between two digit groups of one number, not
+ * counting the invisible ones (cm_phone_ignorable_len): those show nothing,
+ * so "0207<ZWSP><ZWSP><ZWSP><ZWSP>946" reads as one number.
+ */
 #define SEP_RUN_MAX 3
+
+/*
+ * The end of the run of separators at k (k itself when there is none):
+ * at most SEP_RUN_MAX visible ones, and any number of invisible ones
+ * (a run between two groups is read by the one phone_at that reaches it,
+ * so scrubbing stays linear).
+ */
+static size_t sep_run_end(const char *s, size_t n, size_t k)
+{
+	size_t sl, seps = 0;
+
+	while ((sl = cm_phone_sep_len(s, n, k)) > 0) {
+		if (!(sl > 1 && cm_phone_ignorable_len(s, n, k) > 0) && ++seps > SEP_RUN_MAX)
+			break;
+		k += sl;
+	}
+	return k;
+}
 
 /*
  * The local part s[k..e) is a telephone number: an optional '+', then
@@ -116,19 +170,20 @@ struct span {
  */
 static int phone_user(const char *s, size_t e, size_t k)
 {
-	size_t sl, seps = 0;
+	size_t sl, q;
 	int digits = 0;
 
 	if (k < e && s[k] == '+')
 		k++;
 	while (k < e) {
 		if (cm_phone_digit_at(s, e, k, &sl) >= 0) {
-			k += sl, seps = 0, digits = 1;
-		} else if (digits && (sl = cm_phone_sep_len(s, e, k)) > 0 && ++seps <= SEP_RUN_MAX) {
-			k += sl;
-		} else {
-			return 0;
+			k += sl, digits = 1;
+			continue;
 		}
+		q = sep_run_end(s, e, k);
+		if (!digits || q == k || (q < e && cm_phone_digit_at(s, e, q, &sl) < 0))
+			return 0; /* no separator here, or a run too long */
+		k = q;
 	}
 	return digits;
 }
@@ -376,15 +431,14 @@ static int phone_at(const char *s, size_t n, size_t i, size_t min, const struct 
 		    struct cm_buf *tmp, struct span *m, size_t *scanned)
 {
 	struct span other;
-	size_t p = i, e, q, ge, d, total, sl, seps;
+	size_t p = i, e, q, ge, d, total;
 
 	if (s[p] == '+')
 		p++;
 	if (p >= n || !(e = group_at(s, n, p, &total)))
 		return 0;
 	for (;;) {
-		for (q = e, seps = 0; seps < SEP_RUN_MAX && (sl = cm_phone_sep_len(s, n, q)) > 0; seps++)
-			q += sl;
+		q = sep_run_end(s, n, e);
 		if (q >= n || !(ge = group_at(s, n, q, &d)))
 			break;
 		if (s[q] != '(' &&
@@ -403,14 +457,15 @@ static int phone_at(const char *s, size_t n, size_t i, size_t min, const struct 
 	return 1;
 }
 
-/* A digit (cm_phone_digit_at) ends at s[i - 1]. */
+/* A digit (cm_phone_digit_at, 1 to 4 bytes) ends at s[i - 1]. */
 static int digit_before(const char *s, size_t i)
 {
-	size_t dl;
+	size_t dl, k;
 
-	return (i >= 1 && is_digit(s[i - 1])) ||
-	       (i >= 2 && cm_phone_digit_at(s, i, i - 2, &dl) >= 0 && dl == 2) ||
-	       (i >= 3 && cm_phone_digit_at(s, i, i - 3, &dl) >= 0 && dl == 3);
+	for (k = 1; k <= 4 && k <= i; k++)
+		if (cm_phone_digit_at(s, i, i - k, &dl) >= 0 && dl == k)
+			return 1;
+	return 0;
 }
 
 /*
@@ -418,9 +473,11 @@ static int digit_before(const char *s, size_t i)
  * one of the record's numbers as a whole), the group that starts at i when
  * it is one of the record's numbers on its own: "101" of "101 30" under
  * min-digits 6. Only where a group starts ('(' or a first digit; start: i
- * is where phone_at began), so each group is looked up once.
+ * is where phone_at began), so each group is looked up once; and not the
+ * run's only group (the group at start that ends at run_end), which
+ * phone_at has just looked up as the whole run.
  */
-static int row_group_at(const char *s, size_t n, size_t i, int start,
+static int row_group_at(const char *s, size_t n, size_t i, int start, size_t run_end,
 			const struct cm_scrub_ctx *ctx, struct cm_buf *tmp, struct span *m)
 {
 	size_t e, d;
@@ -428,7 +485,7 @@ static int row_group_at(const char *s, size_t n, size_t i, int start,
 	if (!start && s[i] != '(' &&
 	    (cm_phone_digit_at(s, n, i, &d) < 0 || s[i - 1] == '(' || digit_before(s, i)))
 		return 0;
-	if (!(e = group_at(s, n, i, &d)) || !in_row(ctx, s, i, e, tmp))
+	if (!(e = group_at(s, n, i, &d)) || (start && e == run_end) || !in_row(ctx, s, i, e, tmp))
 		return 0;
 	m->what = HIT_PHONE;
 	m->start = i;
@@ -449,7 +506,7 @@ static int number_at(const char *s, size_t n, size_t i, size_t min, const struct
 		return 1;
 	if (ctx->nrow == 0 || i >= *phone_from)
 		return 0; /* no row, or no run here */
-	return row_group_at(s, n, i, start, ctx, tmp, m);
+	return row_group_at(s, n, i, start, *phone_from, ctx, tmp, m);
 }
 
 /* The end of the double-quoted string opening at i (after its closing quote), or n. */

@@ -1,7 +1,9 @@
 # Generates records for the leak test: synthetic numbers (reserved drama and
 # 555-01xx ranges), IP addresses (documentation ranges) and e-mail addresses,
-# written in many forms (also with fullwidth, Arabic-Indic, Extended
-# Arabic-Indic and Devanagari digits and Unicode separators), in number
+# written in many forms (also with the digits of other scripts: fullwidth,
+# Arabic-Indic, Extended Arabic-Indic, Devanagari, Bengali, Thai, Tamil,
+# Khmer, Myanmar, mathematical bold, superscripts; and with Unicode
+# separators, invisible ones among them), in number
 # columns, caller ids, dial strings and free text; for the Asterisk presets
 # also calls between short extensions (100-199) named in the caller id and
 # the dial string; for the mobile preset also IMSIs, IMEIs, cell ids,
@@ -27,7 +29,8 @@ function remember(cc, nsn, trunk, intl) {
 	print intl cc nsn > digits
 }
 # s with its ASCII digits written in script k (1 fullwidth, 2 Arabic-Indic,
-# 3 Extended Arabic-Indic, 4 Devanagari; UTF-8, built in BEGIN).
+# 3 Extended Arabic-Indic, 4 Devanagari, 5 Bengali, 6 Thai, 7 Tamil, 8 Khmer,
+# 9 Myanmar, 10 mathematical bold, 11 superscripts; UTF-8, built in BEGIN).
 function script(s, k,   i, ch, r) {
 	r = ""
 	for (i = 1; i <= length(s); i++) {
@@ -69,6 +72,20 @@ function fmt(cc, nsn, trunk, intl, f,    a, b, c, i, s) {
 	if (f == 25) return intl cc "\342\200\247" a "\342\200\247" b "\342\200\247" c
 	if (f == 26) return "+" cc "\343\200\200" a "\343\200\200" b "\343\200\200" c
 	if (f == 27) return trunk a " \357\274\215 " b " \357\274\215 " c
+	# more scripts, each with another separator: U+200B zero width space,
+	# U+00AD soft hyphen, U+2060 word joiner, U+FF0E, U+30FC, U+FE63, U+2043
+	if (f == 28) return script(trunk a "\342\200\213" b "\342\200\213" c, 5)
+	if (f == 29) return script("+" cc "\302\255" a "\302\255" b "\302\255" c, 6)
+	if (f == 30) return script(intl cc "\342\201\240" a "\342\201\240" b "\342\201\240" c, 7)
+	if (f == 31) return script(trunk a "\357\274\216" b "\357\274\216" c, 8)
+	if (f == 32) return script(trunk a "\343\203\274" b "\343\203\274" c, 9)
+	if (f == 33) return script("+" cc "\357\271\243" a "\357\271\243" b "\357\271\243" c, 10)
+	if (f == 34) return script(trunk a "\342\201\203" b "\342\201\203" c, 11)
+	# invisible characters: a run of five zero width spaces between groups, a
+	# number inside bidi isolates (U+2066 .. U+2069), soft hyphens between digits
+	if (f == 35) return trunk a Z5 b Z5 c
+	if (f == 36) return "\342\201\246+" cc " " a " " b " " c "\342\201\251"
+	if (f == 37) { s = ""; for (i = 1; i <= length(nsn); i++) s = s substr(nsn, i, 1) "\302\255"; return trunk s }
 	return "sip:+" cc nsn "@pbx.example.com"
 }
 function ip(   v) {
@@ -183,12 +200,21 @@ function email(   s) {
 }
 BEGIN {
 	srand(seed)
-	F = 29
+	F = 39
+	Z5 = "\342\200\213\342\200\213\342\200\213\342\200\213\342\200\213"
+	split("\342\201\260 \302\271 \302\262 \302\263 \342\201\264 \342\201\265 \342\201\266 \342\201\267 \342\201\270 \342\201\271", SUP, " ")
 	for (d = 0; d < 10; d++) {
 		DIG[1, d ""] = "\357\274" substr("\220\221\222\223\224\225\226\227\230\231", d + 1, 1)
 		DIG[2, d ""] = "\331" substr("\240\241\242\243\244\245\246\247\250\251", d + 1, 1)
 		DIG[3, d ""] = "\333" substr("\260\261\262\263\264\265\266\267\270\271", d + 1, 1)
 		DIG[4, d ""] = "\340\245" substr("\246\247\250\251\252\253\254\255\256\257", d + 1, 1)
+		DIG[5, d ""] = "\340\247" substr("\246\247\250\251\252\253\254\255\256\257", d + 1, 1)
+		DIG[6, d ""] = "\340\271" substr("\220\221\222\223\224\225\226\227\230\231", d + 1, 1)
+		DIG[7, d ""] = "\340\257" substr("\246\247\250\251\252\253\254\255\256\257", d + 1, 1)
+		DIG[8, d ""] = "\341\237" substr("\240\241\242\243\244\245\246\247\250\251", d + 1, 1)
+		DIG[9, d ""] = "\341\201" substr("\200\201\202\203\204\205\206\207\210\211", d + 1, 1)
+		DIG[10, d ""] = "\360\235\237" substr("\216\217\220\221\222\223\224\225\226\227", d + 1, 1)
+		DIG[11, d ""] = SUP[d + 1]
 	}
 	if (preset == "generic")
 		print "record_id,caller,callee,start_time,duration,caller_ip,status,notes,operator_comment"

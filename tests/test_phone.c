@@ -1,5 +1,6 @@
 /* Unit tests: telephone number normalization (src/phone.c). */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "cdrmin/phone.h"
@@ -364,13 +365,27 @@ Test(phone, sep_len)
 		/* U+2014, U+2015, U+00B7, U+2027, U+3000, U+FF0D */
 		{ "\xe2\x80\x94", 3 }, { "\xe2\x80\x95", 3 }, { "\xc2\xb7", 2 },     { "\xe2\x80\xa7", 3 },
 		{ "\xe3\x80\x80", 3 }, { "\xef\xbc\x8d", 3 },
+		/* U+200F, U+FF0E, U+FF0F, U+FF3F, U+200B, U+00AD, U+2060, U+30FC, U+FE63, U+2043 */
+		{ "\xe2\x80\x8f", 3 }, { "\xef\xbc\x8e", 3 }, { "\xef\xbc\x8f", 3 }, { "\xef\xbc\xbf", 3 },
+		{ "\xe2\x80\x8b", 3 }, { "\xc2\xad", 2 },     { "\xe2\x81\xa0", 3 }, { "\xe3\x83\xbc", 3 },
+		{ "\xef\xb9\xa3", 3 }, { "\xe2\x81\x83", 3 },
+		/* U+1680, U+205F, U+FEFF, U+FE58, U+2E3A, U+058A, U+20E3, U+FE0F */
+		{ "\xe1\x9a\x80", 3 }, { "\xe2\x81\x9f", 3 }, { "\xef\xbb\xbf", 3 }, { "\xef\xb9\x98", 3 },
+		{ "\xe2\xb8\xba", 3 }, { "\xd6\x8a", 2 },     { "\xe2\x83\xa3", 3 }, { "\xef\xb8\x8f", 3 },
+		/* 4 bytes: U+10EAD Yezidi hyphenation mark, U+E0020 tag space */
+		{ "\xf0\x90\xba\xad", 4 }, { "\xf3\xa0\x80\xa0", 4 },
 		/* not separators: lists and times, other characters of the same blocks */
 		{ "(", 0 },          { ")", 0 },             { "+", 0 },            { "1", 0 },
 		{ ",", 0 },          { ":", 0 },             { "\xc3\xa9", 0 },     { "\xe2\x80\x96", 0 },
-		{ "\xe2\x80\x8f", 0 }, { "\xe2\x88\x93", 0 }, { "\xc2\xa1", 0 },     { "\xc2\xb6", 0 },
+		{ "\xe2\x88\x93", 0 }, { "\xc2\xa1", 0 },     { "\xc2\xb6", 0 },
 		{ "\xc2\xb8", 0 },   { "\xe2\x80\xa6", 0 }, { "\xe2\x80\xa8", 0 }, { "\xe3\x80\x81", 0 },
-		{ "\xe3\x80\x82", 0 }, { "\xef\xbc\x8c", 0 }, { "\xef\xbc\x8e", 0 }, { "\xef\xbc\x9a", 0 },
+		{ "\xe3\x80\x82", 0 }, { "\xef\xbc\x8c", 0 }, { "\xef\xbc\x9a", 0 },
 		{ "\xef\xbc\x90", 0 }, { "\xa0", 0 },         { "\x80", 0 },
+		/* U+0600 (a visible sign), U+FFF9, U+2042, U+2044, U+30FD, U+E1000 */
+		{ "\xd8\x80", 0 },   { "\xef\xbf\xb9", 0 }, { "\xe2\x81\x82", 0 }, { "\xe2\x81\x84", 0 },
+		{ "\xe3\x83\xbd", 0 }, { "\xf3\xa1\x80\x80", 0 },
+		/* malformed: overlong spaces, a surrogate, a lead byte alone */
+		{ "\xc0\xa0", 0 },   { "\xe0\x80\xa0", 0 }, { "\xed\xa0\x80", 0 }, { "\xf4", 0 },
 	};
 	size_t i;
 
@@ -385,6 +400,31 @@ Test(phone, sep_len)
 	cr_expect_eq(cm_phone_sep_len("\xe2\x80\x93", 3, 0), 3);
 	cr_expect_eq(cm_phone_sep_len(" ", 1, 1), 0);
 	cr_expect_eq(cm_phone_sep_len("", 0, 0), 0);
+	cr_expect_eq(cm_phone_sep_len("\xf0\x90\xba\xad", 3, 0), 0);
+}
+
+/* The separators that show nothing: not counted in a run by the scrubber. */
+Test(phone, ignorable_len)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+	} t[] = {
+		/* U+00AD, U+200B, U+200F, U+202E, U+2060, U+2069, U+FEFF, U+FE0F, U+20E3, U+E0041 */
+		{ "\xc2\xad", 2 },       { "\xe2\x80\x8b", 3 },   { "\xe2\x80\x8f", 3 },
+		{ "\xe2\x80\xae", 3 },   { "\xe2\x81\xa0", 3 },   { "\xe2\x81\xa9", 3 },
+		{ "\xef\xbb\xbf", 3 },   { "\xef\xb8\x8f", 3 },   { "\xe2\x83\xa3", 3 },
+		{ "\xf3\xa0\x81\x81", 4 },
+		/* separators that show: spaces, dashes, dots */
+		{ " ", 0 }, { "-", 0 }, { "\xc2\xa0", 0 }, { "\xe2\x80\x93", 0 }, { "\xe3\x80\x80", 0 },
+		{ "\xef\xbc\x8e", 0 }, { "\xe2\x81\x83", 0 }, { "a", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		cr_expect_eq(cm_phone_ignorable_len(t[i].s, strlen(t[i].s), 0), t[i].len,
+			     "ignorable_len(\"%s\")", t[i].s);
+	cr_expect_eq(cm_phone_ignorable_len("\xe2\x80\x8b", 2, 0), 0); /* cut short */
 }
 
 /* Finding 1 and 4: every separator of cm_phone_sep_len, in any mix. */
@@ -529,8 +569,8 @@ Test(phone, unicode_digits)
 	check(&np, "1\xdb\xba", CM_PHONE_OTHER, "1\xdb\xba");         /* U+06FA */
 	check(&np, "1\xe0\xa5\xa5", CM_PHONE_OTHER, "1\xe0\xa5\xa5"); /* U+0965 */
 	check(&np, "1\xe0\xa5\xb0", CM_PHONE_OTHER, "1\xe0\xa5\xb0"); /* U+0970 */
-	check(&np, "1\xef\xbc\x8f", CM_PHONE_OTHER, "1\xef\xbc\x8f"); /* U+FF0F */
 	check(&np, "1\xef\xbc\x9a", CM_PHONE_OTHER, "1\xef\xbc\x9a"); /* U+FF1A */
+	check(&np, "1\xef\xbc\x8f", CM_PHONE_LOCAL, "1"); /* U+FF0F: a fullwidth '/' */
 	/* a digit cut short by the length is no digit */
 	check_n(&np, "1\xef\xbc\x91", 3, CM_PHONE_OTHER, "1\xef\xbc");
 	check_n(&np, "1\xd9\xa1", 2, CM_PHONE_OTHER, "1\xd9");
@@ -551,6 +591,19 @@ Test(phone, digit_at)
 		{ "\xef\xbc\x9a", -1, 0 },    { "\xd9\xaa", -1, 0 },         { "\xdb\xba", -1, 0 },
 		{ "\xe0\xa5\xa5", -1, 0 },    { "\xe0\xa5\xb0", -1, 0 },    { "\xa0", -1, 0 },
 		{ "\xc2\xa0", -1, 0 },
+		/* U+09EB Bengali 5, U+0E59 Thai 9, U+1D7CE mathematical bold 0, U+1FBF7 segmented 7 */
+		{ "\xe0\xa7\xab", 5, 3 },    { "\xe0\xb9\x99", 9, 3 },    { "\xf0\x9d\x9f\x8e", 0, 4 },
+		{ "\xf0\x9f\xaf\xb7", 7, 4 },
+		/* superscripts and subscripts: U+00B2, U+00B3, U+00B9, U+2070, U+2074, U+2079, U+2080, U+2089 */
+		{ "\xc2\xb2", 2, 2 },        { "\xc2\xb3", 3, 2 },        { "\xc2\xb9", 1, 2 },
+		{ "\xe2\x81\xb0", 0, 3 },    { "\xe2\x81\xb4", 4, 3 },    { "\xe2\x81\xb9", 9, 3 },
+		{ "\xe2\x82\x80", 0, 3 },    { "\xe2\x82\x89", 9, 3 },
+		/* next to them: U+2071 (a letter), U+2072, U+207A, U+208A, U+00B4, U+1D7CD, U+0E5A */
+		{ "\xe2\x81\xb1", -1, 0 },   { "\xe2\x81\xb2", -1, 0 },   { "\xe2\x81\xba", -1, 0 },
+		{ "\xe2\x82\x8a", -1, 0 },   { "\xc2\xb4", -1, 0 },        { "\xf0\x9d\x9f\x8d", -1, 0 },
+		{ "\xe0\xb9\x9a", -1, 0 },
+		/* malformed: an overlong '0', an overlong U+0660, a 4-byte digit cut short */
+		{ "\xc0\xb0", -1, 0 },       { "\xe0\x99\xa0", -1, 0 },   { "\xf0\x9d\x9f", -1, 0 },
 	};
 	size_t i, len;
 
@@ -567,4 +620,142 @@ Test(phone, digit_at)
 	cr_expect_eq(cm_phone_digit_at("\xef\xbc\x93", 2, 0, &len), -1);
 	cr_expect_eq(cm_phone_digit_at("1", 1, 1, &len), -1);
 	cr_expect_eq(cm_phone_digit_at("7", 1, 0, NULL), 7);
+}
+
+/* The UTF-8 encoding of cp at b; returns its length. */
+static size_t utf8(uint32_t cp, char *b)
+{
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		b[0] = (char)(0xc0 | cp >> 6);
+		b[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		b[0] = (char)(0xe0 | cp >> 12);
+		b[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		b[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	b[0] = (char)(0xf0 | cp >> 18);
+	b[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	b[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	b[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* s with each ASCII digit d written as the code point digits[d] and each ' ' as sep. */
+static void respell(char *out, size_t cap, const char *s, const uint32_t digits[10], uint32_t sep)
+{
+	size_t n = 0;
+
+	for (; *s; s++) {
+		cr_assert_lt(n + 4, cap);
+		if (*s >= '0' && *s <= '9')
+			n += utf8(digits[*s - '0'], out + n);
+		else if (*s == ' ' && sep)
+			n += utf8(sep, out + n);
+		else
+			out[n++] = *s;
+	}
+	out[n] = '\0';
+}
+
+/* The digits zero..zero+9 of one block. */
+static void block(uint32_t d[10], uint32_t zero)
+{
+	int k;
+
+	for (k = 0; k < 10; k++)
+		d[k] = zero + (uint32_t)k;
+}
+
+static const uint32_t superscripts[10] = {
+	0x2070, 0x00b9, 0x00b2, 0x00b3, 0x2074, 0x2075, 0x2076, 0x2077, 0x2078, 0x2079,
+};
+
+/* Review 2: the digits of every script are read, as ASCII. */
+Test(phone, every_script)
+{
+	static const struct {
+		const char *name;
+		uint32_t zero;
+	} scripts[] = {
+		{ "Bengali", 0x09e6 },        { "Thai", 0x0e50 },         { "Tamil", 0x0be6 },
+		{ "Khmer", 0x17e0 },          { "Myanmar", 0x1040 },      { "Myanmar Shan", 0x1090 },
+		{ "math bold", 0x1d7ce },     { "math monospace", 0x1d7f6 }, { "Gujarati", 0x0ae6 },
+		{ "Lao", 0x0ed0 },            { "Tibetan", 0x0f20 },      { "NKo", 0x07c0 },
+		{ "Adlam", 0x1e950 },         { "Osmanya", 0x104a0 },     { "segmented", 0x1fbf0 },
+		{ "subscripts", 0x2080 },
+	};
+	static const char *const forms[] = {
+		"02079460123", "+44 20 7946 0123", "020 7946 0123", "(020) 7946 0123", "0044 20 7946 0123",
+		"tel:+44-20-7946-0123", "<sip:02079460123@gw>", "+44 (0)20 7946 0123",
+	};
+	struct cm_numbering np = plan("44", "0", "00", CM_BARE_LOCAL);
+	uint32_t d[10];
+	char v[256];
+	size_t i, k;
+
+	for (i = 0; i <= sizeof scripts / sizeof scripts[0]; i++) {
+		if (i < sizeof scripts / sizeof scripts[0])
+			block(d, scripts[i].zero);
+		else
+			memcpy(d, superscripts, sizeof d);
+		for (k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+			respell(v, sizeof v, forms[k], d, 0);
+			check(&np, v, CM_PHONE_E164, "+442079460123");
+		}
+		respell(v, sizeof v, "101", d, 0);
+		check(&np, v, CM_PHONE_LOCAL, "101");
+	}
+	/* mixed scripts in one number */
+	check(&np, "\xe0\xa7\xa6\xe0\xb9\x92\xf0\x9d\x9f\x8e \xe1\x9f\xa7\xe1\x81\x89\xe0\xaf\xaa"
+		   "\xe2\x81\xb6 0\xe2\x82\x81\xc2\xb2\xc2\xb3",
+	      CM_PHONE_E164, "+442079460123");
+	/* a 4-byte digit cut short is no digit */
+	check_n(&np, "1\xf0\x9d\x9f\x8f", 4, CM_PHONE_OTHER, "1\xf0\x9d\x9f");
+}
+
+/* Review 2: every separator joins the groups of one number. */
+Test(phone, every_separator)
+{
+	static const uint32_t seps[] = {
+		0x200b, 0x00ad, 0x2060, 0xff0e, 0x30fc, 0xfe63, 0x2043, /* the review's sample */
+		0x00a0, 0x1680, 0x2000, 0x2003, 0x200a, 0x202f, 0x205f, 0x3000, /* spaces */
+		0x200c, 0x200d, 0x200e, 0x200f, 0x202a, 0x202e, 0x2061, 0x2064, 0x2066, 0x2069, 0xfeff,
+		0x061c, 0x180e, 0xfe0f, 0xe0020, /* invisible */
+		0x2010, 0x2011, 0x2015, 0x2212, 0xfe58, 0xff0d, 0x058a, 0x05be, 0x2e3a, 0x301c,
+		0x10ead, /* dashes */
+		0x00b7, 0x2027, 0x30fb, 0xff65, 0xff70, 0xff0f, 0xff3f, /* dots, marks */
+	};
+	static const char *const forms[] = {
+		"020 7946 0123", "+44 20 7946 0123", "0044 20 7946 0123", "(020) 7946 0123",
+		"+44 (0)20 7946 0123", "tel:+44 20 7946 0123", "020  7946   0123",
+	};
+	struct cm_numbering np = plan("44", "0", "00", CM_BARE_LOCAL);
+	uint32_t d[10], thai[10];
+	char v[256];
+	size_t i, k;
+
+	block(d, '0');
+	block(thai, 0x0e50);
+	for (i = 0; i < sizeof seps / sizeof seps[0]; i++)
+		for (k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+			respell(v, sizeof v, forms[k], d, seps[i]);
+			check(&np, v, CM_PHONE_E164, "+442079460123");
+			respell(v, sizeof v, forms[k], thai, seps[i]);
+			check(&np, v, CM_PHONE_E164, "+442079460123");
+		}
+	/* around the value too, and in a keycap spelling: "0" U+FE0F U+20E3 */
+	check(&np, "\xe2\x80\x8b" "02079460123\xef\xbb\xbf", CM_PHONE_E164, "+442079460123");
+	check(&np, "0\xef\xb8\x8f\xe2\x83\xa3" "2\xef\xb8\x8f\xe2\x83\xa3" "0\xef\xb8\x8f\xe2\x83\xa3"
+		   "7946 0123",
+	      CM_PHONE_E164, "+442079460123");
+	/* what is no separator still makes a name */
+	check(&np, "020\xd8\x80" "7946", CM_PHONE_OTHER, "020\xd8\x80" "7946"); /* U+0600 */
+	check(&np, "020\xc0\xa0" "7946", CM_PHONE_OTHER, "020\xc0\xa0" "7946"); /* overlong ' ' */
 }

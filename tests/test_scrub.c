@@ -765,6 +765,9 @@ Test(scrub, random_separators)
 		"\xe2\x80\x92", "\xe2\x80\x93", "\xe2\x88\x92", "\xe2\x80\x94", "\xe2\x80\x95",
 		"\xc2\xb7", "\xe2\x80\xa7", "\xe3\x80\x80", "\xef\xbc\x8d", "\xe2\x80\x87", "\xe2\x80\x89",
 		"\xe2\x80\xaf",
+		/* U+200B, U+00AD, U+2060, U+FF0E, U+30FC, U+FE63, U+2043, U+1680, U+FEFF, U+10EAD */
+		"\xe2\x80\x8b", "\xc2\xad", "\xe2\x81\xa0", "\xef\xbc\x8e", "\xe3\x83\xbc", "\xef\xb9\xa3",
+		"\xe2\x81\x83", "\xe1\x9a\x80", "\xef\xbb\xbf", "\xf0\x90\xba\xad",
 	};
 	static const char *const around[][2] = {
 		{ "", "" }, { "call ", " now" }, { "(", ")" }, { "tel:", ";x=1" }, { "n=", "," },
@@ -1095,6 +1098,178 @@ Test(scrub, row_numbers_linear, .timeout = 240)
 		dt = seconds_since(&t0);
 		cr_expect_lt(dt, 20.0, "pattern \"%s\", min_digits %u: %.3f s", pats[i / 2],
 			     opts.min_digits, dt);
+		free(s);
+	}
+	free(in);
+}
+
+/* The UTF-8 encoding of cp at b; returns its length. */
+static size_t utf8(uint32_t cp, char *b)
+{
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		b[0] = (char)(0xc0 | cp >> 6);
+		b[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		b[0] = (char)(0xe0 | cp >> 12);
+		b[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		b[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	b[0] = (char)(0xf0 | cp >> 18);
+	b[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	b[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	b[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* s with each ASCII digit d written as zero + d (or digits[d]), and each ' ' as sep. */
+static void respell(char *out, size_t cap, const char *s, uint32_t zero, const uint32_t *digits,
+		    uint32_t sep)
+{
+	size_t n = 0;
+
+	for (; *s; s++) {
+		cr_assert_lt(n + 4, cap);
+		if (*s >= '0' && *s <= '9')
+			n += utf8(digits ? digits[*s - '0'] : zero + (uint32_t)(*s - '0'), out + n);
+		else if (*s == ' ' && sep)
+			n += utf8(sep, out + n);
+		else
+			out[n++] = *s;
+	}
+	out[n] = '\0';
+}
+
+/* Review 2: a number in the digits of any script gets the token of its ASCII form. */
+Test(scrub, every_script)
+{
+	static const uint32_t zeros[] = {
+		0x09e6 /* Bengali */, 0x0e50 /* Thai */, 0x0be6 /* Tamil */, 0x17e0 /* Khmer */,
+		0x1040 /* Myanmar */, 0x1d7ce /* mathematical bold */, 0x0f20 /* Tibetan */,
+		0x1e950 /* Adlam */, 0x2080 /* subscripts */, 0 /* superscripts */,
+	};
+	static const uint32_t superscripts[10] = {
+		0x2070, 0x00b9, 0x00b2, 0x00b3, 0x2074, 0x2075, 0x2076, 0x2077, 0x2078, 0x2079,
+	};
+	static const char *const forms[] = {
+		"02079460123", "+44 20 7946 0123", "(020) 7946-0123", "0044.20.7946.0123",
+	};
+	static const char *const around[][2] = {
+		{ "", "" }, { "call ", " now" }, { "PJSIP/", "@trunk,30" }, { "<", ">" }, { "x", "y" },
+	};
+	static const char *const row[] = { "101" };
+	const uint32_t *digits;
+	char v[256], in[320];
+	size_t i, k, a;
+	struct want w;
+
+	set_plan("44", "0", "00", CM_BARE_LOCAL);
+	for (i = 0; i < sizeof zeros / sizeof zeros[0]; i++) {
+		digits = zeros[i] ? NULL : superscripts;
+		for (k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+			respell(v, sizeof v, forms[k], zeros[i], digits, 0);
+			for (a = 0; a < sizeof around / sizeof around[0]; a++)
+				check_phone_in(around[a][0], v, around[a][1], "+442079460123");
+			no_window_survives(v, forms[k], 4);
+		}
+		/* short runs of them stay, as ASCII ones do */
+		respell(v, sizeof v, "30 s, 5 min", zeros[i], digits, 0);
+		same(v);
+		/* and a record's number written in them is the record's */
+		set_row(row, 1);
+		respell(v, sizeof v, "101", zeros[i], digits, 0);
+		snprintf(in, sizeof in, "\"x\" <%s> PJSIP/%s&PJSIP/102,20", v, v);
+		w_init(&w);
+		w_text(&w, "\"x\" <");
+		w_phone(&w, "101");
+		w_text(&w, "> PJSIP/");
+		w_phone(&w, "101");
+		w_text(&w, "&PJSIP/102,20");
+		check(in, &w);
+		set_row(row, 0);
+	}
+}
+
+/* Review 2: every separator joins the groups of a number, invisible ones in any number. */
+Test(scrub, every_separator)
+{
+	static const uint32_t seps[] = {
+		0x200b, 0x00ad, 0x2060, 0xff0e, 0x30fc, 0xfe63, 0x2043, 0x1680, 0x2002, 0x205f,
+		0x202f, 0x3000, 0xfeff, 0x200e, 0x2066, 0xfe58, 0x2e3a, 0x10ead, 0xe0020,
+	};
+	static const char *const forms[] = {
+		"020 7946 0123", "+44 20 7946 0123", "0044 20 7946 0123", "020  7946   0123",
+	};
+	char v[256];
+	size_t i, k;
+	struct want w;
+
+	set_plan("44", "0", "00", CM_BARE_LOCAL);
+	for (i = 0; i < sizeof seps / sizeof seps[0]; i++)
+		for (k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+			respell(v, sizeof v, forms[k], '0', NULL, seps[i]);
+			check_phone_in("call ", v, " now", "+442079460123");
+			no_window_survives(v, forms[k], 4);
+			respell(v, sizeof v, forms[k], 0x0e50, NULL, seps[i]); /* Thai digits */
+			check_phone_in("\xe0\xb9\x82\xe0\xb8\x97\xe0\xb8\xa3 ", v, "", "+442079460123");
+		}
+	/* invisible characters are not counted in a run of separators */
+	check_phone_in("", "020\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b"
+			   "7946 0123",
+		       "", "+442079460123");
+	check_phone_in("", "020 \xc2\xad\xe2\x81\xa0\xe2\x80\x8b- 7946\xe2\x80\x8f 0123", "",
+		       "+442079460123");
+	/* visible ones are: four end a number */
+	w_init(&w);
+	w_phone(&w, "+44207");
+	w_text(&w, "\xe3\x80\x80\xe3\x80\x80\xe3\x80\x80\xe3\x80\x80");
+	w_phone(&w, "79460123");
+	check("0207\xe3\x80\x80\xe3\x80\x80\xe3\x80\x80\xe3\x80\x80" "7946 0123", &w);
+	/* a keycap spelling: "0" U+FE0F U+20E3 (the last keycap, after the last digit, stays) */
+	check_phone_in("", "0\xef\xb8\x8f\xe2\x83\xa3" "2\xef\xb8\x8f\xe2\x83\xa3"
+			   "0\xef\xb8\x8f\xe2\x83\xa3" "7\xef\xb8\x8f\xe2\x83\xa3"
+			   "9\xef\xb8\x8f\xe2\x83\xa3" "4\xef\xb8\x8f\xe2\x83\xa3" "6",
+		       "\xef\xb8\x8f\xe2\x83\xa3", "+44207946");
+	/* an invisible character inside an e-mail address does not split it; a space does */
+	w_init(&w);
+	w_email(&w, "ali\xe2\x80\x8b" "ce@exa\xc2\xad" "mple.com");
+	check("ALI\xe2\x80\x8b" "CE@exa\xc2\xad" "mple.com", &w);
+	w_init(&w);
+	w_text(&w, "alice\xe3\x80\x80");
+	w_email(&w, "bob@example.com");
+	w_text(&w, "\xe2\x80\x83x");
+	check("alice\xe3\x80\x80" "bob@example.com\xe2\x80\x83x", &w);
+}
+
+/* Linear with runs of invisible separators too. */
+Test(scrub, invisible_runs_linear, .timeout = 240)
+{
+	static const char *const pats[] = {
+		"1\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b", "\xe2\x80\x8b", "12\xc2\xad x",
+		"a\xe2\x80\x8b@\xe2\x80\x8b",
+	};
+	size_t n = 1u << 20, i, j, m, outn;
+	struct timespec t0;
+	double dt;
+	char *in, *s;
+
+	in = malloc(n);
+	cr_assert_not_null(in);
+	set_plan("44", "0", "00", CM_BARE_LOCAL);
+	for (i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+		m = strlen(pats[i]);
+		for (j = 0; j < n; j++)
+			in[j] = pats[i][j % m];
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		s = scrub_str(in, n, &outn);
+		dt = seconds_since(&t0);
+		cr_expect_lt(dt, 20.0, "pattern %zu: %.3f s", i, dt);
 		free(s);
 	}
 	free(in);

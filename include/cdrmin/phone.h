@@ -91,17 +91,19 @@ int cm_phone_digit_at_utf8(const char *s, size_t n, size_t i, size_t *len);
 /*
  * Bytes of the one separator character that starts at s[i] (i < n, never
  * read past n), or 0 when s[i] starts none. Separators are what people put
- * between digit groups, or what a text can hold there without showing it:
+ * between digit groups, or what a text can hold there without showing it
+ * (Unicode 15.1, the table in src/phone.c):
  *   ASCII: space, tab, '-', '.', '/', '_';
- *   every Unicode space (general category Zs): U+00A0, U+1680,
- *   U+2000..U+200A, U+202F, U+205F, U+3000;
- *   the invisible format characters (cm_phone_format_len);
- *   hyphens and dashes: U+2010..U+2015, U+2043, U+2212 (minus), U+FE58,
- *   U+FE63, U+FF0D;
- *   dots: U+00B7, U+2027, U+30FB, U+FF65, and the Japanese prolonged sound
- *   mark U+30FC and U+FF70, written as a dash between digit groups;
- *   the fullwidth forms of '.', '/' and '_': U+FF0E, U+FF0F, U+FF3F.
- * A multibyte separator is one well-formed UTF-8 character (2 or 3 bytes).
+ *   every Unicode space (general category Zs: U+00A0, U+1680,
+ *   U+2000..U+200A, U+202F, U+205F, U+3000);
+ *   every dash (Pd: U+2010..U+2015, U+FE58, U+FE63, U+FF0D, the Armenian,
+ *   Hebrew, Mongolian, Yezidi hyphens, the wave dash ...), the minus sign
+ *   U+2212 and the hyphen bullet U+2043;
+ *   the dots U+00B7, U+2027, U+30FB, U+FF65, and the prolonged sound
+ *   marks U+30FC, U+FF70, written as a dash between digit groups in Japan;
+ *   the fullwidth forms of '.', '/' and '_': U+FF0E, U+FF0F, U+FF3F;
+ *   the characters of cm_phone_ignorable_len.
+ * A multibyte separator is one well-formed UTF-8 character (2 to 4 bytes).
  * Parentheses are not separators: they enclose a group; nor are ',' and
  * ':', which separate the items of a list ("101,102") and the parts of a
  * time. Shared by cm_phone_normalize and the scrubber, so that every
@@ -116,20 +118,22 @@ static inline size_t cm_phone_sep_len(const char *s, size_t n, size_t i)
 	c = (unsigned char)s[i];
 	if (c >= 0x80)
 		return cm_phone_sep_len_utf8(s, n, i);
+	/* E.123 section 7.1 spaces, and national habits: "01.23.45.67.89", "0470/12.34.56" */
 	return c == ' ' || c == '\t' || c == '-' || c == '.' || c == '/' || c == '_';
 }
 
 /*
- * Bytes of the invisible format character that starts at s[i] (i < n), or
- * 0: the soft hyphen U+00AD, U+061C, U+180E, U+200B..U+200F (zero width
- * space, non-joiner, joiner, direction marks), the embeddings and
- * overrides U+202A..U+202E, U+2060..U+2064 (word joiner, invisible
- * operators), the isolates U+2066..U+2069 and U+FEFF (zero width no-break
- * space, byte order mark). Each is also a separator (cm_phone_sep_len);
- * nothing shows where it is, so the scrubber does not count it in a run
- * of separators and does not end an e-mail address at it.
+ * Bytes of the separator at s[i] (i < n) that shows nothing between two
+ * digit groups, or 0: every default ignorable code point (Unicode's
+ * Default_Ignorable_Code_Point: the soft hyphen U+00AD, the zero width
+ * space, joiners and direction marks U+200B..U+200F, the bidi controls
+ * U+202A..U+202E and U+2066..U+2069, the word joiner and invisible
+ * operators U+2060..U+2064, U+FEFF, the variation selectors, the tags,
+ * ...), and the enclosing keycap U+20E3, which draws a key around the
+ * digit before it. The scrubber does not count these in a run of
+ * separators, and does not end an e-mail address at them.
  */
-size_t cm_phone_format_len(const char *s, size_t n, size_t i);
+size_t cm_phone_ignorable_len(const char *s, size_t n, size_t i);
 
 /*
  * The value (0 to 9) of the decimal digit that starts at s[i] (i < n, never

@@ -9,12 +9,14 @@
  *
  * A telephone number here is an optional "+" followed by digit groups
  * joined by runs of one to three separator characters (cm_phone_sep_len:
- * blanks, tab, '-', '.', '/', '_', U+00A0, U+3000, the middle dot, the
- * Unicode hyphens, dashes and minus; "01.23.45.67.89", "01 - 23 - 45",
- * "0470/12.34.56"; not ',' nor ':') or set off by parentheses, holding at
- * least min_digits digits in all, whatever the length of each group.
- * Digits are those of cm_phone_digit_at: ASCII, fullwidth, Arabic-Indic,
- * Extended Arabic-Indic and Devanagari (020 7946 0123 in Arabic-Indic
+ * blanks, tab, '-', '.', '/', '_', every Unicode space and dash, the
+ * minus, the middle dots; "01.23.45.67.89", "01 - 23 - 45",
+ * "0470/12.34.56"; not ',' nor ':'), where the invisible ones
+ * (cm_phone_ignorable_len: zero width space, soft hyphen, direction marks
+ * ...) are not counted, or set off by parentheses, holding at least
+ * min_digits digits in all, whatever the length of each group. Digits are
+ * those of cm_phone_digit_at: ASCII and every Unicode decimal digit, and
+ * the superscripts and subscripts (020 7946 0123 in Arabic-Indic or Thai
  * digits is the number 02079460123).
  * Shorter digit runs (a timeout) stay, unless the run, or one of its
  * groups, normalizes to one of the record's protected numbers (ctx->row):
@@ -23,7 +25,8 @@
  *
  * An e-mail address is any user@host: a local part of RFC 5322 atext and
  * dots (but not '/', so "PJSIP/alice@trunk" keeps "PJSIP/", nor '=', so
- * "email=alice@example.com" keeps "email=") and UTF-8, then
+ * "email=alice@example.com" keeps "email=") and UTF-8 (up to a separator
+ * that shows: "alice<U+3000>bob@x" holds bob@x, "ali<U+200B>ce@x" is one), then
  * a host name, with or without a dot ("alice@pbx"), or an address literal
  * ("alice@[2001:db8::1]"). A local part that is a telephone number
  * ("PJSIP/+442079460123@trunk") is the number's: the token of the number,
