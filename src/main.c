@@ -44,7 +44,8 @@ static const char usage_text[] =
 	"  -r, --rules FILE      rules file (required)\n"
 	"  -k, --key FILE        pseudonym key file (32 bytes, mode 0600); default:\n"
 	"                        the file named by CDRMIN_KEY_FILE\n"
-	"  -o, --output FILE     write to FILE instead of stdout\n"
+	"  -o, --output-file FILE  write to FILE instead of stdout\n"
+	"      --output FMT      csv (default) or jsonl: one JSON object per line\n"
 	"      --no-header       do not write the CSV header line\n"
 	"      --stats           print a summary on stderr at the end\n"
 	"      --allow-rejects   exit 0 even when records were rejected\n"
@@ -78,6 +79,7 @@ struct cli {
 	const char *key_path;
 	const char *out_path;
 	int no_header, stats, allow_rejects;
+	enum cm_output output;
 	size_t cache_size, max_record;
 	unsigned flush_ms;
 	unsigned long reject_lines;
@@ -429,8 +431,9 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"rules", required_argument, NULL, 'r'},
 		{"key", required_argument, NULL, 'k'},
-		{"output", required_argument, NULL, 'o'},
+		{"output-file", required_argument, NULL, 'o'},
 		{"no-header", no_argument, NULL, 'H'},
+		{"output", required_argument, NULL, 'O'},
 		{"stats", no_argument, NULL, 'S'},
 		{"allow-rejects", no_argument, NULL, 'A'},
 		{"cache-size", required_argument, NULL, 'C'},
@@ -478,6 +481,14 @@ int main(int argc, char **argv)
 			cli.out_path = optarg;
 			break;
 		case 'H': cli.no_header = 1; break;
+		case 'O':
+			if (strcmp(optarg, "csv") == 0)
+				cli.output = CM_OUTPUT_CSV;
+			else if (strcmp(optarg, "jsonl") == 0)
+				cli.output = CM_OUTPUT_JSONL;
+			else
+				usage_error("--output must be csv or jsonl");
+			break;
 		case 'S': cli.stats = 1; break;
 		case 'A': cli.allow_rejects = 1; break;
 		case 'C': cli.cache_size = parse_size(optarg, "--cache-size"); break;
@@ -543,6 +554,7 @@ int main(int argc, char **argv)
 	po.rules = &rules;
 	po.ps = ps;
 	po.header_out = !cli.no_header;
+	po.output = cli.output;
 	po.max_record = cli.max_record;
 	po.flush_ms = cli.flush_ms;
 	po.stop = &stop_signal;

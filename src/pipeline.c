@@ -74,6 +74,7 @@ struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_
 	}
 	pl->o = *o;
 	pl->sink = sink;
+	pl->enc.fmt = o->output;
 	pl->enc.delim = o->rules->delim;
 	cm_plan_out_init(&pl->out);
 	cm_csv_opts_default(&co);

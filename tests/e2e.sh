@@ -10,7 +10,7 @@ GEN=rules/generic.rules
 
 # ---------------------------------------------------------------- command line
 expect_exit 0 "help" $CDRMIN --help
-for opt in --rules --key --output --no-header --stats --allow-rejects --cache-size --max-record --flush-ms keygen check; do
+for opt in --rules --key --output-file --output --no-header --stats --allow-rejects --cache-size --max-record --flush-ms keygen check; do
 	expect_grep "help lists $opt" "$TMP/out" "$opt"
 done
 expect_exit 0 "version" $CDRMIN --version

@@ -14,6 +14,8 @@ asterisk-noheader|rules/asterisk.rules|fixtures/asterisk/master.csv|fixtures/ast
 asterisk-newcdr|rules/asterisk-newcdr.rules|fixtures/asterisk-newcdr/master.csv|fixtures/asterisk-newcdr/master.out|0|
 freeswitch|rules/freeswitch.rules|fixtures/freeswitch/Master.csv|fixtures/freeswitch/Master.out|0|
 generic|rules/generic.rules|fixtures/generic/cdr.csv|fixtures/generic/cdr.out|0|
+generic-jsonl|rules/generic.rules|fixtures/generic/cdr.csv|fixtures/generic/cdr.jsonl|0|--output jsonl
+asterisk-jsonl|rules/asterisk.rules|fixtures/asterisk/master.csv|fixtures/asterisk/master.jsonl|0|--output jsonl
 mobile|rules/mobile.rules|fixtures/mobile/cdr.csv|fixtures/mobile/cdr.out|0|
 '
 CHECKS='

@@ -4,6 +4,13 @@
  * An encoder writes the output fields a plan selected, in plan order,
  * under their input names. Each record is appended whole to an output
  * buffer; the sink writes buffers only between records.
+ *
+ *   csv    RFC 4180: a header line naming the columns (unless suppressed),
+ *          fields quoted only when they hold the delimiter, a quote, CR or LF.
+ *   jsonl  one JSON object per line (RFC 8259), {"name":"value",...} in plan
+ *          order, every value a string. JSON text is UTF-8: a byte sequence
+ *          that is not UTF-8 is written as U+FFFD, control characters as
+ *          escapes. No header line.
  */
 #ifndef CDRMIN_ENCODER_H
 #define CDRMIN_ENCODER_H
@@ -11,16 +18,24 @@
 #include "cdrmin/buf.h"
 #include "cdrmin/plan.h"
 
-/* The CSV encoder's settings (JSON lines comes with its decoder). */
+enum cm_output { CM_OUTPUT_CSV = 0, CM_OUTPUT_JSONL };
+
 struct cm_encoder {
-	char delim;
+	enum cm_output fmt;
+	char delim; /* csv */
 };
 
-/* Appends the header line (CSV: the output column names). */
+/* Appends the header line (csv: the output column names; jsonl: nothing). */
 void cm_encode_header(const struct cm_encoder *e, const struct cm_plan *p, struct cm_buf *out);
 
 /* Appends one record made of the plan's output values. */
 void cm_encode_record(const struct cm_encoder *e, const struct cm_plan *p,
 		      const struct cm_plan_out *o, struct cm_buf *out);
+
+/*
+ * Appends s[0..n) as a JSON string, quotes included (RFC 8259 section 7),
+ * invalid UTF-8 replaced by U+FFFD.
+ */
+void cm_json_put_string(struct cm_buf *out, const char *s, size_t n);
 
 #endif

@@ -39,7 +39,8 @@ struct cm_rejection {
 struct cm_pipeline_opts {
 	const struct cm_rules *rules; /* must outlive the pipeline */
 	struct cm_pseudo *ps;         /* NULL when the rules need no key */
-	int header_out;               /* write the output header line */
+	int header_out;               /* write the output header line (csv) */
+	enum cm_output output;        /* csv or jsonl */
 	size_t max_record;            /* longest input record, bytes */
 	/*
 	 * Output of a live stream is written when the input has nothing more
