@@ -85,6 +85,17 @@ struct cli {
 	unsigned long reject_lines;
 };
 
+/* The key material of the run, wiped at any exit (die_err exits too). */
+static struct cm_key run_key;
+static struct cm_pseudo *run_ps;
+
+static void wipe_keys(void)
+{
+	cm_pseudo_free(run_ps);
+	run_ps = NULL;
+	cm_key_free(&run_key);
+}
+
 /* The signal that asked us to stop (SIGINT, SIGTERM), or 0. */
 static volatile sig_atomic_t stop_signal;
 
@@ -446,7 +457,6 @@ int main(int argc, char **argv)
 	struct cli cli;
 	struct cm_err err = {0};
 	struct cm_rules rules;
-	struct cm_key key = {0};
 	struct cm_pseudo *ps = NULL;
 	struct cm_sink sink;
 	struct cm_pipeline *pl;
@@ -540,9 +550,10 @@ int main(int argc, char **argv)
 	if (cm_crypto_init(&err) != 0)
 		die_err(&err, NULL);
 	if (cli.key_path) {
-		if (cm_key_load(&key, cli.key_path, &err) != 0)
+		atexit(wipe_keys);
+		if (cm_key_load(&run_key, cli.key_path, &err) != 0)
 			die_err(&err, NULL);
-		ps = cm_pseudo_new(&key, cli.cache_size, &err);
+		run_ps = ps = cm_pseudo_new(&run_key, cli.cache_size, &err);
 		if (!ps)
 			die_err(&err, NULL);
 	}
@@ -605,8 +616,7 @@ fail:
 	}
 out:
 	cm_pipeline_free(pl);
-	cm_pseudo_free(ps);
-	cm_key_free(&key);
+	wipe_keys();
 	cm_rules_deinit(&rules);
 	return rc;
 }

@@ -363,7 +363,6 @@ const struct cm_stats *cm_pipeline_stats(const struct cm_pipeline *pl)
 	return &pl->st;
 }
 
-
 int cm_csv_read_header(const struct cm_rules *r, const char *path, struct cm_schema *schema,
 		       struct cm_err *err)
 {
