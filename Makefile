@@ -6,6 +6,8 @@
 #   make valgrind the suite's end-to-end runs under valgrind memcheck
 #   make fixtures regenerate golden outputs on purpose (review the diff)
 #   make install  PREFIX=/usr/local DESTDIR=
+#   make fuzz     libFuzzer targets (clang), FUZZ_SECONDS=60 each, corpora in build-fuzz/
+#   make fuzz-replay FILES=...  run the fuzz targets on files, built with gcc (no clang)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -113,5 +115,86 @@ install: $(BIN)
 
 clean:
 	rm -rf build build-asan
+
+# Fuzzing (tests/fuzz/). `fuzz` builds each target with libFuzzer, ASan and
+# UBSan in build-fuzz/ (clang installed with apt-get when missing; not a
+# `deps` package: `make test` does not need it) and runs it FUZZ_SECONDS
+# seconds on its corpus build-fuzz/corpus/<target>/, which grows from run to
+# run, seeded from fixtures/, rules/ and ../shared/corpus/sip-torture/. A
+# finding is saved as build-fuzz/artifacts/<target>-crash-... and fails the
+# run. `fuzz-replay` links the same targets to tests/fuzz/replay.c with gcc
+# (ASan + UBSan) and runs them on FILES, or on the seeds and corpora.
+FUZZ_CC      ?= clang
+FUZZ_DEB     ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?=
+FUZZ_TARGETS  = fuzz_csv fuzz_rules fuzz_scrub
+FUZZ_DIR      = build-fuzz
+FUZZ_SAN      = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+REPLAY_CC    ?= gcc
+REPLAY_SAN   ?= -fsanitize=address,undefined -fno-sanitize-recover=all
+FILES        ?=
+SIP_TORTURE   = ../shared/corpus/sip-torture
+FUZZ_SEEDS_fuzz_csv   = $(wildcard fixtures/*/*.csv)
+FUZZ_SEEDS_fuzz_rules = $(wildcard rules/*.rules)
+FUZZ_SEEDS_fuzz_scrub = $(wildcard fixtures/*/*.csv $(SIP_TORTURE)/*.dat)
+FUZZ_HDR      = $(wildcard include/cdrmin/*.h)
+
+.PHONY: fuzz fuzz-bins fuzz-replay replay-bins fuzz-clean
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB) $(FUZZ_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(ALL_CFLAGS) -MF /dev/null -o $@ $< $(LIB) $(LIBS)
+
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB) $(FUZZ_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(ALL_CFLAGS) -MF /dev/null -o $@ $< tests/fuzz/replay.c $(LIB) $(LIBS)
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+replay-bins: $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
+
+fuzz: deps
+	@command -v $(FUZZ_CC) >/dev/null || $(MAKE) --no-print-directory DEB_PKGS="$(FUZZ_DEB)" deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR) CC=$(FUZZ_CC) OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="$(FUZZ_SAN)" fuzz-bins
+	@fail=""; for t in $(FUZZ_TARGETS); do \
+	  case $$t in \
+	    fuzz_csv) seeds="$(FUZZ_SEEDS_fuzz_csv)";; \
+	    fuzz_rules) seeds="$(FUZZ_SEEDS_fuzz_rules)";; \
+	    fuzz_scrub) seeds="$(FUZZ_SEEDS_fuzz_scrub)";; \
+	  esac; \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t $(FUZZ_DIR)/artifacts; \
+	  for f in $$seeds; do cp -f "$$f" $(FUZZ_DIR)/seeds/$$t/; done; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+	  $(FUZZ_DIR)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- $(FUZZ_FLAGS) \
+	    $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t 2>$(FUZZ_DIR)/$$t.log; rc=$$?; \
+	  grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|#[0-9]+ +DONE)' $(FUZZ_DIR)/$$t.log; \
+	  if [ $$rc -ne 0 ]; then \
+	    tail -n 60 $(FUZZ_DIR)/$$t.log; fail="$$fail $$t"; \
+	  fi; \
+	done; \
+	if [ -n "$$fail" ]; then echo "fuzz: FINDINGS in:$$fail (see $(FUZZ_DIR)/*.log, $(FUZZ_DIR)/artifacts/)"; exit 1; fi; \
+	echo "fuzz: no findings"
+
+fuzz-replay: deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR)/gcc CC=$(REPLAY_CC) OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="$(REPLAY_SAN)" replay-bins
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  if [ -n "$(FILES)" ]; then files="$(FILES)"; else \
+	    case $$t in \
+	      fuzz_csv) files="$(FUZZ_SEEDS_fuzz_csv)";; \
+	      fuzz_rules) files="$(FUZZ_SEEDS_fuzz_rules)";; \
+	      fuzz_scrub) files="$(FUZZ_SEEDS_fuzz_scrub)";; \
+	    esac; \
+	    files="$$files $$(find $(FUZZ_DIR)/corpus/$$t -type f 2>/dev/null)"; \
+	  fi; \
+	  echo "replay: $$t on $$(echo $$files | wc -w) files"; \
+	  $(FUZZ_DIR)/gcc/replay/$$t $$files 2>$(FUZZ_DIR)/replay-$$t.log || \
+	    { tail -n 60 $(FUZZ_DIR)/replay-$$t.log; exit 1; }; \
+	done; echo "replay: all ran"
+
+fuzz-clean:
+	rm -rf $(FUZZ_DIR)
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/main.d

@@ -5,6 +5,9 @@
 #include "cdrmin/err.h"
 
 static void err_vset(struct cm_err *err, enum cm_errcode code, uint64_t line, uint64_t col,
+		     const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void err_vset(struct cm_err *err, enum cm_errcode code, uint64_t line, uint64_t col,
 		     const char *fmt, va_list ap)
 {
 	if (!err)

@@ -1,0 +1,175 @@
+/*
+ * \summary: libFuzzer target for the free-text scrubber (scrub.h), the
+ * phone normalizer (phone.h) and the IP parser (ipaddr.h).
+ *
+ * The input is a free-text field. Its first byte c chooses the record's
+ * protected numbers (ctx->row): one or two values, of c & 15 and c >> 4
+ * bytes, taken from the bytes after it and normalized under country 44,
+ * trunk 0, international 00, kept when E.164 or local as the plan keeps
+ * them. The whole input is scrubbed twice, with tokens (fixed test key,
+ * small memo cache) and redacted, and in both outputs no run of 8 ASCII
+ * digits that is in the input may remain: that would be a leak. In the
+ * token output the tokens themselves (key id, '.', base32, which holds
+ * the digits 2 to 7) are skipped. cm_phone_normalize and cm_ip_parse also
+ * run on the whole input.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cdrmin/buf.h"
+#include "cdrmin/err.h"
+#include "cdrmin/ipaddr.h"
+#include "cdrmin/key.h"
+#include "cdrmin/phone.h"
+#include "cdrmin/pseudo.h"
+#include "cdrmin/record.h"
+#include "cdrmin/scrub.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define LEAK_DIGITS 8
+#define TOKEN_DIGEST_CHARS 26 /* 128 bits in unpadded base32 */
+
+/* A synthetic test key: never used for real data. */
+static const unsigned char test_key[CM_KEY_BYTES] = {
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+};
+
+static struct cm_key key;
+static struct cm_pseudo *engine;
+static struct cm_numbering plan;
+
+/* Loads the test key through a 0600 temp file, once; kept for the process's life. */
+static void setup(void)
+{
+	char path[] = "/tmp/cdrmin-fuzz-key-XXXXXX";
+	struct cm_err err;
+	int fd;
+
+	if (cm_crypto_init(&err) != 0)
+		abort();
+	fd = mkstemp(path);
+	if (fd < 0)
+		abort();
+	if (fchmod(fd, 0600) != 0 || write(fd, test_key, sizeof test_key) != (ssize_t)sizeof test_key)
+		abort();
+	close(fd);
+	if (cm_key_load(&key, path, &err) != 0)
+		abort();
+	unlink(path);
+	engine = cm_pseudo_new(&key, 64, &err);
+	if (!engine)
+		abort();
+	cm_numbering_default(&plan);
+	memcpy(plan.cc, "44", 3);
+	memcpy(plan.trunk, "0", 2);
+	memcpy(plan.intl, "00", 3);
+}
+
+static int is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int is_base32(char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); }
+
+/*
+ * 1 when out[0..n) holds LEAK_DIGITS ASCII digits in a row that are also
+ * in in[0..m). With kid set, the digest of each token (kid "." and 26
+ * base32 characters) is skipped.
+ */
+static int leaks(const char *out, size_t n, const char *in, size_t m, const char *kid)
+{
+	size_t i = 0, run = 0, klen = kid ? strlen(kid) : 0, j;
+
+	while (i < n) {
+		if (kid && n - i >= klen + 1 + TOKEN_DIGEST_CHARS && memcmp(out + i, kid, klen) == 0 &&
+		    out[i + klen] == '.') {
+			for (j = 0; j < TOKEN_DIGEST_CHARS && is_base32(out[i + klen + 1 + j]); j++)
+				;
+			if (j == TOKEN_DIGEST_CHARS) {
+				i += klen + 1 + TOKEN_DIGEST_CHARS;
+				run = 0;
+				continue;
+			}
+		}
+		run = is_ascii_digit(out[i]) ? run + 1 : 0;
+		i++;
+		if (run >= LEAK_DIGITS && memmem(in, m, out + i - LEAK_DIGITS, LEAK_DIGITS))
+			return 1;
+	}
+	return 0;
+}
+
+/* Scrubs in[0..n) with o and ctx and aborts on a failure or a leak. */
+static void scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, const char *in,
+		  size_t n, const char *kid)
+{
+	struct cm_buf out;
+
+	cm_buf_init(&out);
+	if (cm_scrub(o, ctx, in, n, &out) != 0)
+		abort();
+	if (leaks(out.p, out.n, in, n, kid))
+		abort();
+	cm_buf_deinit(&out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *in = (const char *)data;
+	struct cm_buf norm[2], tmp;
+	struct cm_slice row[2];
+	struct cm_scrub_opts o;
+	struct cm_scrub_ctx ctx;
+	struct cm_ip ip;
+	size_t lens[2], at = 1, i, nrow = 0;
+
+	if (!engine)
+		setup();
+
+	cm_buf_init(&tmp);
+	cm_phone_normalize(&plan, in, size, &tmp);
+	(void)cm_ip_parse(in, size, &ip);
+
+	/* The record's numbers, from the first bytes. */
+	lens[0] = size ? data[0] & 15 : 0;
+	lens[1] = size ? data[0] >> 4 : 0;
+	for (i = 0; i < 2; i++) {
+		enum cm_phone_class cls;
+		size_t avail = at < size ? size - at : 0;
+		size_t k = lens[i] < avail ? lens[i] : avail;
+
+		cm_buf_init(&norm[i]);
+		if (size == 0 || (i == 1 && lens[1] == 0))
+			continue;
+		cls = cm_phone_normalize(&plan, in + at, k, &norm[i]);
+		at += k;
+		if (norm[i].oom)
+			abort();
+		if (cls == CM_PHONE_E164 || cls == CM_PHONE_LOCAL) {
+			row[nrow].p = norm[i].p;
+			row[nrow].n = norm[i].n;
+			nrow++;
+		}
+	}
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.np = &plan;
+	ctx.ps = engine;
+	ctx.epoch = 0;
+	ctx.row = nrow ? row : NULL;
+	ctx.nrow = nrow;
+
+	cm_scrub_opts_default(&o);
+	scrub(&o, &ctx, in, size, cm_pseudo_key_id(engine));
+	o.redact = 1;
+	scrub(&o, &ctx, in, size, NULL);
+
+	for (i = 0; i < 2; i++)
+		cm_buf_deinit(&norm[i]);
+	cm_buf_deinit(&tmp);
+	return 0;
+}
