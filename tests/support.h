@@ -3,6 +3,7 @@
 #define CDRMIN_TESTS_SUPPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cdrmin/key.h"
 #include "cdrmin/pseudo.h"
@@ -13,5 +14,8 @@
  * cache of cache slots. Any failure fails the calling test.
  */
 struct cm_pseudo *cmt_engine(struct cm_key *key, const unsigned char k[CM_KEY_BYTES], size_t cache);
+
+/* The UTF-8 encoding of code point cp at b (4 bytes of room); returns its length. */
+size_t cmt_utf8(uint32_t cp, char *b);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "support.h"
 #include "cdrmin/phone.h"
 
 static struct cm_numbering plan(const char *cc, const char *trunk, const char *intl,
@@ -622,31 +623,6 @@ Test(phone, digit_at)
 	cr_expect_eq(cm_phone_digit_at("7", 1, 0, NULL), 7);
 }
 
-/* The UTF-8 encoding of cp at b; returns its length. */
-static size_t utf8(uint32_t cp, char *b)
-{
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		b[0] = (char)(0xc0 | cp >> 6);
-		b[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		b[0] = (char)(0xe0 | cp >> 12);
-		b[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		b[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	b[0] = (char)(0xf0 | cp >> 18);
-	b[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	b[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	b[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /* s with each ASCII digit d written as the code point digits[d] and each ' ' as sep. */
 static void respell(char *out, size_t cap, const char *s, const uint32_t digits[10], uint32_t sep)
 {
@@ -655,9 +631,9 @@ static void respell(char *out, size_t cap, const char *s, const uint32_t digits[
 	for (; *s; s++) {
 		cr_assert_lt(n + 4, cap);
 		if (*s >= '0' && *s <= '9')
-			n += utf8(digits[*s - '0'], out + n);
+			n += cmt_utf8(digits[*s - '0'], out + n);
 		else if (*s == ' ' && sep)
-			n += utf8(sep, out + n);
+			n += cmt_utf8(sep, out + n);
 		else
 			out[n++] = *s;
 	}

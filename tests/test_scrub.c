@@ -1103,31 +1103,6 @@ Test(scrub, row_numbers_linear, .timeout = 240)
 	free(in);
 }
 
-/* The UTF-8 encoding of cp at b; returns its length. */
-static size_t utf8(uint32_t cp, char *b)
-{
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		b[0] = (char)(0xc0 | cp >> 6);
-		b[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		b[0] = (char)(0xe0 | cp >> 12);
-		b[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		b[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	b[0] = (char)(0xf0 | cp >> 18);
-	b[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	b[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	b[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /* s with each ASCII digit d written as zero + d (or digits[d]), and each ' ' as sep. */
 static void respell(char *out, size_t cap, const char *s, uint32_t zero, const uint32_t *digits,
 		    uint32_t sep)
@@ -1137,9 +1112,9 @@ static void respell(char *out, size_t cap, const char *s, uint32_t zero, const u
 	for (; *s; s++) {
 		cr_assert_lt(n + 4, cap);
 		if (*s >= '0' && *s <= '9')
-			n += utf8(digits ? digits[*s - '0'] : zero + (uint32_t)(*s - '0'), out + n);
+			n += cmt_utf8(digits ? digits[*s - '0'] : zero + (uint32_t)(*s - '0'), out + n);
 		else if (*s == ' ' && sep)
-			n += utf8(sep, out + n);
+			n += cmt_utf8(sep, out + n);
 		else
 			out[n++] = *s;
 	}
