@@ -374,6 +374,7 @@ int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, co
 		sc.epoch = c->epoch;
 		sc.row = c->row;
 		sc.nrow = c->nrow;
+		sc.tmp = c->tmp;
 		return cm_scrub(&a->scrub, &sc, v, n, out);
 	default:
 		return CM_FAIL;

@@ -599,13 +599,13 @@ static size_t port_after(const char *in, size_t n, const struct span *m)
 int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, const char *in,
 	     size_t n, struct cm_buf *out)
 {
-	struct cm_buf tmp;
+	struct cm_buf own, *tmp = ctx->tmp ? ctx->tmp : &own;
 	struct span m;
 	size_t i = 0, copied = 0, min = o->min_digits ? o->min_digits : 1, start = out->n;
 	size_t phone_from = 0, j, p;
 	int rc = 0;
 
-	cm_buf_init(&tmp);
+	cm_buf_init(&own);
 	while (i < n) {
 		if (o->display_redact && in[i] == '"') {
 			/* The display name goes, its quotes stay: "Alice" <...> -> "" <...>. */
@@ -615,12 +615,12 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 			continue;
 		}
 		if (!email_at(in, n, i, &m) && !ipv6_at(in, n, i, &m) && !ipv4_at(in, n, i, &m) &&
-		    !number_at(in, n, i, min, ctx, &tmp, &m, &phone_from)) {
+		    !number_at(in, n, i, min, ctx, tmp, &m, &phone_from)) {
 			i++;
 			continue;
 		}
 		cm_buf_add(out, in + copied, m.start - copied);
-		if (replace(o, ctx, in, &m, &tmp, out) != 0) {
+		if (replace(o, ctx, in, &m, tmp, out) != 0) {
 			rc = CM_FAIL;
 			goto out;
 		}
@@ -629,12 +629,12 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 			/* A port stays, unless it is one of the record's numbers ("pbx:101"). */
 			for (p = j; is_digit(in[p - 1]); p--)
 				;
-			if (in_row(ctx, in, p, j, &tmp)) {
+			if (in_row(ctx, in, p, j, tmp)) {
 				cm_buf_add(out, in + i, p - i);
 				m.what = HIT_PHONE;
 				m.start = p;
 				m.end = j;
-				if (replace(o, ctx, in, &m, &tmp, out) != 0) {
+				if (replace(o, ctx, in, &m, tmp, out) != 0) {
 					rc = CM_FAIL;
 					goto out;
 				}
@@ -646,7 +646,7 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 	}
 	cm_buf_add(out, in + copied, n - copied);
 out:
-	cm_buf_deinit(&tmp); /* it held originals: deinit wipes */
+	cm_buf_deinit(&own); /* it held originals: deinit wipes (a caller's tmp is the caller's) */
 	if (out->oom)
 		rc = CM_FAIL;
 	if (rc != 0)

@@ -89,6 +89,11 @@ struct cm_scrub_ctx {
 	 */
 	const struct cm_slice *row;
 	size_t nrow;
+	/*
+	 * Scratch for normalized values, reused across calls (the caller wipes
+	 * it when done: it holds originals); NULL: cm_scrub uses its own.
+	 */
+	struct cm_buf *tmp;
 };
 
 /*
