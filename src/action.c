@@ -8,13 +8,14 @@
 
 #include "cdrmin/action.h"
 #include "cdrmin/ipaddr.h"
+#include "cdrmin/linefmt.h"
 
 static const char *const act_names[] = {
 	[CM_ACT_DROP] = "drop",     [CM_ACT_KEEP] = "keep",   [CM_ACT_REDACT] = "redact",
 	[CM_ACT_PSEUDONYM] = "pseudonym", [CM_ACT_PHONE] = "phone", [CM_ACT_IP] = "ip",
 	[CM_ACT_GEO] = "geo",       [CM_ACT_LAT] = "lat",     [CM_ACT_LON] = "lon",
 	[CM_ACT_GEOHASH] = "geohash", [CM_ACT_CELL] = "cell",     [CM_ACT_TIME] = "time",   [CM_ACT_BUCKET] = "bucket",
-	[CM_ACT_SCRUB] = "scrub",
+	[CM_ACT_SCRUB] = "scrub",   [CM_ACT_LENGTH] = "length",
 };
 
 const char *cm_act_name(enum cm_act t)
@@ -64,7 +65,8 @@ int cm_action_keyed(const struct cm_action *a)
 		return 1;
 	case CM_ACT_PHONE:
 	case CM_ACT_IP:
-		return a->mode == CM_MODE_PSEUDONYM || a->invalid == CM_INVALID_PSEUDONYM;
+		return a->mode == CM_MODE_PSEUDONYM || a->invalid == CM_INVALID_PSEUDONYM ||
+		       a->alnum == CM_ALNUM_PSEUDONYM;
 	case CM_ACT_SCRUB:
 		return !a->scrub.redact;
 	default:
@@ -119,6 +121,26 @@ static int prefixed_token(const struct cm_action *a, const struct cm_action_ctx 
 	return token(a, c, kind, norm, nn, out);
 }
 
+/* 1 when v[0..n) reads as an alphanumeric SMS sender id (see enum cm_alnum). */
+static int alnum_sender(const char *v, size_t n)
+{
+	size_t i, letters = 0, digits = 0;
+
+	if (n == 0 || n > CM_ALNUM_SENDER_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char ch = v[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
+			letters++;
+		else if (ch >= '0' && ch <= '9')
+			digits++;
+		else if (!strchr(" .&'_-", ch) || ch == '\0')
+			return 0;
+	}
+	return letters > 0 && digits < CM_HIDDEN_DIGITS_MIN;
+}
+
 static int apply_phone(const struct cm_action *a, const struct cm_action_ctx *c, size_t keep_digits,
 		       const char *v, size_t n, struct cm_buf *out)
 {
@@ -135,6 +157,17 @@ static int apply_phone(const struct cm_action *a, const struct cm_action_ctx *c,
 		cm_buf_add(out, t->p, t->n);
 		return 0;
 	case CM_PHONE_OTHER:
+		if (a->alnum != CM_ALNUM_INVALID && alnum_sender(v, n)) {
+			if (a->alnum == CM_ALNUM_KEEP) {
+				cm_buf_add(out, v, n);
+				return 0;
+			}
+			if (a->alnum == CM_ALNUM_REDACT) {
+				cm_buf_adds(out, redact_text(a));
+				return 0;
+			}
+			return token(a, c, CM_KIND_PHONE, t->p, t->n, out);
+		}
 		if (a->invalid == CM_INVALID_PSEUDONYM)
 			/* Normalized non-numbers never equal a number's form: one domain. */
 			return token(a, c, CM_KIND_PHONE, t->p, t->n, out);
@@ -328,11 +361,48 @@ static int general(const struct cm_action *a, const struct cm_action_ctx *c, int
 	return invalid(a, c, v, n, out);
 }
 
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+void cm_url_decode(const char *v, size_t n, struct cm_buf *out)
+{
+	size_t i;
+
+	cm_buf_reset(out);
+	for (i = 0; i < n; i++) {
+		int hi, lo;
+
+		if (v[i] == '%' && i + 2 < n && (hi = hexval(v[i + 1])) >= 0 &&
+		    (lo = hexval(v[i + 2])) >= 0) {
+			cm_buf_addc(out, (char)(hi << 4 | lo));
+			i += 2;
+		} else {
+			cm_buf_addc(out, v[i]);
+		}
+	}
+}
+
 int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, const char *v,
 		    size_t n, struct cm_buf *out)
 {
 	struct cm_scrub_ctx sc;
 	int rc;
+
+	if (a->decode_url && c->dec && n && memchr(v, '%', n)) {
+		cm_url_decode(v, n, c->dec);
+		if (c->dec->oom)
+			return CM_FAIL;
+		v = c->dec->p;
+		n = c->dec->n;
+	}
 
 	if (n == 0 && a->type != CM_ACT_REDACT)
 		return 0;
@@ -368,6 +438,17 @@ int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, co
 		return general(a, c, cm_time_floor(v, n, a->unit, out), v, n, out);
 	case CM_ACT_BUCKET:
 		return general(a, c, cm_bucket_put(&a->bucket, v, n, out), v, n, out);
+	case CM_ACT_LENGTH: {
+		size_t chars, segs;
+		int ucs2;
+
+		if (cm_sms_measure(v, n, &chars, &segs, &ucs2) != 0)
+			return invalid(a, c, v, n, out);
+		cm_buf_addu(out, chars);
+		cm_buf_addc(out, ':');
+		cm_buf_addu(out, segs);
+		return out->oom ? CM_FAIL : 0;
+	}
 	case CM_ACT_SCRUB:
 		sc.np = c->np;
 		sc.ps = c->ps;
@@ -425,6 +506,8 @@ void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
 	static const char *const units[] = {"minute", "hour", "day"};
 	size_t i;
 
+	if (a->decode_url)
+		cm_buf_adds(out, "URL-decoded, then ");
 	switch (a->type) {
 	case CM_ACT_DROP:
 		cm_buf_adds(out, "dropped");
@@ -472,6 +555,10 @@ void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
 			describe_bits(a, out);
 		}
 		cm_buf_adds(out, "; privacy markers (anonymous, unknown, ...) kept");
+		if (a->alnum != CM_ALNUM_INVALID)
+			cm_buf_adds(out, a->alnum == CM_ALNUM_KEEP ? "; alphanumeric sender ids kept"
+				    : a->alnum == CM_ALNUM_REDACT ? "; alphanumeric sender ids redacted"
+								  : "; alphanumeric sender ids: pseudonym");
 		if (a->invalid == CM_INVALID_PSEUDONYM)
 			cm_buf_adds(out, "; non-numbers (user names): pseudonym (kind phone)");
 		else
@@ -546,6 +633,10 @@ void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
 			cm_buf_adds(out, "; quoted display names emptied");
 		/* what a reader of the policy must not assume is protected */
 		cm_buf_adds(out, "; shorter digit runs, names and other text pass unchanged");
+		return;
+	case CM_ACT_LENGTH:
+		cm_buf_adds(out, "SMS text: only \"characters:segments\" (GSM-7 or UCS-2 segments)");
+		describe_invalid(a, out, "not UTF-8");
 		return;
 	}
 }

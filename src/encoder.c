@@ -101,16 +101,34 @@ void cm_encode_record(const struct cm_encoder *e, const struct cm_plan *p,
 	size_t i;
 
 	if (e->fmt == CM_OUTPUT_JSONL) {
+		int first = 1;
+
 		cm_buf_addc(out, '{');
 		for (i = 0; i < p->nout; i++) {
 			const char *name = p->schema.names[p->out[i]];
 			struct cm_slice v = cm_plan_value(o, i);
 
-			if (i)
+			if (o->ot[i] == CM_OT_ABSENT)
+				continue;
+			if (!first)
 				cm_buf_addc(out, ',');
+			first = 0;
 			cm_json_put_string(out, name, strlen(name));
 			cm_buf_addc(out, ':');
-			cm_json_put_string(out, v.p, v.n);
+			switch (o->ot[i]) {
+			case CM_OT_KEPT:
+				cm_buf_add(out, o->raw[i].p, o->raw[i].n);
+				break;
+			case CM_OT_JSON:
+				cm_buf_add(out, v.p, v.n);
+				break;
+			case CM_OT_NULL:
+				cm_buf_add(out, "null", 4);
+				break;
+			default:
+				cm_json_put_string(out, v.p, v.n);
+				break;
+			}
 		}
 		cm_buf_add(out, "}\n", 2);
 		return;

@@ -39,6 +39,8 @@ static const char usage_text[] =
 	"Reads call detail records from the FILEs in order (stdin when none, or '-'),\n"
 	"pseudonymizes, truncates or drops each field as the RULES say, and writes the\n"
 	"minimized records to stdout (or OUT). Fields the rules do not name are dropped.\n"
+	"The RULES' format says what the input is: csv, jsonl (JSON lines), kv\n"
+	"(Kamailio acc log lines) or kannel (Kannel access log).\n"
 	"\n"
 	"Options:\n"
 	"  -r, --rules FILE      rules file (required)\n"
@@ -189,9 +191,6 @@ static void on_reject(void *ud, const struct cm_rejection *r)
 	case CM_REJ_QUOTE:
 		snprintf(why, sizeof why, "unterminated quote, or text after a closing quote");
 		break;
-	case CM_REJ_NUL:
-		snprintf(why, sizeof why, "NUL byte in the record");
-		break;
 	case CM_REJ_TOOLONG:
 		snprintf(why, sizeof why, "record longer than %zu bytes (--max-record); "
 			 "skipped to its end", cli->max_record);
@@ -210,6 +209,25 @@ static void on_reject(void *ud, const struct cm_rejection *r)
 	case CM_REJ_EPOCH:
 		snprintf(why, sizeof why, "field '%.60s': the epoch time is missing or unreadable",
 			 r->field ? r->field : "?");
+		break;
+	case CM_REJ_JSON:
+		snprintf(why, sizeof why, "not one well-formed JSON object, at byte %llu of the line",
+			 (unsigned long long)r->col);
+		break;
+	case CM_REJ_SYNTAX:
+		snprintf(why, sizeof why, "the line does not follow its format, at byte %llu",
+			 (unsigned long long)r->col);
+		break;
+	case CM_REJ_DUPLICATE:
+		snprintf(why, sizeof why, "field '%.60s' given twice, at byte %llu of the line",
+			 r->field ? r->field : "?", (unsigned long long)r->col);
+		break;
+	case CM_REJ_NUL:
+		if (r->col)
+			snprintf(why, sizeof why, "NUL byte in the record, at byte %llu of the line",
+				 (unsigned long long)r->col);
+		else
+			snprintf(why, sizeof why, "NUL byte in the record");
 		break;
 	default:
 		snprintf(why, sizeof why, "%s", cm_reject_name(r->reason));
@@ -232,6 +250,9 @@ static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, d
 		fprintf(stderr, " %s=%llu", cm_reject_name((enum cm_reject)i),
 			(unsigned long long)st->by_reason[i]);
 	fprintf(stderr, "\n");
+	if (st->other)
+		fprintf(stderr, "cdrmin: stats: other lines (without the marker, not records)=%llu\n",
+			(unsigned long long)st->other);
 	fprintf(stderr, "cdrmin: stats: elapsed=%.3fs records/s=%.0f input-bytes=%llu\n", secs,
 		secs > 0 ? (double)st->read / secs : 0.0, (unsigned long long)st->bytes_in);
 	if (ps) {
@@ -311,11 +332,20 @@ static void describe_rules(const struct cm_rules *r, const char *path, struct cm
 	char line[512];
 	size_t i, j;
 
-	snprintf(line, sizeof line, "rules %s: valid\ninput: csv, delimiter '%s', %s\n", path,
-		 r->delim == '\t' ? "\\t" : (char[]){r->delim, 0},
-		 r->columns.n ? (r->header ? "declared columns, header line checked"
-					   : "declared columns, no header line")
-			      : "columns from the header line");
+	if (r->format == CM_FORMAT_CSV)
+		snprintf(line, sizeof line, "rules %s: valid\ninput: csv, delimiter '%s', %s\n", path,
+			 r->delim == '\t' ? "\\t" : (char[]){r->delim, 0},
+			 r->columns.n ? (r->header ? "declared columns, header line checked"
+						   : "declared columns, no header line")
+				      : "columns from the header line");
+	else
+		snprintf(line, sizeof line, "rules %s: valid\ninput: %s lines%s%s%s%s%s, fields named by the rules\n",
+			 path, cm_format_name(r->format),
+			 r->format == CM_FORMAT_KV ? ", pairs separated by '" : "",
+			 r->format == CM_FORMAT_KV ? (char[]){r->delim, 0} : "",
+			 r->format == CM_FORMAT_KV ? "'" : "",
+			 r->marker ? ", records after the marker " : "",
+			 r->marker ? "(lines without it are not records)" : "");
 	cm_buf_adds(b, line);
 	if (np->cc[0]) {
 		snprintf(line, sizeof line,

@@ -8,6 +8,8 @@
 #include <xxhash.h>
 
 #include "cdrmin/csv.h"
+#include "cdrmin/json.h"
+#include "cdrmin/linefmt.h"
 #include "cdrmin/pipeline.h"
 
 #define READ_SLACK (256 * 1024)
@@ -16,6 +18,12 @@ struct cm_pipeline {
 	struct cm_pipeline_opts o;
 	struct cm_sink *sink;
 	struct cm_csv dec;
+	/* Line formats (jsonl, kv, kannel): one of these, and the line framer's state. */
+	struct cm_jsonl *jd;
+	struct cm_linedec ld;
+	int have_ld;
+	uint64_t lline, loff; /* line and stream offset of the next line */
+	int lskip;            /* dropping the tail of an over-long line */
 	struct cm_plan plan;
 	int have_plan;
 	int header_written;
@@ -75,7 +83,8 @@ struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_
 	pl->o = *o;
 	pl->sink = sink;
 	pl->enc.fmt = o->output;
-	pl->enc.delim = o->rules->delim;
+	/* kv's delimiter separates its pairs; its csv output uses commas. */
+	pl->enc.delim = o->rules->format == CM_FORMAT_CSV ? o->rules->delim : ',';
 	cm_plan_out_init(&pl->out);
 	cm_csv_opts_default(&co);
 	co.delim = o->rules->delim;
@@ -94,6 +103,27 @@ struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_
 		}
 		pl->have_plan = 1;
 	}
+	switch (o->rules->format) {
+	case CM_FORMAT_JSONL:
+		pl->jd = cm_jsonl_new(&pl->plan.schema, err);
+		if (!pl->jd) {
+			cm_pipeline_free(pl);
+			return NULL;
+		}
+		break;
+	case CM_FORMAT_KV:
+	case CM_FORMAT_KANNEL:
+		if (cm_linedec_init(&pl->ld, o->rules->format == CM_FORMAT_KV ? CM_LINE_KV : CM_LINE_KANNEL,
+				    &pl->plan.schema, o->rules->delim) != 0) {
+			cm_pipeline_free(pl);
+			cm_err_set(err, CM_E_NOMEM, "out of memory");
+			return NULL;
+		}
+		pl->have_ld = 1;
+		break;
+	case CM_FORMAT_CSV:
+		break;
+	}
 	return pl;
 }
 
@@ -101,6 +131,9 @@ void cm_pipeline_free(struct cm_pipeline *pl)
 {
 	if (!pl)
 		return;
+	cm_jsonl_free(pl->jd);
+	if (pl->have_ld)
+		cm_linedec_deinit(&pl->ld);
 	if (pl->have_plan)
 		cm_plan_deinit(&pl->plan);
 	cm_plan_out_deinit(&pl->out);
@@ -108,8 +141,8 @@ void cm_pipeline_free(struct cm_pipeline *pl)
 	free(pl);
 }
 
-static void reject(struct cm_pipeline *pl, const char *source, uint64_t line, uint64_t offset,
-		   enum cm_reject why, long field, size_t got)
+static void reject_at(struct cm_pipeline *pl, const char *source, uint64_t line, uint64_t offset,
+		      enum cm_reject why, long field, size_t got, uint64_t col)
 {
 	struct cm_rejection r;
 
@@ -125,7 +158,14 @@ static void reject(struct cm_pipeline *pl, const char *source, uint64_t line, ui
 	r.field = field >= 0 && pl->have_plan ? pl->plan.schema.names[field] : NULL;
 	r.got_columns = got;
 	r.want_columns = pl->have_plan ? pl->plan.schema.n : 0;
+	r.col = col;
 	pl->o.on_reject(pl->o.ud, &r);
+}
+
+static void reject(struct cm_pipeline *pl, const char *source, uint64_t line, uint64_t offset,
+		   enum cm_reject why, long field, size_t got)
+{
+	reject_at(pl, source, line, offset, why, field, got, 0);
 }
 
 /*
@@ -261,6 +301,187 @@ static int skip_bom(struct cm_pipeline *pl, struct cm_source *src, struct cm_err
 	return 0;
 }
 
+/* What the decoder found, whatever the format. */
+struct dec_res {
+	enum cm_csv_what what;
+	enum cm_reject reason;  /* for CM_CSV_REJECT */
+	long field;             /* the field at fault, or -1 */
+	uint64_t col;           /* line formats: 1-based byte of the fault, or 0 */
+	int other;              /* CM_CSV_NOTHING: a line without the marker */
+	struct cm_record rec;
+};
+
+static int blank(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/*
+ * Decodes one line p[0..n) (LF and CR removed) of a line format into res.
+ * Returns 0, or CM_FAIL when memory is short.
+ */
+static int decode_line(struct cm_pipeline *pl, const char *p, size_t n, struct dec_res *res)
+{
+	const struct cm_rules *r = pl->o.rules;
+	const char *s = p, *nul;
+	size_t m = n;
+	int rc;
+
+	res->what = CM_CSV_NOTHING;
+	if (blank(p, n))
+		return 0;
+	nul = memchr(p, '\0', n);
+	if (nul) {
+		res->what = CM_CSV_REJECT;
+		res->reason = CM_REJ_NUL;
+		res->col = (uint64_t)(nul - p) + 1;
+		return 0;
+	}
+	if (r->marker) {
+		const char *at = memmem(p, n, r->marker, strlen(r->marker));
+
+		if (!at) {
+			res->other = 1;
+			return 0;
+		}
+		s = at + strlen(r->marker);
+		if (r->format == CM_FORMAT_JSONL) {
+			const char *brace = memchr(s, '{', n - (size_t)(s - p));
+
+			s = brace ? brace : p + n;
+		}
+		m = n - (size_t)(s - p);
+	}
+	if (r->format == CM_FORMAT_JSONL) {
+		struct cm_json_fault f;
+
+		rc = cm_jsonl_decode(pl->jd, s, m, &res->rec, &f);
+		if (rc == CM_FAIL)
+			return CM_FAIL;
+		if (rc == 0) {
+			res->what = CM_CSV_REJECT;
+			res->reason = f.reason;
+			res->field = f.field;
+			res->col = (uint64_t)(s - p) + f.at + 1;
+			return 0;
+		}
+	} else {
+		struct cm_line_fault f;
+
+		rc = cm_linedec_decode(&pl->ld, s, m, &res->rec, &f);
+		if (rc == 0) {
+			res->what = CM_CSV_REJECT;
+			res->reason = f.reason;
+			res->field = f.field;
+			res->col = (uint64_t)(s - p) + f.at + 1;
+			return 0;
+		}
+	}
+	res->what = CM_CSV_RECORD;
+	return 0;
+}
+
+/*
+ * The line framer of the line formats, with cm_csv_next's contract: bytes
+ * consumed, CM_NEED_MORE, 0 at the end, CM_FAIL when memory is short.
+ */
+static ssize_t line_next(struct cm_pipeline *pl, char *buf, size_t len, int eof,
+			 struct dec_res *res)
+{
+	size_t max = pl->o.max_record, n, used;
+	const char *nl;
+
+	if (len == 0)
+		return eof ? 0 : CM_NEED_MORE;
+	res->rec.line = pl->lline;
+	res->rec.offset = pl->loff;
+	if (pl->lskip) {
+		/* the tail of an over-long line, already rejected */
+		nl = memchr(buf, '\n', len);
+		used = nl ? (size_t)(nl - buf) + 1 : len;
+		pl->loff += used;
+		if (nl) {
+			pl->lskip = 0;
+			pl->lline++;
+		}
+		res->what = CM_CSV_NOTHING;
+		return (ssize_t)used;
+	}
+	nl = memchr(buf, '\n', len < max + 1 ? len : max + 1);
+	if (!nl) {
+		if (len > max) {
+			res->what = CM_CSV_REJECT;
+			res->reason = CM_REJ_TOOLONG;
+			pl->lskip = 1;
+			pl->loff += len;
+			return (ssize_t)len;
+		}
+		if (!eof)
+			return CM_NEED_MORE;
+		n = used = len;
+	} else {
+		n = (size_t)(nl - buf);
+		used = n + 1;
+	}
+	if (n && buf[n - 1] == '\r')
+		n--;
+	if (decode_line(pl, buf, n, res) != 0)
+		return CM_FAIL;
+	pl->loff += used;
+	if (nl)
+		pl->lline++;
+	return (ssize_t)used;
+}
+
+/* The next record of the source's format from buf[0..len), as cm_csv_next. */
+static ssize_t dec_next(struct cm_pipeline *pl, char *buf, size_t len, int eof, struct dec_res *res)
+{
+	struct cm_csv_result cr;
+	ssize_t k;
+
+	res->field = -1;
+	res->col = 0;
+	res->other = 0;
+	if (pl->o.rules->format != CM_FORMAT_CSV)
+		return line_next(pl, buf, len, eof, res);
+	k = cm_csv_next(&pl->dec, buf, len, eof, &cr);
+	res->what = cr.what;
+	res->reason = cr.reason;
+	res->rec = cr.rec;
+	res->rec.type = NULL;
+	res->rec.raw = NULL;
+	return k;
+}
+
+/* Where the decoder stands, for a record cut by a stop. */
+static int dec_skipping(const struct cm_pipeline *pl)
+{
+	return pl->o.rules->format == CM_FORMAT_CSV ? pl->dec.skipping : pl->lskip;
+}
+
+static void dec_reset(struct cm_pipeline *pl)
+{
+	cm_csv_reset(&pl->dec);
+	pl->lline = 1;
+	pl->loff = 0;
+	pl->lskip = 0;
+}
+
+static uint64_t dec_line(const struct cm_pipeline *pl)
+{
+	return pl->o.rules->format == CM_FORMAT_CSV ? pl->dec.line : pl->lline;
+}
+
+static uint64_t dec_offset(const struct cm_pipeline *pl)
+{
+	return pl->o.rules->format == CM_FORMAT_CSV ? pl->dec.offset : pl->loff;
+}
+
 int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *err)
 {
 	struct cm_source src;
@@ -282,22 +503,21 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 		return CM_FAIL;
 	}
 	pl->cur_err = err;
-	cm_csv_reset(&pl->dec);
+	dec_reset(pl);
 	if (pl->have_plan && !need_header && emit_header(pl, err) != 0)
 		goto out;
 	if (skip_bom(pl, &src, err) != 0)
 		goto out;
 	for (;;) {
-		struct cm_csv_result res;
+		struct dec_res res;
 		ssize_t k;
 
 		/* Stopped: what is left is the start of a record that never ended. */
-		k = cm_csv_next(&pl->dec, src.buf + src.start, src.end - src.start,
-				src.eof && !src.stopped, &res);
+		k = dec_next(pl, src.buf + src.start, src.end - src.start, src.eof && !src.stopped, &res);
 		if (src.stopped && (k == CM_NEED_MORE || k == 0)) {
-			if (src.end > src.start && !pl->dec.skipping) {
+			if (src.end > src.start && !dec_skipping(pl)) {
 				pl->st.read++;
-				reject(pl, src.name, pl->dec.line, pl->dec.offset, CM_REJ_TRUNCATED, -1, 0);
+				reject(pl, src.name, dec_line(pl), dec_offset(pl), CM_REJ_TRUNCATED, -1, 0);
 			}
 			pl->stopped = 1;
 			break;
@@ -318,11 +538,18 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 		if (k <= 0)
 			break;
 		src.start += (size_t)k;
-		if (res.what == CM_CSV_NOTHING)
+		if (res.what == CM_CSV_NOTHING) {
+			pl->st.other += (uint64_t)res.other;
 			continue;
+		}
 		if (need_header) {
+			struct cm_csv_result hr;
+
 			need_header = 0;
-			bad_header = take_header(pl, &res, err);
+			hr.what = res.what;
+			hr.reason = res.reason;
+			hr.rec = res.rec;
+			bad_header = take_header(pl, &hr, err);
 			if (bad_header < 0)
 				goto out;
 			continue;
@@ -334,7 +561,7 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 			continue;
 		}
 		if (res.what == CM_CSV_REJECT) {
-			reject(pl, src.name, res.rec.line, res.rec.offset, res.reason, -1, 0);
+			reject_at(pl, src.name, res.rec.line, res.rec.offset, res.reason, res.field, 0, res.col);
 			continue;
 		}
 		if (handle_record(pl, src.name, &res.rec, err) != 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cdrmin/generalize.h"
+#include "cdrmin/json.h"
 #include "cdrmin/plan.h"
 
 static const struct cm_action drop_action = {.type = CM_ACT_DROP};
@@ -38,6 +39,11 @@ int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm
 	p->phone = calloc(n ? n : 1, sizeof *p->phone);
 	if (!p->act || !p->rule_line || !p->out || !p->filters || !p->phone)
 		goto nomem;
+	cm_action_init(&p->key_scrub, CM_ACT_SCRUB);
+	p->key_scrub.scrub.display_redact = 0;
+	cm_action_init(&p->key_redact, CM_ACT_SCRUB);
+	p->key_redact.scrub.display_redact = 0;
+	p->key_redact.scrub.redact = 1;
 
 	for (i = 0; i < n; i++)
 		p->act[i] = r->def_line ? &r->def : &drop_action;
@@ -109,6 +115,8 @@ void cm_plan_deinit(struct cm_plan *p)
 	free(p->out);
 	free(p->filters);
 	free(p->phone);
+	cm_action_deinit(&p->key_scrub);
+	cm_action_deinit(&p->key_redact);
 	memset(p, 0, sizeof *p);
 	p->epoch_field = -1;
 }
@@ -119,6 +127,7 @@ void cm_plan_out_init(struct cm_plan_out *o)
 	cm_buf_init(&o->scratch);
 	cm_buf_init(&o->tmp);
 	cm_buf_init(&o->rowbuf);
+	cm_buf_init(&o->dec);
 }
 
 void cm_plan_out_deinit(struct cm_plan_out *o)
@@ -126,11 +135,14 @@ void cm_plan_out_deinit(struct cm_plan_out *o)
 	cm_buf_deinit(&o->scratch);
 	cm_buf_deinit(&o->tmp);
 	cm_buf_deinit(&o->rowbuf);
+	cm_buf_deinit(&o->dec);
 	free(o->row);
 	free(o->rowoff);
 	free(o->off);
 	free(o->len);
 	free(o->src);
+	free(o->ot);
+	free(o->raw);
 	memset(o, 0, sizeof *o);
 }
 
@@ -153,6 +165,18 @@ static int out_reserve(struct cm_plan_out *o, size_t n)
 	if (!src)
 		return -1;
 	o->src = src;
+	{
+		unsigned char *ot = realloc(o->ot, n);
+		struct cm_slice *raw;
+
+		if (!ot)
+			return -1;
+		o->ot = ot;
+		raw = realloc(o->raw, n * sizeof *raw);
+		if (!raw)
+			return -1;
+		o->raw = raw;
+	}
 	o->cap = n;
 	return 0;
 }
@@ -186,7 +210,16 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 	cm_buf_reset(&o->rowbuf);
 	for (i = 0; i < p->nphone; i++) {
 		struct cm_slice v = rec->f[p->phone[i]];
-		enum cm_phone_class cls = cm_phone_normalize(&p->rules->numbering, v.p, v.n, &o->tmp);
+		enum cm_phone_class cls;
+
+		if (rec->type && rec->type[p->phone[i]] != CM_VT_STR && rec->type[p->phone[i]] != CM_VT_NUM)
+			continue;
+		if (p->act[p->phone[i]]->decode_url && v.n && memchr(v.p, '%', v.n)) {
+			cm_url_decode(v.p, v.n, &o->dec);
+			v.p = o->dec.p;
+			v.n = o->dec.n;
+		}
+		cls = cm_phone_normalize(&p->rules->numbering, v.p, v.n, &o->tmp);
 
 		if (cls != CM_PHONE_E164 && cls != CM_PHONE_LOCAL)
 			continue;
@@ -202,6 +235,73 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 	c->row = o->row;
 	c->nrow = k;
 	return 0;
+}
+
+/* 1 when s[0..n) is a JSON number (RFC 8259 section 6). */
+static int json_number(const char *s, size_t n)
+{
+	size_t i = 0, d;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else {
+		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d || s[d] == '0')
+			return 0;
+	}
+	if (i < n && s[i] == '.') {
+		for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	return i == n && n > 0;
+}
+
+struct tree_ctx {
+	const struct cm_action *leaf, *key;
+	const struct cm_action_ctx *c;
+};
+
+static int tree_leaf(void *ud, const char *s, size_t n, struct cm_buf *out)
+{
+	const struct tree_ctx *t = ud;
+
+	return cm_action_apply(t->leaf, t->c, s, n, out);
+}
+
+static int tree_key(void *ud, const char *s, size_t n, struct cm_buf *out)
+{
+	const struct tree_ctx *t = ud;
+
+	return cm_action_apply(t->key, t->c, s, n, out);
+}
+
+/*
+ * An action on a JSON object or array: applied to each string and number
+ * inside, keys scrubbed. Returns as cm_action_apply.
+ */
+static int map_tree(const struct cm_plan *p, const struct cm_action *a,
+		    const struct cm_action_ctx *c, struct cm_slice v, struct cm_buf *out)
+{
+	struct tree_ctx t;
+	t.leaf = a;
+	t.key = a->type == CM_ACT_SCRUB ? a : c->ps ? &p->key_scrub : &p->key_redact;
+	t.c = c;
+	/* v was validated by the decoder: -1 is a callback's CM_FAIL. */
+	return cm_json_map_tree(v.p, v.n, tree_leaf, tree_key, &t, out);
 }
 
 /* 1 when the record passes the only/skip filters. */
@@ -238,6 +338,7 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	c.np = &p->rules->numbering;
 	c.epoch = 0;
 	c.tmp = &o->tmp;
+	c.dec = &o->dec;
 	c.row = NULL;
 	c.nrow = 0;
 	if (p->epoch_field >= 0) {
@@ -259,16 +360,36 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 		size_t in = p->out[i];
 		const struct cm_action *a = p->act[in];
 		struct cm_slice v = rec->f[in];
+		unsigned char t = rec->type ? rec->type[in] : CM_VT_STR;
 		size_t start;
 		int rc;
 
+		o->ot[i] = CM_OT_STR;
+		if (t == CM_VT_ABSENT || t == CM_VT_NULL) {
+			o->ot[i] = t == CM_VT_NULL ? CM_OT_NULL : CM_OT_ABSENT;
+			o->src[i] = "";
+			o->len[i] = 0;
+			continue;
+		}
 		if (a->type == CM_ACT_KEEP) {
 			o->src[i] = v.p;
 			o->len[i] = v.n;
+			if (rec->raw) {
+				o->ot[i] = CM_OT_KEPT;
+				o->raw[i] = rec->raw[in];
+			}
 			continue;
 		}
 		start = o->scratch.n;
-		rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
+		if (t == CM_VT_TREE && a->type != CM_ACT_REDACT) {
+			rc = map_tree(p, a, &c, v, &o->scratch);
+			o->ot[i] = CM_OT_JSON;
+		} else {
+			rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
+			if (t == CM_VT_NUM && rc == 0 &&
+			    json_number(o->scratch.p + start, o->scratch.n - start))
+				o->ot[i] = CM_OT_JSON;
+		}
 		if (rc == CM_FAIL || o->scratch.oom)
 			return CM_FAIL;
 		if (rc != 0) {

@@ -13,6 +13,9 @@ static const char *const reject_names[CM_REJ__COUNT] = {
 	[CM_REJ_EPOCH] = "epoch",
 	[CM_REJ_HEADER] = "header",
 	[CM_REJ_TRUNCATED] = "truncated",
+	[CM_REJ_JSON] = "json",
+	[CM_REJ_SYNTAX] = "syntax",
+	[CM_REJ_DUPLICATE] = "duplicate",
 };
 
 const char *cm_reject_name(enum cm_reject r)

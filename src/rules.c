@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cdrmin/json.h"
 #include "cdrmin/rules.h"
 
 #define MAX_WORDS 64
@@ -40,7 +41,24 @@ struct parser {
 	const char *path;
 	struct cm_err *err;
 	int have_format, have_header, have_columns, have_delim, have_numbering, have_epoch;
+	int have_marker;
+	unsigned header_line, columns_line, marker_line;
 };
+
+const char *cm_format_name(enum cm_format f)
+{
+	switch (f) {
+	case CM_FORMAT_CSV:
+		return "csv";
+	case CM_FORMAT_JSONL:
+		return "jsonl";
+	case CM_FORMAT_KV:
+		return "kv";
+	case CM_FORMAT_KANNEL:
+		return "kannel";
+	}
+	return "?";
+}
 
 static int perr(struct parser *ps, unsigned line, unsigned col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -349,6 +367,19 @@ static int parse_params(struct parser *ps, unsigned lno, struct cm_action *a, co
 			if (rc != 0)
 				return perr(ps, lno, w[i].col + 7,
 					    "bounds= needs a comma-separated list of decimal numbers");
+		} else if (key_is(s, klen, "decode")) {
+			if (strcmp(v, "url") != 0)
+				return perr(ps, lno, w[i].col + 7, "decode= must be url");
+			a->decode_url = 1;
+		} else if (key_is(s, klen, "alnum")) {
+			if (strcmp(v, "keep") == 0)
+				a->alnum = CM_ALNUM_KEEP;
+			else if (strcmp(v, "pseudonym") == 0)
+				a->alnum = CM_ALNUM_PSEUDONYM;
+			else if (strcmp(v, "redact") == 0)
+				a->alnum = CM_ALNUM_REDACT;
+			else
+				return perr(ps, lno, w[i].col + 6, "alnum= must be keep, pseudonym or redact");
 		} else if (key_is(s, klen, "display")) {
 			if (strcmp(v, "redact") == 0)
 				a->scrub.display_redact = 1;
@@ -403,10 +434,11 @@ static int parse_action(struct parser *ps, const struct line *ln, size_t at, str
 	ACTION("time", CM_ACT_TIME);
 	ACTION("bucket", CM_ACT_BUCKET);
 	ACTION("scrub", CM_ACT_SCRUB);
+	ACTION("length", CM_ACT_LENGTH);
 	else
 		return perr(ps, ln->no, w->col,
 			    "unknown action '%.40s' (expected keep, drop, redact, pseudonym, phone, ip, "
-			    "geo, lat, lon, geohash, cell, time, bucket or scrub)", name);
+			    "geo, lat, lon, geohash, cell, time, bucket, scrub or length)", name);
 #undef ACTION
 
 	switch (a->type) {
@@ -416,7 +448,7 @@ static int parse_action(struct parser *ps, const struct line *ln, size_t at, str
 	case CM_ACT_REDACT:
 		return parse_params(ps, ln->no, a, params, rest, "text=");
 	case CM_ACT_PSEUDONYM:
-		if (parse_params(ps, ln->no, a, params, rest, "kind= bits= keep= invalid= text=") != 0)
+		if (parse_params(ps, ln->no, a, params, rest, "kind= bits= keep= invalid= text= decode=") != 0)
 			return CM_FAIL;
 		if ((a->keep_digits || a->keep_cc) && a->kind != CM_KIND_PHONE &&
 		    (a->keep_cc || (a->kind != CM_KIND_IMSI && a->kind != CM_KIND_IMEI)))
@@ -432,41 +464,43 @@ static int parse_action(struct parser *ps, const struct line *ln, size_t at, str
 		params++;
 		rest--;
 		if (a->type == CM_ACT_PHONE && a->mode == CM_MODE_PSEUDONYM)
-			return parse_params(ps, ln->no, a, params, rest, "keep= bits= invalid= text=");
+			return parse_params(ps, ln->no, a, params, rest, "keep= bits= invalid= text= alnum= decode=");
 		if (a->type == CM_ACT_PHONE) {
-			if (parse_params(ps, ln->no, a, params, rest, "digits= invalid= text=") != 0)
+			if (parse_params(ps, ln->no, a, params, rest, "digits= invalid= text= alnum= decode=") != 0)
 				return CM_FAIL;
 			if (!a->digits)
 				return perr(ps, ln->no, params[-1].col, "phone truncate needs digits=N");
 			return 0;
 		}
 		if (a->mode == CM_MODE_PSEUDONYM)
-			return parse_params(ps, ln->no, a, params, rest, "bits= invalid= text=");
-		return parse_params(ps, ln->no, a, params, rest, "v4= v6= invalid= text=");
+			return parse_params(ps, ln->no, a, params, rest, "bits= invalid= text= decode=");
+		return parse_params(ps, ln->no, a, params, rest, "v4= v6= invalid= text= decode=");
 	case CM_ACT_GEO:
 	case CM_ACT_LAT:
 	case CM_ACT_LON:
-		return parse_params(ps, ln->no, a, params, rest, "decimals= invalid= text=");
+		return parse_params(ps, ln->no, a, params, rest, "decimals= invalid= text= decode=");
 	case CM_ACT_GEOHASH:
-		return parse_params(ps, ln->no, a, params, rest, "chars= invalid= text=");
+		return parse_params(ps, ln->no, a, params, rest, "chars= invalid= text= decode=");
 	case CM_ACT_CELL:
-		return parse_params(ps, ln->no, a, params, rest, "invalid= text=");
+		return parse_params(ps, ln->no, a, params, rest, "invalid= text= decode=");
 	case CM_ACT_TIME:
-		if (parse_params(ps, ln->no, a, params, rest, "floor= invalid= text=") != 0)
+		if (parse_params(ps, ln->no, a, params, rest, "floor= invalid= text= decode=") != 0)
 			return CM_FAIL;
 		for (i = 0; i < rest; i++)
 			if (strncmp(params[i].s, "floor=", 6) == 0)
 				return 0;
 		return perr(ps, ln->no, w->col, "time needs floor=minute, floor=hour or floor=day");
 	case CM_ACT_BUCKET:
-		if (parse_params(ps, ln->no, a, params, rest, "bounds= invalid= text=") != 0)
+		if (parse_params(ps, ln->no, a, params, rest, "bounds= invalid= text= decode=") != 0)
 			return CM_FAIL;
 		if (a->bucket.n == 0)
 			return perr(ps, ln->no, w->col, "bucket needs bounds=N,N,...");
 		return 0;
 	case CM_ACT_SCRUB:
 		return parse_params(ps, ln->no, a, params, rest,
-				    "redact text= display= min-digits= bits=");
+				    "redact text= display= min-digits= bits= decode=");
+	case CM_ACT_LENGTH:
+		return parse_params(ps, ln->no, a, params, rest, "invalid= text= decode=");
 	}
 	return 0;
 }
@@ -637,17 +671,35 @@ static int parse_directive_or_rule(struct parser *ps, const struct line *ln)
 
 	if (!w0->quoted) {
 		if (strcmp(d, "format") == 0) {
-			if (once(ps, ln, &ps->have_format) || need_words(ps, ln, 2, "format csv"))
+			static const enum cm_format all[] = {CM_FORMAT_CSV, CM_FORMAT_JSONL, CM_FORMAT_KV,
+							     CM_FORMAT_KANNEL};
+
+			if (once(ps, ln, &ps->have_format) ||
+			    need_words(ps, ln, 2, "format csv|jsonl|kv|kannel"))
 				return CM_FAIL;
-			if (strcmp(ln->w[1].s, "csv") != 0)
-				return perr(ps, ln->no, ln->w[1].col, "unknown format '%.40s' (expected csv)",
-					    ln->w[1].s);
-			r->format = CM_FORMAT_CSV;
+			for (i = 0; i < sizeof all / sizeof all[0]; i++)
+				if (strcmp(ln->w[1].s, cm_format_name(all[i])) == 0) {
+					r->format = all[i];
+					return 0;
+				}
+			return perr(ps, ln->no, ln->w[1].col,
+				    "unknown format '%.40s' (expected csv, jsonl, kv or kannel)", ln->w[1].s);
+		}
+		if (strcmp(d, "marker") == 0) {
+			if (once(ps, ln, &ps->have_marker) || need_words(ps, ln, 2, "marker TEXT"))
+				return CM_FAIL;
+			if (!ln->w[1].s[0])
+				return perr(ps, ln->no, ln->w[1].col, "the marker must not be empty");
+			r->marker = xstrdup(ln->w[1].s);
+			if (!r->marker)
+				return cm_err_set(ps->err, CM_E_NOMEM, "out of memory");
+			ps->marker_line = ln->no;
 			return 0;
 		}
 		if (strcmp(d, "header") == 0) {
 			if (once(ps, ln, &ps->have_header) || need_words(ps, ln, 2, "header yes|no"))
 				return CM_FAIL;
+			ps->header_line = ln->no;
 			if (strcmp(ln->w[1].s, "yes") == 0)
 				r->header = 1;
 			else if (strcmp(ln->w[1].s, "no") == 0)
@@ -659,6 +711,7 @@ static int parse_directive_or_rule(struct parser *ps, const struct line *ln)
 		if (strcmp(d, "columns") == 0) {
 			if (once(ps, ln, &ps->have_columns))
 				return CM_FAIL;
+			ps->columns_line = ln->no;
 			if (ln->n < 2)
 				return perr(ps, ln->no, w0->col, "expected: columns NAME,NAME,...");
 			return add_name_list(ps, ln, 1, &r->columns);
@@ -755,6 +808,108 @@ static int parse_directive_or_rule(struct parser *ps, const struct line *ln)
 	return parse_action(ps, ln, 1, &nr->act);
 }
 
+/* Adds name to the schema unless it is there. Returns 0 or CM_FAIL. */
+static int schema_add_once(struct parser *ps, struct cm_schema *s, const char *name)
+{
+	if (cm_schema_find(s, name) >= 0)
+		return 0;
+	if (cm_schema_add(s, name, strlen(name)) != 0)
+		return cm_err_set(ps->err, CM_E_NOMEM, "out of memory");
+	return 0;
+}
+
+/* Checks one field name of a line format at line:col. */
+static int check_field_name(struct parser *ps, const char *name, unsigned line, unsigned col)
+{
+	const struct cm_rules *r = ps->r;
+	const char *why = NULL;
+	size_t at = 0, i;
+
+	switch (r->format) {
+	case CM_FORMAT_JSONL:
+		if (cm_json_path_check(name, &at, &why) != 0)
+			return perr(ps, line, col + (unsigned)at, "bad JSON path: %s", why);
+		break;
+	case CM_FORMAT_KV:
+		for (i = 0; name[i]; i++)
+			if (name[i] == '=' || name[i] == r->delim)
+				return perr(ps, line, col + (unsigned)i,
+					    "a kv field name cannot hold '=' or the pair separator");
+		break;
+	case CM_FORMAT_KANNEL:
+		for (i = 0; name[i]; i++)
+			if ((name[i] >= 'A' && name[i] <= 'Z') || name[i] == ':' || name[i] == '[' ||
+			    name[i] == ']' || name[i] == ' ')
+				return perr(ps, line, col + (unsigned)i,
+					    "kannel field names are lower case, without ':', '[', ']' or blanks "
+					    "(time, event, smsc, svc, from, to, msg, ...)");
+		break;
+	case CM_FORMAT_CSV:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Formats other than csv: the schema is the names the rules use, rules
+ * first in their order, then filters and the epoch field. Checks that the
+ * directives fit the format and, for JSON, that no kept subtree holds a
+ * value another rule protects.
+ */
+static int finish_line_format(struct parser *ps, unsigned lno)
+{
+	struct cm_rules *r = ps->r;
+	size_t i, j;
+
+	if (ps->have_columns || ps->have_header)
+		return perr(ps, ps->have_columns ? ps->columns_line : ps->header_line, 1,
+			    "'%s' is for csv: the fields of format %s are the names the rules use",
+			    ps->have_columns ? "columns" : "header", cm_format_name(r->format));
+	if (r->def.type != CM_ACT_DROP)
+		return perr(ps, r->def_line, 1,
+			    "format %s has no unnamed fields to redact: write '* drop' and name "
+			    "each field the output needs", cm_format_name(r->format));
+	if (ps->have_delim && r->format != CM_FORMAT_KV)
+		return perr(ps, lno, 1, "'delimiter' is for csv and kv");
+	if (!ps->have_delim)
+		r->delim = ';';
+	r->header = 0;
+	for (i = 0; i < r->nrules; i++) {
+		if (check_field_name(ps, r->rules[i].field, r->rules[i].line, r->rules[i].col) != 0 ||
+		    schema_add_once(ps, &r->columns, r->rules[i].field) != 0)
+			return CM_FAIL;
+	}
+	for (i = 0; i < r->nfilters; i++) {
+		if (check_field_name(ps, r->filters[i].field, r->filters[i].line, r->filters[i].col) != 0 ||
+		    schema_add_once(ps, &r->columns, r->filters[i].field) != 0)
+			return CM_FAIL;
+	}
+	if (r->epoch_field &&
+	    (check_field_name(ps, r->epoch_field, r->epoch_line, r->epoch_col) != 0 ||
+	     schema_add_once(ps, &r->columns, r->epoch_field) != 0))
+		return CM_FAIL;
+	if (r->format != CM_FORMAT_JSONL)
+		return 0;
+	/* A kept subtree would write out what a rule inside it protects. */
+	for (i = 0; i < r->nrules; i++) {
+		const struct cm_rule *a = &r->rules[i];
+
+		if (a->act.type != CM_ACT_KEEP)
+			continue;
+		for (j = 0; j < r->nrules; j++) {
+			const struct cm_rule *b = &r->rules[j];
+
+			if (j == i || b->act.type == CM_ACT_KEEP || b->act.type == CM_ACT_DROP ||
+			    !cm_json_path_contains(a->field, b->field))
+				continue;
+			return perr(ps, a->line, a->col,
+				    "'%.60s' keeps a subtree that holds '%.60s', which line %u protects: "
+				    "name the values to keep one by one", a->field, b->field, b->line);
+		}
+	}
+	return 0;
+}
+
 int cm_rules_parse(struct cm_rules *r, const char *path, const char *text, size_t n,
 		   struct cm_err *err)
 {
@@ -819,7 +974,10 @@ int cm_rules_parse(struct cm_rules *r, const char *path, const char *text, size_
 			  "no default for unnamed fields: end the rules with '* drop' (deny by default)");
 		goto out;
 	}
-	if (r->columns.n == 0) {
+	if (r->format != CM_FORMAT_CSV) {
+		if (finish_line_format(&ps, lno) != 0)
+			goto out;
+	} else if (r->columns.n == 0) {
 		if (r->header == 0) {
 			cm_err_at(err, CM_E_RULES, lno + 1, 1,
 				  "no columns: declare 'columns NAME,...' or say 'header yes'");
@@ -828,6 +986,10 @@ int cm_rules_parse(struct cm_rules *r, const char *path, const char *text, size_
 		r->header = 1;
 	} else if (r->header < 0) {
 		r->header = 0;
+	}
+	if (r->format == CM_FORMAT_CSV && ps.have_marker) {
+		perr(&ps, ps.marker_line, 1, "'marker' is for the line formats jsonl, kv and kannel");
+		goto out;
 	}
 	rc = 0;
 out:
@@ -895,6 +1057,7 @@ void cm_rules_deinit(struct cm_rules *r)
 	cm_action_deinit(&r->def);
 	cm_schema_deinit(&r->columns);
 	free(r->epoch_field);
+	free(r->marker);
 	free(r->path);
 	memset(r, 0, sizeof *r);
 }

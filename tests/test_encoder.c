@@ -55,7 +55,7 @@ Test(encoder, jsonl_and_csv_records)
 	struct cm_schema s;
 	struct cm_plan p;
 	struct cm_plan_out o;
-	struct cm_record rec;
+	struct cm_record rec = {0};
 	struct cm_slice f[3] = {{"1,2", 3}, {"x", 1}, {"", 0}};
 	struct cm_encoder e;
 	struct cm_buf b;

@@ -34,8 +34,18 @@ enum cm_act {
 	CM_ACT_CELL,     /* cell global id -> its location/tracking area */
 	CM_ACT_TIME,     /* floor to minute, hour or day */
 	CM_ACT_BUCKET,   /* number -> bucket label */
-	CM_ACT_SCRUB     /* identifiers in free text replaced */
+	CM_ACT_SCRUB,    /* identifiers in free text replaced */
+	CM_ACT_LENGTH    /* SMS text -> "characters:segments" (linefmt.h, cm_sms_measure) */
 };
+
+/*
+ * phone: what becomes of an alphanumeric sender id (a brand name in an SMS
+ * sender field: 1 to CM_ALNUM_SENDER_MAX characters of letters, digits,
+ * blanks and . & ' _ -, at least one letter, fewer than
+ * CM_HIDDEN_DIGITS_MIN digits, so no number hides in one).
+ */
+enum cm_alnum { CM_ALNUM_INVALID = 0, CM_ALNUM_KEEP, CM_ALNUM_PSEUDONYM, CM_ALNUM_REDACT };
+#define CM_ALNUM_SENDER_MAX 11 /* 3GPP TS 23.040 9.1.2.5: 11 GSM characters */
 
 /* What happens to a value the action cannot read. */
 enum cm_invalid {
@@ -71,6 +81,8 @@ struct cm_action {
 	enum cm_act_mode mode;   /* phone, ip */
 	enum cm_kind kind;       /* pseudonym */
 	enum cm_invalid invalid;
+	enum cm_alnum alnum;     /* phone: alphanumeric sender ids (default: as invalid= says) */
+	int decode_url;          /* decode=url: %XX escapes decoded before the action reads the value */
 	unsigned bits;           /* token bits */
 	int keep_cc;             /* phone pseudonym: prefix the country code */
 	unsigned keep_digits;    /* phone, imsi, imei pseudonym: prefix N digits */
@@ -91,6 +103,7 @@ struct cm_action_ctx {
 	struct cm_buf *tmp;   /* caller's scratch for normalized values */
 	const struct cm_slice *row; /* the record's protected numbers, for scrub (see scrub.h) */
 	size_t nrow;
+	struct cm_buf *dec;   /* caller's scratch for decode=url values (may be NULL without it) */
 };
 
 /* Sets defaults for an action of type t (bits 128, /24 and /48, 2 decimals, 5 geohash chars, ...). */
@@ -104,6 +117,13 @@ void cm_action_deinit(struct cm_action *a);
  */
 int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, const char *v,
 		    size_t n, struct cm_buf *out);
+
+/*
+ * URL percent-decoding (RFC 3986 section 2.1), as FreeSWITCH's JSON CDRs
+ * encode their variables, into out (reset first): %XX becomes its byte; a
+ * '%' not followed by two hex digits stays; '+' stays (not a blank here).
+ */
+void cm_url_decode(const char *v, size_t n, struct cm_buf *out);
 
 /* 1 when the action needs the pseudonym key. */
 int cm_action_keyed(const struct cm_action *a);

@@ -7,10 +7,14 @@
  *
  *   csv    RFC 4180: a header line naming the columns (unless suppressed),
  *          fields quoted only when they hold the delimiter, a quote, CR or LF.
- *   jsonl  one JSON object per line (RFC 8259), {"name":"value",...} in plan
- *          order, every value a string. JSON text is UTF-8: a byte sequence
- *          that is not UTF-8 is written as U+FFFD, control characters as
- *          escapes. No header line.
+ *   jsonl  one JSON object per line (RFC 8259), {"name":value,...} in plan
+ *          order, flat: a field's name (a JSON path for JSON input) is its
+ *          key. Values are strings, except what a typed input gives (plan.h,
+ *          enum cm_otype): kept values in their JSON text, numbers that stay
+ *          numbers, rewritten subtrees, null; a field the input lacked has
+ *          no member. Strings are UTF-8: a byte sequence that is not UTF-8
+ *          is written as U+FFFD, control characters as escapes. No header
+ *          line.
  */
 #ifndef CDRMIN_ENCODER_H
 #define CDRMIN_ENCODER_H

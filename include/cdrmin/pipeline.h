@@ -25,6 +25,8 @@ struct cm_stats {
 	uint64_t read, written, filtered, rejected;
 	uint64_t by_reason[CM_REJ__COUNT];
 	uint64_t bytes_in;
+	/* Line formats with a marker: lines without it (the rest of a log), not records. */
+	uint64_t other;
 };
 
 /* Where and why a record was rejected. field is NULL when no field is at fault. */
@@ -34,6 +36,7 @@ struct cm_rejection {
 	enum cm_reject reason;
 	const char *field;
 	size_t got_columns, want_columns; /* for CM_REJ_COLUMNS */
+	uint64_t col;                     /* line formats: 1-based byte of the fault in its line, or 0 */
 };
 
 struct cm_pipeline_opts {
@@ -60,7 +63,13 @@ struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_
 void cm_pipeline_free(struct cm_pipeline *pl);
 
 /*
- * Filter one source (path, or "-" for stdin) to the sink. Returns 0, or
+ * Filter one source (path, or "-" for stdin) to the sink. csv: see
+ * csv.h. Line formats (jsonl, kv, kannel): one record per LF-ended line
+ * (a CR before the LF removed; the last line may lack its LF); blank lines
+ * are skipped; with a marker, a line without it is not a record (counted
+ * as other) and the record is the text after it (jsonl: from the first
+ * '{' after it); a line longer than max_record is rejected (too-long) and
+ * skipped to its LF; a line holding a NUL byte is rejected (nul). Returns 0, or
  * CM_FAIL: CM_E_NOINPUT (cannot open), CM_E_IO (read or write error),
  * CM_E_RULES (rules naming columns the first header lacks), CM_E_NOMEM.
  * A header line that is malformed, names a column twice, or differs from

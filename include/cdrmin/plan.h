@@ -41,6 +41,20 @@ struct cm_plan {
 	 */
 	size_t *phone;
 	size_t nphone;
+	/*
+	 * Object keys inside a protected JSON subtree are scrubbed: with
+	 * tokens when a key is loaded, else redacted (see cm_plan_apply).
+	 */
+	struct cm_action key_scrub, key_redact;
+};
+
+/* What an output value is, for the encoder. */
+enum cm_otype {
+	CM_OT_STR = 0, /* text: csv as is, jsonl as a string */
+	CM_OT_KEPT,    /* kept from a typed input: csv the value, jsonl raw[i] verbatim */
+	CM_OT_JSON,    /* JSON text (a number, a rewritten subtree): written as is */
+	CM_OT_NULL,    /* csv empty, jsonl null */
+	CM_OT_ABSENT   /* the input had no such field: csv empty, jsonl no member */
 };
 
 /*
@@ -62,11 +76,14 @@ struct cm_plan_out {
 	struct cm_buf scratch;  /* output bytes of transformed fields */
 	struct cm_buf tmp;      /* normalized values, while an action runs */
 	struct cm_buf rowbuf;   /* the record's protected numbers, normalized */
+	struct cm_buf dec;      /* decode=url values */
 	struct cm_slice *row;
 	size_t *rowoff;
 	size_t rowcap;
 	size_t *off, *len;      /* per output field: where its bytes are */
 	const char **src;       /* per output field: original bytes when kept, else NULL */
+	unsigned char *ot;      /* per output field: enum cm_otype */
+	struct cm_slice *raw;   /* per output field: JSON text for CM_OT_KEPT */
 	size_t cap;
 };
 
@@ -78,7 +95,15 @@ void cm_plan_out_deinit(struct cm_plan_out *o);
  * verdict, or CM_FAIL when memory is short or a keyed action has no engine
  * (ps NULL). On CM_REJECTED, *reason says
  * why and *field which input field (or -1). On CM_WRITE, cm_plan_value
- * gives each output field's bytes.
+ * gives each output field's bytes and o->ot[i] its kind.
+ *
+ * Typed values (rec->type): absent and null values pass as such whatever
+ * the action (there is nothing in them to protect); a kept value keeps its
+ * JSON text; an action on a number reads its text and, when the result is
+ * still a JSON number (a floored epoch time), writes it as one; an action
+ * other than keep and redact on an object or array applies to every string
+ * and number inside it, keeping the structure, and object keys inside are
+ * scrubbed (by the action itself when it is scrub).
  */
 int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm_record *rec,
 		  struct cm_plan_out *o, enum cm_reject *reason, long *field);

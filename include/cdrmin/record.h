@@ -25,11 +25,32 @@ struct cm_schema {
 	char **names;
 };
 
+/*
+ * The type of a value, for formats that have types (JSON). A CSV field is
+ * always CM_VT_STR.
+ */
+enum cm_vtype {
+	CM_VT_STR = 0, /* a string; f holds its decoded bytes (UTF-8) */
+	CM_VT_ABSENT,  /* the record has no such field; f is empty */
+	CM_VT_NULL,    /* JSON null; f is empty */
+	CM_VT_NUM,     /* JSON number; f holds its text as written */
+	CM_VT_BOOL,    /* JSON true or false; f holds the word */
+	CM_VT_TREE     /* JSON object or array; f holds its text as written */
+};
+
 struct cm_record {
 	struct cm_slice *f; /* values, indexed like the schema */
 	size_t n;           /* number of values (== schema n when well formed) */
 	uint64_t line;      /* line of the record's first byte in its source, 1-based */
 	uint64_t offset;    /* byte offset of the record's first byte in its source */
+	/*
+	 * Per field, for typed formats: the value's type, and its JSON text as
+	 * written (a string with its quotes and escapes), so that a kept value
+	 * is written back exactly. Both NULL when every field is a plain
+	 * string (CSV and the other line formats).
+	 */
+	const unsigned char *type;
+	const struct cm_slice *raw;
 };
 
 /* Why a record was not written. Every reject is counted by reason. */
@@ -42,6 +63,9 @@ enum cm_reject {
 	CM_REJ_EPOCH,       /* the epoch time field is missing or unreadable */
 	CM_REJ_HEADER,      /* its file's header line is malformed or differs */
 	CM_REJ_TRUNCATED,   /* cut off: the run was stopped in the middle of it */
+	CM_REJ_JSON,        /* not one well-formed JSON object (RFC 8259), or nested too deep */
+	CM_REJ_SYNTAX,      /* a line that does not follow its format (kv, kannel) */
+	CM_REJ_DUPLICATE,   /* a field the rules name is given twice in the record */
 	CM_REJ__COUNT
 };
 

@@ -29,7 +29,20 @@
 #include "cdrmin/pseudo.h"
 #include "cdrmin/record.h"
 
-enum cm_format { CM_FORMAT_CSV = 0 };
+/*
+ * Input formats. For csv the schema is the columns (declared or from the
+ * header line); for the others it is the field names the rules use (rules,
+ * filters, epoch), in the rules' order, so the decoder extracts only those.
+ */
+enum cm_format {
+	CM_FORMAT_CSV = 0,
+	CM_FORMAT_JSONL,  /* JSON lines; field names are paths (json.h) */
+	CM_FORMAT_KV,     /* key=value lines, Kamailio acc (linefmt.h) */
+	CM_FORMAT_KANNEL  /* Kannel access log (linefmt.h) */
+};
+
+/* Name of a format as written in rules ("csv", "jsonl", "kv", "kannel"). */
+const char *cm_format_name(enum cm_format f);
 
 struct cm_rule {
 	char *field; /* as written, unquoted */
@@ -49,9 +62,14 @@ struct cm_filter {
 struct cm_rules {
 	char *path;
 	enum cm_format format;
-	struct cm_schema columns; /* declared columns; n == 0 when none */
+	/*
+	 * csv: declared columns, n == 0 when none (header yes). Other formats:
+	 * the names the rules use, filled by the parser.
+	 */
+	struct cm_schema columns;
 	int header;               /* 1: the input starts with a header line */
-	char delim;
+	char delim;               /* csv field separator; kv pair separator */
+	char *marker;             /* line formats: a record starts after this text; NULL: at the line's start */
 	struct cm_numbering numbering;
 	enum cm_epoch_unit epoch_unit;
 	char *epoch_field;        /* NULL when no epoch */
