@@ -1,7 +1,8 @@
 # cdrmin: plain GNU make.
 #   make          build build/cdrmin and build/libcdrmin.a
 #   make run      install what is missing, build, filter the shipped sample
-#   make test     install what is missing, build, run the whole suite
+#   make test     install what is missing, build, run the whole suite (unit,
+#                 end-to-end, the real Kamailio + SIPp run)
 #   make asan     the suite under AddressSanitizer + UBSan (no recover)
 #   make valgrind the suite's end-to-end runs under valgrind memcheck
 #   make fixtures regenerate golden outputs on purpose (review the diff)
@@ -14,8 +15,10 @@ DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 
-# Debian packages the build and the tests need.
+# Debian packages the build and the unit tests need; the end-to-end run with a
+# real CDR producer also needs Kamailio and SIPp (tests/kamailio.sh).
 DEB_PKGS = gcc make pkg-config libsodium-dev libxxhash-dev libcriterion-dev
+TEST_PKGS = kamailio sip-tester
 
 PKGS      = libsodium libxxhash
 WARN      = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -39,7 +42,7 @@ LIB  = $(BUILD)/libcdrmin.a
 UNIT = $(BUILD)/unit
 TRICKLE = $(BUILD)/trickle
 
-.PHONY: all run test unit e2e asan valgrind fixtures clean install deps
+.PHONY: all run test unit e2e kamailio test-deps asan valgrind fixtures clean install deps
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -91,14 +94,21 @@ unit: $(UNIT)
 
 e2e: $(BIN) $(TRICKLE)
 	CDRMIN=$(BIN) TRICKLE=$(TRICKLE) sh tests/e2e.sh
+	CDRMIN=$(BIN) sh tests/formats.sh
 
-test: deps
+kamailio: $(BIN)
+	CDRMIN=$(BIN) sh tests/kamailio.sh
+
+test-deps:
+	@$(MAKE) --no-print-directory DEB_PKGS="$(TEST_PKGS)" deps
+
+test: deps test-deps
 	@$(MAKE) --no-print-directory all $(UNIT)
-	@$(MAKE) --no-print-directory unit e2e
+	@$(MAKE) --no-print-directory unit e2e kamailio
 
-asan: deps
+asan: deps test-deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit e2e
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit e2e kamailio
 
 valgrind: deps
 	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory DEB_PKGS=valgrind deps
@@ -128,7 +138,7 @@ FUZZ_CC      ?= clang
 FUZZ_DEB     ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
-FUZZ_TARGETS  = fuzz_csv fuzz_rules fuzz_scrub
+FUZZ_TARGETS  = fuzz_csv fuzz_rules fuzz_scrub fuzz_json fuzz_linefmt
 FUZZ_DIR      = build-fuzz
 FUZZ_SAN      = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 REPLAY_CC    ?= gcc
@@ -138,6 +148,8 @@ SIP_TORTURE   = ../shared/corpus/sip-torture
 FUZZ_SEEDS_fuzz_csv   = $(wildcard fixtures/*/*.csv)
 FUZZ_SEEDS_fuzz_rules = $(wildcard rules/*.rules)
 FUZZ_SEEDS_fuzz_scrub = $(wildcard fixtures/*/*.csv $(SIP_TORTURE)/*.dat)
+FUZZ_SEEDS_fuzz_json  = $(wildcard fixtures/*/*.jsonl fixtures/kamailio/acc-json.log)
+FUZZ_SEEDS_fuzz_linefmt = $(wildcard fixtures/kannel/*.log tests/kamailio/sample-acc.log)
 FUZZ_HDR      = $(wildcard include/cdrmin/*.h)
 
 .PHONY: fuzz fuzz-bins fuzz-replay replay-bins fuzz-clean
@@ -162,6 +174,8 @@ fuzz: deps
 	    fuzz_csv) seeds="$(FUZZ_SEEDS_fuzz_csv)";; \
 	    fuzz_rules) seeds="$(FUZZ_SEEDS_fuzz_rules)";; \
 	    fuzz_scrub) seeds="$(FUZZ_SEEDS_fuzz_scrub)";; \
+	    fuzz_json) seeds="$(FUZZ_SEEDS_fuzz_json)";; \
+	    fuzz_linefmt) seeds="$(FUZZ_SEEDS_fuzz_linefmt)";; \
 	  esac; \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t $(FUZZ_DIR)/artifacts; \
 	  for f in $$seeds; do cp -f "$$f" $(FUZZ_DIR)/seeds/$$t/; done; \
@@ -186,6 +200,8 @@ fuzz-replay: deps
 	      fuzz_csv) files="$(FUZZ_SEEDS_fuzz_csv)";; \
 	      fuzz_rules) files="$(FUZZ_SEEDS_fuzz_rules)";; \
 	      fuzz_scrub) files="$(FUZZ_SEEDS_fuzz_scrub)";; \
+	      fuzz_json) files="$(FUZZ_SEEDS_fuzz_json)";; \
+	      fuzz_linefmt) files="$(FUZZ_SEEDS_fuzz_linefmt)";; \
 	    esac; \
 	    files="$$files $$(find $(FUZZ_DIR)/corpus/$$t -type f 2>/dev/null)"; \
 	  fi; \

@@ -17,6 +17,14 @@ generic|rules/generic.rules|fixtures/generic/cdr.csv|fixtures/generic/cdr.out|0|
 generic-jsonl|rules/generic.rules|fixtures/generic/cdr.csv|fixtures/generic/cdr.jsonl|0|--output jsonl
 asterisk-jsonl|rules/asterisk.rules|fixtures/asterisk/master.csv|fixtures/asterisk/master.jsonl|0|--output jsonl
 mobile|rules/mobile.rules|fixtures/mobile/cdr.csv|fixtures/mobile/cdr.out|0|
+kamailio-acc|rules/kamailio-acc.rules|fixtures/kamailio/acc.log|fixtures/kamailio/acc.out|65|
+kamailio-acc-jsonl|rules/kamailio-acc.rules|fixtures/kamailio/acc.log|fixtures/kamailio/acc.jsonl|0|--output jsonl --allow-rejects
+kamailio-acc-json|rules/kamailio-acc-json.rules|fixtures/kamailio/acc-json.log|fixtures/kamailio/acc-json.out|65|
+freeswitch-json|rules/freeswitch-json.rules|fixtures/freeswitch-json/cdr.jsonl|fixtures/freeswitch-json/cdr.out|65|
+freeswitch-json-jsonl|rules/freeswitch-json.rules|fixtures/freeswitch-json/cdr.jsonl|fixtures/freeswitch-json/cdr.out.jsonl|65|--output jsonl
+kannel|rules/kannel.rules|fixtures/kannel/access.log|fixtures/kannel/access.out|65|
+sms-json|rules/sms-json.rules|fixtures/sms-json/sms.jsonl|fixtures/sms-json/sms.out|65|
+sms-json-jsonl|rules/sms-json.rules|fixtures/sms-json/sms.jsonl|fixtures/sms-json/sms.out.jsonl|65|--output jsonl
 '
 CHECKS='
 asterisk|rules/asterisk.rules|fixtures/asterisk/check.out
@@ -24,6 +32,11 @@ asterisk-newcdr|rules/asterisk-newcdr.rules|fixtures/asterisk-newcdr/check.out
 freeswitch|rules/freeswitch.rules|fixtures/freeswitch/check.out
 generic|rules/generic.rules|fixtures/generic/check.out|fixtures/generic/cdr.csv
 mobile|rules/mobile.rules|fixtures/mobile/check.out
+kamailio-acc|rules/kamailio-acc.rules|fixtures/kamailio/check.out
+kamailio-acc-json|rules/kamailio-acc-json.rules|fixtures/kamailio/check-json.out
+freeswitch-json|rules/freeswitch-json.rules|fixtures/freeswitch-json/check.out
+kannel|rules/kannel.rules|fixtures/kannel/check.out
+sms-json|rules/sms-json.rules|fixtures/sms-json/check.out
 '
 
 regen=0
