@@ -68,6 +68,7 @@ static const struct sep_range {
 	uint32_t lo, hi;
 	unsigned char ign;
 } sep_ranges[] = {
+	{ 0x0085, 0x0085, 0 },   /* next line (NEL) */
 	{ 0x00a0, 0x00a0, 0 },   /* no-break space */
 	{ 0x00ad, 0x00ad, 1 },   /* soft hyphen */
 	{ 0x00b7, 0x00b7, 0 },   /* middle dot */
@@ -84,7 +85,7 @@ static const struct sep_range {
 	{ 0x2000, 0x200a, 0 },   /* en quad .. hair space */
 	{ 0x200b, 0x200f, 1 },   /* zero width space, (non-)joiner, LRM, RLM */
 	{ 0x2010, 0x2015, 0 },   /* hyphen .. horizontal bar */
-	{ 0x2027, 0x2027, 0 },   /* hyphenation point */
+	{ 0x2027, 0x2029, 0 },   /* hyphenation point, line and paragraph separators */
 	{ 0x202a, 0x202e, 1 },   /* bidi embeddings and overrides */
 	{ 0x202f, 0x202f, 0 },   /* narrow no-break space */
 	{ 0x2043, 0x2043, 0 },   /* hyphen bullet */

@@ -415,11 +415,12 @@ static ssize_t line_next(struct cm_pipeline *pl, char *buf, size_t len, int eof,
 	nl = memchr(buf, '\n', len < max + 1 ? len : max + 1);
 	if (!nl) {
 		if (len > max) {
+			/* the first max + 1 bytes hold no LF: the rest is dropped up to it */
 			res->what = CM_CSV_REJECT;
 			res->reason = CM_REJ_TOOLONG;
 			pl->lskip = 1;
-			pl->loff += len;
-			return (ssize_t)len;
+			pl->loff += max + 1;
+			return (ssize_t)(max + 1);
 		}
 		if (!eof)
 			return CM_NEED_MORE;

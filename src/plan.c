@@ -7,6 +7,8 @@
 
 #include "cdrmin/generalize.h"
 #include "cdrmin/json.h"
+
+#include <xxhash.h>
 #include "cdrmin/plan.h"
 
 static const struct cm_action drop_action = {.type = CM_ACT_DROP};
@@ -24,7 +26,7 @@ int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm
 	 * would take a data line for a header just as well, and write its values
 	 * as column names. At least one named column must be found there.
 	 */
-	if (r->columns.n == 0 && r->nrules == 0)
+	if (r->format == CM_FORMAT_CSV && r->columns.n == 0 && r->nrules == 0)
 		return cm_err_at(err, CM_E_RULES, r->def_line, 1,
 				 "columns come from the input's header line: name at least one of "
 				 "them in a rule (or declare 'columns')");
@@ -270,9 +272,19 @@ static int json_number(const char *s, size_t n)
 	return i == n && n > 0;
 }
 
+/*
+ * Rewritten keys of one subtree: two keys that name one identifier
+ * ("07700900123" and "+447700900123") become one token, and redacted keys
+ * one text; the repeats get "#2", "#3", ... so the output has no duplicate
+ * member names. Keys the rewrite leaves as they are need no check.
+ */
+#define TREE_KEYS 256
 struct tree_ctx {
 	const struct cm_action *leaf, *key;
 	const struct cm_action_ctx *c;
+	size_t nkeys;
+	uint64_t h[TREE_KEYS];
+	unsigned cnt[TREE_KEYS];
 };
 
 static int tree_leaf(void *ud, const char *s, size_t n, struct cm_buf *out)
@@ -284,9 +296,34 @@ static int tree_leaf(void *ud, const char *s, size_t n, struct cm_buf *out)
 
 static int tree_key(void *ud, const char *s, size_t n, struct cm_buf *out)
 {
-	const struct tree_ctx *t = ud;
+	struct tree_ctx *t = ud;
+	size_t start = out->n, i;
+	uint64_t h;
+	unsigned k;
+	int rc = cm_action_apply(t->key, t->c, s, n, out);
 
-	return cm_action_apply(t->key, t->c, s, n, out);
+	if (rc != 0 || out->oom)
+		return rc ? rc : CM_FAIL;
+	if (out->n - start == n && memcmp(out->p + start, s, n) == 0)
+		return 0;
+	if (t->nkeys >= TREE_KEYS * 3 / 4) {
+		/* a huge object: every further rewritten key numbered, past any count below */
+		k = (unsigned)++t->nkeys;
+	} else {
+		h = XXH3_64bits(out->p + start, out->n - start);
+		for (i = h & (TREE_KEYS - 1); t->cnt[i] && t->h[i] != h; i = (i + 1) & (TREE_KEYS - 1))
+			;
+		if (!t->cnt[i]) {
+			t->h[i] = h;
+			t->nkeys++;
+		}
+		k = ++t->cnt[i];
+	}
+	if (k > 1) {
+		cm_buf_addc(out, '#');
+		cm_buf_addu(out, k);
+	}
+	return out->oom ? CM_FAIL : 0;
 }
 
 /*
@@ -297,6 +334,8 @@ static int map_tree(const struct cm_plan *p, const struct cm_action *a,
 		    const struct cm_action_ctx *c, struct cm_slice v, struct cm_buf *out)
 {
 	struct tree_ctx t;
+	memset(t.cnt, 0, sizeof t.cnt);
+	t.nkeys = 0;
 	t.leaf = a;
 	t.key = a->type == CM_ACT_SCRUB ? a : c->ps ? &p->key_scrub : &p->key_redact;
 	t.c = c;

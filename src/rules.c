@@ -42,7 +42,7 @@ struct parser {
 	struct cm_err *err;
 	int have_format, have_header, have_columns, have_delim, have_numbering, have_epoch;
 	int have_marker;
-	unsigned header_line, columns_line, marker_line;
+	unsigned header_line, columns_line, marker_line, delim_line;
 };
 
 const char *cm_format_name(enum cm_format f)
@@ -721,6 +721,7 @@ static int parse_directive_or_rule(struct parser *ps, const struct line *ln)
 
 			if (once(ps, ln, &ps->have_delim) || need_words(ps, ln, 2, "delimiter CHAR|tab"))
 				return CM_FAIL;
+			ps->delim_line = ln->no;
 			v = ln->w[1].s;
 			if (strcmp(v, "tab") == 0)
 				r->delim = '\t';
@@ -801,6 +802,7 @@ static int parse_directive_or_rule(struct parser *ps, const struct line *ln)
 	cm_action_init(&nr->act, CM_ACT_DROP);
 	nr->line = ln->no;
 	nr->col = w0->col;
+	nr->quoted = (unsigned char)w0->quoted;
 	nr->field = xstrdup(d);
 	r->nrules++; /* counted now so that deinit frees what parse_action allocated */
 	if (!nr->field)
@@ -856,7 +858,7 @@ static int check_field_name(struct parser *ps, const char *name, unsigned line, 
  * directives fit the format and, for JSON, that no kept subtree holds a
  * value another rule protects.
  */
-static int finish_line_format(struct parser *ps, unsigned lno)
+static int finish_line_format(struct parser *ps)
 {
 	struct cm_rules *r = ps->r;
 	size_t i, j;
@@ -870,12 +872,14 @@ static int finish_line_format(struct parser *ps, unsigned lno)
 			    "format %s has no unnamed fields to redact: write '* drop' and name "
 			    "each field the output needs", cm_format_name(r->format));
 	if (ps->have_delim && r->format != CM_FORMAT_KV)
-		return perr(ps, lno, 1, "'delimiter' is for csv and kv");
+		return perr(ps, ps->delim_line, 1, "'delimiter' is for csv and kv");
 	if (!ps->have_delim)
 		r->delim = ';';
 	r->header = 0;
 	for (i = 0; i < r->nrules; i++) {
-		if (check_field_name(ps, r->rules[i].field, r->rules[i].line, r->rules[i].col) != 0 ||
+		/* a quoted name's first byte is after its quote */
+		if (check_field_name(ps, r->rules[i].field, r->rules[i].line,
+				     r->rules[i].col + r->rules[i].quoted) != 0 ||
 		    schema_add_once(ps, &r->columns, r->rules[i].field) != 0)
 			return CM_FAIL;
 	}
@@ -890,21 +894,31 @@ static int finish_line_format(struct parser *ps, unsigned lno)
 		return CM_FAIL;
 	if (r->format != CM_FORMAT_JSONL)
 		return 0;
-	/* A kept subtree would write out what a rule inside it protects. */
+	/*
+	 * Nested rules must not undo each other: a kept subtree would write out
+	 * what a rule inside it protects or drops, and a value kept inside a
+	 * protected subtree would write out part of what its rule protects.
+	 */
 	for (i = 0; i < r->nrules; i++) {
 		const struct cm_rule *a = &r->rules[i];
+		enum cm_act t = a->act.type;
 
-		if (a->act.type != CM_ACT_KEEP)
+		if (t == CM_ACT_DROP || t == CM_ACT_REDACT)
 			continue;
 		for (j = 0; j < r->nrules; j++) {
 			const struct cm_rule *b = &r->rules[j];
 
-			if (j == i || b->act.type == CM_ACT_KEEP || b->act.type == CM_ACT_DROP ||
-			    !cm_json_path_contains(a->field, b->field))
+			if (j == i || !cm_json_path_contains(a->field, b->field))
 				continue;
-			return perr(ps, a->line, a->col,
-				    "'%.60s' keeps a subtree that holds '%.60s', which line %u protects: "
-				    "name the values to keep one by one", a->field, b->field, b->line);
+			if (t == CM_ACT_KEEP && b->act.type != CM_ACT_KEEP)
+				return perr(ps, a->line, a->col,
+					    "'%.60s' keeps a subtree that holds '%.60s', which line %u %s: "
+					    "name the values to keep one by one", a->field, b->field, b->line,
+					    b->act.type == CM_ACT_DROP ? "drops" : "protects");
+			if (t != CM_ACT_KEEP && b->act.type == CM_ACT_KEEP)
+				return perr(ps, b->line, b->col,
+					    "'%.60s' keeps a value inside '%.60s', which line %u protects",
+					    b->field, a->field, a->line);
 		}
 	}
 	return 0;
@@ -975,7 +989,7 @@ int cm_rules_parse(struct cm_rules *r, const char *path, const char *text, size_
 		goto out;
 	}
 	if (r->format != CM_FORMAT_CSV) {
-		if (finish_line_format(&ps, lno) != 0)
+		if (finish_line_format(&ps) != 0)
 			goto out;
 	} else if (r->columns.n == 0) {
 		if (r->header == 0) {

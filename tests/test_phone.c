@@ -373,13 +373,16 @@ Test(phone, sep_len)
 		/* U+1680, U+205F, U+FEFF, U+FE58, U+2E3A, U+058A, U+20E3, U+FE0F */
 		{ "\xe1\x9a\x80", 3 }, { "\xe2\x81\x9f", 3 }, { "\xef\xbb\xbf", 3 }, { "\xef\xb9\x98", 3 },
 		{ "\xe2\xb8\xba", 3 }, { "\xd6\x8a", 2 },     { "\xe2\x83\xa3", 3 }, { "\xef\xb8\x8f", 3 },
+		/* line breaks: a number wrapped over lines is one number (NEL, LS, PS) */
+		{ "\n", 1 },         { "\r", 1 },           { "\v", 1 },           { "\f", 1 },
+		{ "\xc2\x85", 2 },    { "\xe2\x80\xa8", 3 }, { "\xe2\x80\xa9", 3 },
 		/* 4 bytes: U+10EAD Yezidi hyphenation mark, U+E0020 tag space */
 		{ "\xf0\x90\xba\xad", 4 }, { "\xf3\xa0\x80\xa0", 4 },
 		/* not separators: lists and times, other characters of the same blocks */
 		{ "(", 0 },          { ")", 0 },             { "+", 0 },            { "1", 0 },
 		{ ",", 0 },          { ":", 0 },             { "\xc3\xa9", 0 },     { "\xe2\x80\x96", 0 },
 		{ "\xe2\x88\x93", 0 }, { "\xc2\xa1", 0 },     { "\xc2\xb6", 0 },
-		{ "\xc2\xb8", 0 },   { "\xe2\x80\xa6", 0 }, { "\xe2\x80\xa8", 0 }, { "\xe3\x80\x81", 0 },
+		{ "\xc2\xb8", 0 },   { "\xe2\x80\xa6", 0 }, { "\xe3\x80\x81", 0 },
 		{ "\xe3\x80\x82", 0 }, { "\xef\xbc\x8c", 0 }, { "\xef\xbc\x9a", 0 },
 		{ "\xef\xbc\x90", 0 }, { "\xa0", 0 },         { "\x80", 0 },
 		/* U+0600 (a visible sign), U+FFF9, U+2042, U+2044, U+30FD, U+E1000 */

@@ -93,7 +93,8 @@ int cm_phone_digit_at_utf8(const char *s, size_t n, size_t i, size_t *len);
  * read past n), or 0 when s[i] starts none. Separators are what people put
  * between digit groups, or what a text can hold there without showing it
  * (Unicode 15.1, the table in src/phone.c):
- *   ASCII: space, tab, '-', '.', '/', '_';
+ *   ASCII: space, tab, '-', '.', '/', '_', and the line breaks LF, CR,
+ *   VT, FF (with NEL U+0085, LS U+2028, PS U+2029 below);
  *   every Unicode space (general category Zs: U+00A0, U+1680,
  *   U+2000..U+200A, U+202F, U+205F, U+3000);
  *   every dash (Pd: U+2010..U+2015, U+FE58, U+FE63, U+FF0D, the Armenian,
@@ -118,8 +119,13 @@ static inline size_t cm_phone_sep_len(const char *s, size_t n, size_t i)
 	c = (unsigned char)s[i];
 	if (c >= 0x80)
 		return cm_phone_sep_len_utf8(s, n, i);
-	/* E.123 section 7.1 spaces, and national habits: "01.23.45.67.89", "0470/12.34.56" */
-	return c == ' ' || c == '\t' || c == '-' || c == '.' || c == '/' || c == '_';
+	/*
+	 * E.123 section 7.1 spaces, and national habits: "01.23.45.67.89",
+	 * "0470/12.34.56"; line breaks too, so that a number wrapped over lines
+	 * (a text message, a multi-line field) is still one number.
+	 */
+	return c == ' ' || c == '\t' || c == '-' || c == '.' || c == '/' || c == '_' || c == '\n' ||
+	       c == '\r' || c == '\v' || c == '\f';
 }
 
 /*

@@ -103,7 +103,8 @@ void cm_plan_out_deinit(struct cm_plan_out *o);
  * still a JSON number (a floored epoch time), writes it as one; an action
  * other than keep and redact on an object or array applies to every string
  * and number inside it, keeping the structure, and object keys inside are
- * scrubbed (by the action itself when it is scrub).
+ * scrubbed (by the action itself when it is scrub); a rewritten key that
+ * repeats one of the subtree gets "#2", "#3", ... (no duplicate members).
  */
 int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm_record *rec,
 		  struct cm_plan_out *o, enum cm_reject *reason, long *field);

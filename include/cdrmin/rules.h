@@ -47,7 +47,8 @@ const char *cm_format_name(enum cm_format f);
 struct cm_rule {
 	char *field; /* as written, unquoted */
 	struct cm_action act;
-	unsigned line, col;
+	unsigned line, col;     /* of the name's word (its quote when quoted) */
+	unsigned char quoted;   /* the name was written as one quoted string */
 };
 
 /* Record filter: `only` keeps records whose field is one of values; `skip` drops them. */
