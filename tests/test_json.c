@@ -1,0 +1,1108 @@
+/*
+ * Unit tests of the JSON lines decoder, paths and subtree rewriting
+ * (src/json.c).
+ *
+ * Most decoder tests go through dec(): it decodes a line with a decoder
+ * and returns a transcript, and decodes it a second time placed right
+ * before an inaccessible page, so that any read past the line faults; both
+ * transcripts must agree. A transcript is one entry per schema field,
+ * joined by '|':
+ *
+ *     S:<decoded>  N:<text>  B:<word>  T:<text>  0 (null)  - (absent)
+ *
+ * with \0, |, \ and bytes outside printable ASCII written as \0, \|, \\ and
+ * \xHH; or, for a rejected line, "json@<at>" or "duplicate@<at>#<field>".
+ */
+#include <criterion/criterion.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cdrmin/buf.h"
+#include "cdrmin/err.h"
+#include "cdrmin/json.h"
+#include "cdrmin/record.h"
+
+TestSuite(json);
+
+/* A string literal with its length, NUL bytes included. */
+#define LIT(s) (s), (sizeof(s) - 1)
+
+/* A decoder for the n paths of p; fails the test when it cannot be built. */
+static struct cm_jsonl *mk(const char *const *p, size_t n)
+{
+	struct cm_schema s;
+	struct cm_jsonl *d;
+	struct cm_err err;
+	size_t i;
+
+	cm_schema_init(&s);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(cm_schema_add(&s, p[i], strlen(p[i])), 0);
+	d = cm_jsonl_new(&s, &err);
+	cr_assert_not_null(d, "%s", err.msg);
+	/* The decoder keeps nothing of the schema. */
+	cm_schema_deinit(&s);
+	return d;
+}
+
+#define MK(...)                                                                                    \
+	mk((const char *const[]){__VA_ARGS__},                                                     \
+	   sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+
+static void put_escaped(struct cm_buf *t, const char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == 0)
+			cm_buf_adds(t, "\\0");
+		else if (c == '|' || c == '\\') {
+			cm_buf_addc(t, '\\');
+			cm_buf_addc(t, (char)c);
+		} else if (c < 0x20 || c >= 0x7f) {
+			cm_buf_adds(t, "\\x");
+			cm_buf_addc(t, hex[c >> 4]);
+			cm_buf_addc(t, hex[c & 15]);
+		} else
+			cm_buf_addc(t, (char)c);
+	}
+}
+
+/* Decodes line[0..n) once and appends the transcript to t. */
+static int dec_once(struct cm_jsonl *d, const char *line, size_t n, struct cm_buf *t)
+{
+	struct cm_record rec;
+	struct cm_json_fault fault;
+	size_t i;
+	int r;
+
+	memset(&rec, 0, sizeof rec);
+	rec.line = 7;
+	rec.offset = 99;
+	r = cm_jsonl_decode(d, line, n, &rec, &fault);
+	cr_assert(r == 0 || r == 1, "decode returned %d", r);
+	if (r == 0) {
+		cr_assert_null(rec.f, "rec filled on a reject");
+		cm_buf_adds(t, cm_reject_name(fault.reason));
+		cm_buf_addc(t, '@');
+		cm_buf_addu(t, fault.at);
+		if (fault.reason == CM_REJ_DUPLICATE) {
+			cm_buf_addc(t, '#');
+			cm_buf_addu(t, (unsigned long long)fault.field);
+		} else {
+			cr_assert_eq(fault.reason, CM_REJ_JSON);
+			cr_assert_eq(fault.field, -1);
+		}
+		cr_assert_leq(fault.at, n);
+		return 0;
+	}
+	cr_assert_eq(rec.line, 7);
+	cr_assert_eq(rec.offset, 99);
+	cr_assert_not_null(rec.type);
+	cr_assert_not_null(rec.raw);
+	for (i = 0; i < rec.n; i++) {
+		struct cm_slice f = rec.f[i], raw = rec.raw[i];
+
+		if (i)
+			cm_buf_addc(t, '|');
+		switch (rec.type[i]) {
+		case CM_VT_ABSENT:
+			cr_assert_eq(f.n, 0);
+			cr_assert_eq(raw.n, 0);
+			cm_buf_addc(t, '-');
+			continue;
+		case CM_VT_NULL:
+			cr_assert_eq(f.n, 0);
+			cr_assert(cm_slice_eq(raw, LIT("null")));
+			cm_buf_addc(t, '0');
+			continue;
+		case CM_VT_STR:
+			cr_assert(raw.n >= 2 && raw.p[0] == '"' && raw.p[raw.n - 1] == '"');
+			cm_buf_adds(t, "S:");
+			break;
+		case CM_VT_NUM: cm_buf_adds(t, "N:"); break;
+		case CM_VT_BOOL: cm_buf_adds(t, "B:"); break;
+		case CM_VT_TREE: cm_buf_adds(t, "T:"); break;
+		default: cr_assert_fail("bad type %d", rec.type[i]);
+		}
+		/* raw is always a slice of the line */
+		cr_assert(raw.p >= line && raw.p + raw.n <= line + n, "raw outside the line");
+		if (rec.type[i] != CM_VT_STR)
+			cr_assert(f.p == raw.p && f.n == raw.n, "f differs from raw");
+		put_escaped(t, f.p, f.n);
+	}
+	return 1;
+}
+
+/*
+ * The transcript of decoding line[0..n) with d (static: one at a time),
+ * checked against a run at a guard page.
+ */
+static const char *dec(struct cm_jsonl *d, const char *line, size_t n)
+{
+	static char res[8192];
+	static char *map;
+	static size_t pg, span;
+	struct cm_buf a, b;
+	char *p;
+
+	cm_buf_init(&a);
+	cm_buf_init(&b);
+	dec_once(d, line, n, &a);
+	if (!map) {
+		pg = (size_t)sysconf(_SC_PAGESIZE);
+		span = 16 * pg;
+		map = mmap(NULL, span + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+		cr_assert(map != MAP_FAILED);
+		cr_assert_eq(mprotect(map + span, pg, PROT_NONE), 0);
+	}
+	if (n <= span) {
+		p = map + span - n;
+		memcpy(p, line, n);
+		dec_once(d, p, n, &b);
+		cr_assert(a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0), "guard run differs");
+	}
+	cr_assert(!a.oom && !b.oom);
+	cr_assert_lt(a.n, sizeof res);
+	if (a.n)
+		memcpy(res, a.p, a.n);
+	res[a.n] = '\0';
+	cm_buf_deinit(&a);
+	cm_buf_deinit(&b);
+	return res;
+}
+
+#define D(d, lit) dec(d, LIT(lit))
+
+/* ---- values and types ---- */
+
+Test(json, types)
+{
+	struct cm_jsonl *d = MK("s", "n", "t", "f", "z", "o", "a", "missing", "e", "ea");
+
+	cr_expect_str_eq(D(d, "{\"s\":\"x y\",\"n\":12,\"t\":true,\"f\":false,\"z\":null,"
+			      "\"o\":{\"a\": [1, {}]},\"a\":[1,\"2\"],\"e\":\"\",\"ea\":[]}"),
+			 "S:x y|N:12|B:true|B:false|0|T:{\"a\": [1, {}]}|T:[1,\"2\"]|-|S:|T:[]");
+	/* the next line starts afresh: nothing left of the last one */
+	cr_expect_str_eq(D(d, "{\"n\":-1}"), "-|N:-1|-|-|-|-|-|-|-|-");
+	cr_expect_str_eq(D(d, "{}"), "-|-|-|-|-|-|-|-|-|-");
+	cm_jsonl_free(d);
+}
+
+Test(json, raw_and_zero_copy)
+{
+	static const char line[] = "{\"a\":\"plain\",\"b\":\"t\\u00e9l \\\"x\\\"\",\"c\": null ,"
+				   "\"d\":1.50}";
+	struct cm_jsonl *d = MK("a", "b", "c", "d");
+	struct cm_record rec;
+	struct cm_json_fault fault;
+
+	cr_assert_eq(cm_jsonl_decode(d, LIT(line), &rec, &fault), 1);
+	cr_assert_eq(rec.n, 4);
+	/* no escapes: a slice of the line, inside the quotes */
+	cr_expect(rec.f[0].p == line + 6 && rec.f[0].n == 5);
+	cr_expect(rec.raw[0].p == line + 5 && rec.raw[0].n == 7);
+	/* escapes: decoded elsewhere, raw as written */
+	cr_expect(rec.f[1].p < line || rec.f[1].p >= line + sizeof line);
+	cr_expect(cm_slice_eq(rec.f[1], LIT("t\xc3\xa9l \"x\"")));
+	cr_expect(cm_slice_eq(rec.raw[1], LIT("\"t\\u00e9l \\\"x\\\"\"")));
+	cr_expect_eq(rec.type[2], CM_VT_NULL);
+	cr_expect(cm_slice_eq(rec.raw[2], LIT("null")));
+	cr_expect(rec.raw[2].p == strstr(line, "null"));
+	cr_expect(cm_slice_eq(rec.f[3], LIT("1.50")) && rec.type[3] == CM_VT_NUM);
+	cm_jsonl_free(d);
+}
+
+Test(json, numbers_exact_text)
+{
+	struct cm_jsonl *d = MK("n");
+
+	cr_expect_str_eq(D(d, "{\"n\":1e400}"), "N:1e400");
+	cr_expect_str_eq(D(d, "{\"n\":-0.0}"), "N:-0.0");
+	cr_expect_str_eq(D(d, "{\"n\":-0}"), "N:-0");
+	cr_expect_str_eq(D(d, "{\"n\":0}"), "N:0");
+	cr_expect_str_eq(D(d, "{\"n\":12345678901234567890123}"), "N:12345678901234567890123");
+	cr_expect_str_eq(D(d, "{\"n\":1.5E+10}"), "N:1.5E+10");
+	cr_expect_str_eq(D(d, "{\"n\":2e-05}"), "N:2e-05");
+	cr_expect_str_eq(D(d, "{\"n\":0.000001}"), "N:0.000001");
+	cr_expect_str_eq(D(d, "{\"n\":-12.34e5 }"), "N:-12.34e5");
+	cm_jsonl_free(d);
+}
+
+Test(json, numbers_malformed)
+{
+	struct cm_jsonl *d = MK("n");
+
+	/* at: the first byte that cannot continue a valid line */
+	cr_expect_str_eq(D(d, "{\"n\":01}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"n\":-}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"n\":1.}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"n\":1.e5}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"n\":.5}"), "json@5");
+	cr_expect_str_eq(D(d, "{\"n\":+1}"), "json@5");
+	cr_expect_str_eq(D(d, "{\"n\":1e}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"n\":1e+}"), "json@8");
+	cr_expect_str_eq(D(d, "{\"n\":--1}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"n\":0x1}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"n\":1.5.3}"), "json@8");
+	cr_expect_str_eq(D(d, "{\"n\":NaN}"), "json@5");
+	cr_expect_str_eq(D(d, "{\"n\":Infinity}"), "json@5");
+	cr_expect_str_eq(D(d, "{\"n\":-Infinity}"), "json@6");
+	/* unnamed values are checked the same */
+	cr_expect_str_eq(D(d, "{\"m\":01}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"m\":[1,2,03]}"), "json@11");
+	cr_expect_str_eq(D(d, "{\"n\":1"), "json@6");
+	cr_expect_str_eq(D(d, "{\"n\":1e"), "json@7");
+	cm_jsonl_free(d);
+}
+
+Test(json, literals)
+{
+	struct cm_jsonl *d = MK("v");
+
+	cr_expect_str_eq(D(d, "{\"v\":true}"), "B:true");
+	cr_expect_str_eq(D(d, "{\"v\":tru}"), "json@8");
+	cr_expect_str_eq(D(d, "{\"v\":truex}"), "json@9");
+	cr_expect_str_eq(D(d, "{\"v\":True}"), "json@5");
+	cr_expect_str_eq(D(d, "{\"v\":nul"), "json@8");
+	cr_expect_str_eq(D(d, "{\"v\":fals}"), "json@9");
+	cr_expect_str_eq(D(d, "{\"v\":undefined}"), "json@5");
+	cr_expect_str_eq(D(d, "{\"w\":nulL}"), "json@8");
+	cm_jsonl_free(d);
+}
+
+/* ---- strings ---- */
+
+Test(json, escapes)
+{
+	struct cm_jsonl *d = MK("s");
+
+	cr_expect_str_eq(D(d, "{\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}"),
+			 "S:\"\\\\/\\x08\\x0c\\x0a\\x0d\\x09");
+	cr_expect_str_eq(D(d, "{\"s\":\"a\\u0000b\"}"), "S:a\\0b");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\u00e9\\u00E9\\u20AC\"}"), "S:\\xc3\\xa9\\xc3\\xa9\\xe2\\x82\\xac");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\u0041\\u007f\\u0080\\u07ff\\u0800\\uffff\"}"),
+			 "S:A\\x7f\\xc2\\x80\\xdf\\xbf\\xe0\\xa0\\x80\\xef\\xbf\\xbf");
+	/* a surrogate pair is its code point */
+	cr_expect_str_eq(D(d, "{\"s\":\"\\ud83d\\ude00\"}"), "S:\\xf0\\x9f\\x98\\x80");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\uDBFF\\uDFFF\"}"), "S:\\xf4\\x8f\\xbf\\xbf");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\ud800\\udc00\"}"), "S:\\xf0\\x90\\x80\\x80");
+	/* lone surrogates are U+FFFD */
+	cr_expect_str_eq(D(d, "{\"s\":\"\\ud800\"}"), "S:\\xef\\xbf\\xbd");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\udc00x\"}"), "S:\\xef\\xbf\\xbdx");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\ud800\\u0041\"}"), "S:\\xef\\xbf\\xbdA");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\ud800\\ud800\\udc00\"}"),
+			 "S:\\xef\\xbf\\xbd\\xf0\\x90\\x80\\x80");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\ude00\\ud83d\"}"), "S:\\xef\\xbf\\xbd\\xef\\xbf\\xbd");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\ud83dx\\ude00\"}"), "S:\\xef\\xbf\\xbdx\\xef\\xbf\\xbd");
+	/* text around escapes is kept */
+	cr_expect_str_eq(D(d, "{\"s\":\"ab\\ncd\\tef\"}"), "S:ab\\x0acd\\x09ef");
+	cm_jsonl_free(d);
+}
+
+Test(json, escapes_malformed)
+{
+	struct cm_jsonl *d = MK("s");
+
+	/* a bad escape at the byte after the backslash */
+	cr_expect_str_eq(D(d, "{\"s\":\"\\x\"}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\'\"}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\U0041\"}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\u12G4\"}"), "json@10");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\u12\"}"), "json@10");
+	/* the line ends inside the escape */
+	cr_expect_str_eq(D(d, "{\"s\":\"\\"), "json@7");
+	cr_expect_str_eq(D(d, "{\"s\":\"\\u00"), "json@10");
+	/* a high surrogate followed by a broken escape */
+	cr_expect_str_eq(D(d, "{\"s\":\"\\ud800\\uzzzz\"}"), "json@14");
+	/* unnamed strings and keys are checked the same */
+	cr_expect_str_eq(D(d, "{\"t\":\"\\a\"}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"\\q\":1}"), "json@3");
+	cm_jsonl_free(d);
+}
+
+Test(json, control_characters)
+{
+	struct cm_jsonl *d = MK("s");
+
+	cr_expect_str_eq(D(d, "{\"s\":\"a\tb\"}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"s\":\"a\x01\"}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"s\":\"a\x1f\"}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"s\":\"\r\"}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"s\":\"\0\"}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"x\":\"\0\"}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"\x02\":1}"), "json@2");
+	/* DEL is not a control character for JSON */
+	cr_expect_str_eq(D(d, "{\"s\":\"\x7f\"}"), "S:\\x7f");
+	/* NUL outside a string is bad syntax */
+	cr_expect_str_eq(D(d, "{\"s\":1\0}"), "json@6");
+	cm_jsonl_free(d);
+}
+
+Test(json, utf8_raw)
+{
+	struct cm_jsonl *d = MK("s");
+
+	cr_expect_str_eq(D(d, "{\"s\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x9e \xf4\x8f\xbf\xbf\"}"),
+			 "S:caf\\xc3\\xa9 \\xe2\\x82\\xac \\xf0\\x9f\\x93\\x9e \\xf4\\x8f\\xbf\\xbf");
+	/* not UTF-8: at the first byte that cannot continue the sequence */
+	cr_expect_str_eq(D(d, "{\"s\":\"\xc0\xaf\"}"), "json@6");         /* overlong lead */
+	cr_expect_str_eq(D(d, "{\"s\":\"\xc1\xbf\"}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"s\":\"\xe0\x80\xaf\"}"), "json@7");     /* overlong 3 */
+	cr_expect_str_eq(D(d, "{\"s\":\"\xf0\x8f\xbf\xbf\"}"), "json@7"); /* overlong 4 */
+	cr_expect_str_eq(D(d, "{\"s\":\"\xed\xa0\x80\"}"), "json@7");     /* surrogate */
+	cr_expect_str_eq(D(d, "{\"s\":\"\xed\xbf\xbf\"}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"s\":\"\xf4\x90\x80\x80\"}"), "json@7"); /* > U+10FFFF */
+	cr_expect_str_eq(D(d, "{\"s\":\"\xf5\x80\x80\x80\"}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"s\":\"\xff\"}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"s\":\"\x80\"}"), "json@6");             /* lone continuation */
+	cr_expect_str_eq(D(d, "{\"s\":\"\xe2\x82\"}"), "json@8");         /* cut short */
+	cr_expect_str_eq(D(d, "{\"s\":\"\xf0\x9f\x93x\"}"), "json@9");
+	cr_expect_str_eq(D(d, "{\"s\":\"\xe2\x82"), "json@8");           /* line ends */
+	/* edges that are valid */
+	cr_expect_str_eq(D(d, "{\"s\":\"\xed\x9f\xbf\xee\x80\x80\xc2\x80\"}"),
+			 "S:\\xed\\x9f\\xbf\\xee\\x80\\x80\\xc2\\x80");
+	/* in keys and unnamed values too */
+	cr_expect_str_eq(D(d, "{\"k\xff\":1}"), "json@3");
+	cr_expect_str_eq(D(d, "{\"t\":[\"\xc3\"]}"), "json@8");
+	/* a long ASCII run then a bad byte: past the vector loop */
+	cr_expect_str_eq(D(d, "{\"s\":\"0123456789abcdef0123456789abcdef\xc3\x28\"}"), "json@39");
+	cr_expect_str_eq(D(d, "{\"s\":\"0123456789abcdef0123456789abcde\x01\"}"), "json@37");
+	cm_jsonl_free(d);
+}
+
+/* ---- structure ---- */
+
+Test(json, malformed_structure)
+{
+	struct cm_jsonl *d = MK("a");
+
+	cr_expect_str_eq(D(d, ""), "json@0");
+	cr_expect_str_eq(D(d, "   "), "json@3");
+	cr_expect_str_eq(D(d, "[1,2]"), "json@0");
+	cr_expect_str_eq(D(d, " \"a\""), "json@1");
+	cr_expect_str_eq(D(d, "1"), "json@0");
+	cr_expect_str_eq(D(d, "null"), "json@0");
+	cr_expect_str_eq(D(d, "{"), "json@1");
+	cr_expect_str_eq(D(d, "{\"a\""), "json@4");
+	cr_expect_str_eq(D(d, "{\"a\":"), "json@5");
+	cr_expect_str_eq(D(d, "{\"a\" 1}"), "json@5");
+	cr_expect_str_eq(D(d, "{\"a\":1 \"b\":2}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"a\":1,}"), "json@7");
+	cr_expect_str_eq(D(d, "{,}"), "json@1");
+	cr_expect_str_eq(D(d, "{a:1}"), "json@1");
+	cr_expect_str_eq(D(d, "{'a':1}"), "json@1");
+	cr_expect_str_eq(D(d, "{\"a\":[1,]}"), "json@8");
+	cr_expect_str_eq(D(d, "{\"a\":[,1]}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"a\":[1 2]}"), "json@8");
+	cr_expect_str_eq(D(d, "{\"a\":[1}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"a\":{]}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"a\":1]"), "json@6");
+	cr_expect_str_eq(D(d, "{\"a\":\"x}"), "json@8");
+	cr_expect_str_eq(D(d, "{\"a\"::1}"), "json@5");
+	/* bytes after the object */
+	cr_expect_str_eq(D(d, "{\"a\":1}x"), "json@7");
+	cr_expect_str_eq(D(d, "{\"a\":1} {}"), "json@8");
+	cr_expect_str_eq(D(d, "{\"a\":1}}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"a\":1},"), "json@7");
+	cr_expect_str_eq(D(d, "{}\0"), "json@2");
+	/* whitespace is space, tab, LF and CR only */
+	cr_expect_str_eq(D(d, "{\"a\":\x0b" "1}"), "json@5");
+	cr_expect_str_eq(D(d, "{\"a\":\x0c" "1}"), "json@5");
+	cr_expect_str_eq(D(d, "\xc2\xa0{}"), "json@0");
+	cr_expect_str_eq(D(d, "\xef\xbb\xbf{}"), "json@0"); /* no BOM */
+	cm_jsonl_free(d);
+}
+
+Test(json, blanks_around)
+{
+	struct cm_jsonl *d = MK("a", "b");
+
+	cr_expect_str_eq(D(d, " \t{\"a\":1}\r "), "N:1|-");
+	cr_expect_str_eq(D(d, "\r{\"a\":1}"), "N:1|-");
+	cr_expect_str_eq(D(d, "{\"a\":1}\r"), "N:1|-");
+	cr_expect_str_eq(D(d, "{ \"a\" \t:\r[ 1 ,\t2 ] , \"b\" : { } }"), "T:[ 1 ,\\x092 ]|T:{ }");
+	/* LF is JSON whitespace (it cannot occur in a line, but the scanner is RFC 8259) */
+	cr_expect_str_eq(D(d, "{\n\"a\":\n1}"), "N:1|-");
+	cm_jsonl_free(d);
+}
+
+/* Every proper prefix of a valid line is rejected at its end (or accepted when only blanks were cut). */
+Test(json, prefixes_end_at_their_length)
+{
+	static const char *const lines[] = {
+		"{\"a\":\"x\\u00e9\\n\\ud83d\\ude00\",\"b\":[1.5e-3,-0,true,false,null],\"c\":{}} ",
+		"{\"variables\":{\"x\":\"caf\xc3\xa9\xf0\x9f\x93\x9e\"},\"n\":-12.0E+5}",
+		" { \"a\" : [ [ ] , { \"b\" : \"c\" } ] }\r",
+	};
+	struct cm_jsonl *d = MK("a", "b[1]", "variables.x", "n", "a[1].b");
+	struct cm_record rec;
+	struct cm_json_fault fault;
+	size_t i, k, n;
+
+	for (i = 0; i < sizeof lines / sizeof *lines; i++) {
+		n = strlen(lines[i]);
+		cr_assert_eq(cm_jsonl_decode(d, lines[i], n, &rec, &fault), 1, "line %zu", i);
+		for (k = 0; k < n; k++) {
+			int r = cm_jsonl_decode(d, lines[i], k, &rec, &fault);
+			size_t t = k;
+
+			while (t < n && strchr(" \r", lines[i][t]))
+				t++;
+			if (t == n) {
+				cr_expect_eq(r, 1, "line %zu cut at %zu", i, k);
+				continue;
+			}
+			cr_expect_eq(r, 0, "line %zu cut at %zu", i, k);
+			cr_expect_eq(fault.reason, CM_REJ_JSON);
+			cr_expect_eq(fault.at, k, "line %zu cut at %zu: at %zu", i, k, fault.at);
+		}
+	}
+	cm_jsonl_free(d);
+}
+
+/* A line of depth levels: the object, then depth - 1 nested objects (or arrays). */
+static char *nested(size_t depth, int arrays, const char *inner)
+{
+	struct cm_buf b;
+	size_t i;
+
+	cm_buf_init(&b);
+	cm_buf_addc(&b, '{');
+	for (i = 1; i < depth; i++)
+		cm_buf_adds(&b, arrays ? (i == 1 ? "\"a\":[" : "[") : "\"a\":{");
+	cm_buf_adds(&b, inner);
+	for (i = 1; i < depth; i++)
+		cm_buf_addc(&b, arrays ? ']' : '}');
+	cm_buf_addc(&b, '}');
+	cm_buf_addc(&b, '\0');
+	cr_assert(!b.oom);
+	return b.p;
+}
+
+Test(json, depth_limit)
+{
+	struct cm_buf path;
+	struct cm_jsonl *d, *d0 = mk(NULL, 0);
+	char *l;
+	size_t i;
+
+	cr_assert_eq(CM_JSON_DEPTH_MAX, 64);
+	/* 64 levels: accepted */
+	l = nested(64, 0, "");
+	cr_expect_str_eq(dec(d0, l, strlen(l)), "");
+	free(l);
+	l = nested(64, 1, "1");
+	cr_expect_str_eq(dec(d0, l, strlen(l)), "");
+	free(l);
+	/* 65: rejected at the bracket that opens level 65 */
+	l = nested(65, 0, "");
+	cr_expect_str_eq(dec(d0, l, strlen(l)), "json@320"); /* 1 + 63 * 5 + 4 */
+	cr_expect_eq(l[320], '{');
+	free(l);
+	l = nested(65, 1, "");
+	cr_expect_str_eq(dec(d0, l, strlen(l)), "json@68"); /* 5 + 63 */
+	cr_expect_eq(l[68], '[');
+	free(l);
+	l = nested(200, 1, "");
+	cr_expect_str_eq(dec(d0, l, strlen(l)), "json@68");
+	free(l);
+
+	/* a named value 64 steps down, in an object of level 64 */
+	cm_buf_init(&path);
+	for (i = 0; i < 64; i++)
+		cm_buf_adds(&path, i ? ".a" : "a");
+	cm_buf_addc(&path, '\0');
+	d = mk((const char *const[]){path.p}, 1);
+	l = nested(64, 0, "\"a\":\"deep\"");
+	cr_expect_str_eq(dec(d, l, strlen(l)), "S:deep");
+	free(l);
+	l = nested(64, 0, "\"a\":{}");
+	cr_expect_str_eq(dec(d, l, strlen(l)), "json@320");
+	free(l);
+	cm_jsonl_free(d);
+	cm_buf_deinit(&path);
+	cm_jsonl_free(d0);
+}
+
+/* ---- paths ---- */
+
+Test(json, nested_paths_and_indexes)
+{
+	struct cm_jsonl *d = MK("callflow[0].caller_profile.caller_id_number", "callflow[1].times",
+				"a[2]", "a[0][1]", "a[5]", "m[0]", "s.x", "s[0]", "o.p.q");
+	static const char line[] =
+		"{\"callflow\":[{\"caller_profile\":{\"caller_id_number\":\"+15550100\","
+		"\"x\":1}},{\"times\":{\"t\":1}}],\"a\":[[9,8],\"b\",3],\"m\":{\"0\":1},"
+		"\"s\":\"str\",\"o\":{\"p\":{\"q\":[true]}}}";
+
+	cr_expect_str_eq(D(d, line), "S:+15550100|T:{\"t\":1}|N:3|N:8|-|-|-|-|T:[true]");
+	/* the wrong type on the way: absent */
+	cr_expect_str_eq(D(d, "{\"callflow\":{\"0\":{}},\"a\":{\"2\":1},\"o\":[{\"p\":1}]}"),
+			 "-|-|-|-|-|-|-|-|-");
+	cr_expect_str_eq(D(d, "{\"o\":{\"p\":5},\"a\":[1]}"), "-|-|-|-|-|-|-|-|-");
+	cm_jsonl_free(d);
+}
+
+Test(json, many_indexes)
+{
+	struct cm_jsonl *d = MK("a[65535]", "a[7]", "a[3]", "a[0]");
+	struct cm_buf b;
+
+	cr_expect_str_eq(D(d, "{\"a\":[0,1,2,3,4,5,6,7,8]}"), "-|N:7|N:3|N:0");
+	cr_expect_str_eq(D(d, "{\"a\":[0,1,2]}"), "-|-|-|N:0");
+	cm_buf_init(&b);
+	cm_buf_adds(&b, "{\"a\":[");
+	for (unsigned long long i = 0; i <= 65536; i++) {
+		if (i)
+			cm_buf_addc(&b, ',');
+		cm_buf_addu(&b, i);
+	}
+	cm_buf_adds(&b, "]}");
+	cr_assert(!b.oom);
+	cr_expect_str_eq(dec(d, b.p, b.n), "N:65535|N:7|N:3|N:0");
+	cm_buf_deinit(&b);
+	cm_jsonl_free(d);
+}
+
+Test(json, quoted_keys)
+{
+	struct cm_jsonl *d = MK("variables['sip.from']", "['it\\'s']", "['a\\\\b'].c", "['']",
+				"x['[0]']", "['sp ace']", "['0']");
+
+	cr_expect_str_eq(D(d, "{\"variables\":{\"sip\":{\"from\":1},\"sip.from\":\"u\"},"
+			      "\"it's\":2,\"a\\\\b\":{\"c\":3},\"\":4,\"x\":{\"[0]\":5},"
+			      "\"sp ace\":6,\"0\":7}"),
+			 "S:u|N:2|N:3|N:4|N:5|N:6|N:7");
+	cm_jsonl_free(d);
+}
+
+Test(json, only_the_empty_key)
+{
+	struct cm_jsonl *d = MK("['']");
+
+	cr_expect_str_eq(D(d, "{\"\":\"e\",\"a\":1}"), "S:e");
+	cr_expect_str_eq(D(d, "{\"\":1,\"\":2}"), "duplicate@6#0");
+	cm_jsonl_free(d);
+}
+
+Test(json, escaped_keys_match_decoded)
+{
+	struct cm_jsonl *d = MK("sip_from", "caf\xc3\xa9", "v.a/b", "q\"", "smile\xf0\x9f\x98\x80");
+
+	cr_expect_str_eq(D(d, "{\"sip\\u005ffrom\":\"x\",\"caf\\u00e9\":1,\"v\":{\"a\\/b\":2},"
+			      "\"q\\\"\":3,\"smile\\ud83d\\ude00\":4}"),
+			 "S:x|N:1|N:2|N:3|N:4");
+	/* the same key, written plainly */
+	cr_expect_str_eq(D(d, "{\"sip_from\":\"y\",\"caf\xc3\xa9\":1}"), "S:y|N:1|-|-|-");
+	/* close, but not the same bytes */
+	cr_expect_str_eq(D(d, "{\"sip\\u005Ffrom \":\"x\",\"cafe\\u0301\":1}"), "-|-|-|-|-");
+	cm_jsonl_free(d);
+}
+
+Test(json, named_and_descendants)
+{
+	struct cm_jsonl *d = MK("variables", "variables.x", "variables.y[0]", "a.b", "a['b']");
+
+	cr_expect_str_eq(D(d, "{\"variables\":{\"x\":\"1\",\"y\":[2]},\"a\":{\"b\":true}}"),
+			 "T:{\"x\":\"1\",\"y\":[2]}|S:1|N:2|B:true|B:true");
+	/* the named value is not an object: its descendants are absent */
+	cr_expect_str_eq(D(d, "{\"variables\":\"flat\"}"), "S:flat|-|-|-|-");
+	cm_jsonl_free(d);
+}
+
+/* A FreeSWITCH-like "variables" object with 40 named children: the hashed lookup. */
+Test(json, many_children)
+{
+	const char *names[41];
+	char nb[41][32];
+	struct cm_jsonl *d;
+	struct cm_buf line, want;
+	size_t i;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(nb[i], sizeof nb[i], "variables.var_%zu", i);
+		names[i] = nb[i];
+	}
+	names[40] = "uuid";
+	d = mk(names, 41);
+	cm_buf_init(&line);
+	cm_buf_init(&want);
+	/* a hashed child given twice */
+	cr_expect_str_eq(D(d, "{\"variables\":{\"var_39\":\"a\",\"o\":1,\"var_39\":\"b\"}}"),
+			 "duplicate@33#39");
+	cr_expect_str_eq(D(d, "{\"variables\":{\"var_3\":\"a\",\"var_30\":1,\"var_\":2,\"var_40\":3}}"),
+			 "-|-|-|S:a|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|-|N:1|-|-|-|-|-|-|-|-|-|-");
+	/* all of them, in reverse, after 100 others */
+	cm_buf_reset(&line);
+	cm_buf_adds(&line, "{\"variables\":{");
+	for (i = 0; i < 100; i++) {
+		char kv[64];
+
+		snprintf(kv, sizeof kv, "\"other_%zu\":\"o\",", i);
+		cm_buf_adds(&line, kv);
+	}
+	for (i = 40; i-- > 0;) {
+		char kv[64];
+
+		snprintf(kv, sizeof kv, "\"var_%zu\":\"v%zu\"%s", i, i, i ? "," : "");
+		cm_buf_adds(&line, kv);
+	}
+	cm_buf_adds(&line, "},\"uuid\":\"u-1\"}");
+	for (i = 0; i < 40; i++) {
+		char v[16];
+
+		snprintf(v, sizeof v, "S:v%zu|", i);
+		cm_buf_adds(&want, v);
+	}
+	cm_buf_adds(&want, "S:u-1");
+	cm_buf_addc(&want, '\0');
+	cr_assert(!line.oom && !want.oom);
+	cr_expect_str_eq(dec(d, line.p, line.n), want.p);
+	cm_buf_deinit(&line);
+	cm_buf_deinit(&want);
+	cm_jsonl_free(d);
+}
+
+/* Many escaped values in one line: the scratch grows while the record fills. */
+Test(json, scratch_grows)
+{
+	const char *names[24];
+	char nb[24][8];
+	struct cm_jsonl *d;
+	struct cm_buf line, want;
+	size_t i, k;
+
+	for (i = 0; i < 24; i++) {
+		snprintf(nb[i], sizeof nb[i], "f%zu", i);
+		names[i] = nb[i];
+	}
+	d = mk(names, 24);
+	cm_buf_init(&line);
+	cm_buf_init(&want);
+	cm_buf_addc(&line, '{');
+	for (i = 0; i < 24; i++) {
+		char h[32];
+
+		snprintf(h, sizeof h, "%s\"f%zu\":\"", i ? "," : "", i);
+		cm_buf_adds(&line, h);
+		if (i)
+			cm_buf_addc(&want, '|');
+		cm_buf_adds(&want, "S:");
+		for (k = 0; k < 10 * i + 5; k++) {
+			cm_buf_addc(&line, (char)('a' + (i + k) % 26));
+			cm_buf_addc(&want, (char)('a' + (i + k) % 26));
+		}
+		/* every other one with an escape */
+		if (i % 2 == 0) {
+			cm_buf_adds(&line, "\\u00e9");
+			cm_buf_adds(&want, "\\xc3\\xa9");
+		}
+		cm_buf_addc(&line, '"');
+	}
+	cm_buf_addc(&line, '}');
+	cm_buf_addc(&want, '\0');
+	cr_assert(!line.oom && !want.oom);
+	cr_expect_str_eq(dec(d, line.p, line.n), want.p);
+	cm_buf_deinit(&line);
+	cm_buf_deinit(&want);
+	cm_jsonl_free(d);
+}
+
+/* ---- duplicates ---- */
+
+Test(json, duplicates)
+{
+	struct cm_jsonl *d = MK("x", "v.y", "v.z", "c[0].d", "a");
+
+	/* at: the second key's opening quote; field: the lowest schema index under it */
+	cr_expect_str_eq(D(d, "{\"a\":1,\"a\":2}"), "duplicate@7#4");
+	cr_expect_str_eq(D(d, "{\"x\":1,\"b\":0,\"x\":1}"), "duplicate@13#0");
+	/* an ancestor of a named path */
+	cr_expect_str_eq(D(d, "{\"v\":{\"y\":1},\"v\":{}}"), "duplicate@13#1");
+	cr_expect_str_eq(D(d, "{\"v\":{},\"v\":5}"), "duplicate@8#1");
+	cr_expect_str_eq(D(d, "{\"v\":{\"z\":1,\"z\":2}}"), "duplicate@12#2");
+	/* keys compared decoded */
+	cr_expect_str_eq(D(d, "{\"a\":1,\"\\u0061\":2}"), "duplicate@7#4");
+	/* inside array elements */
+	cr_expect_str_eq(D(d, "{\"c\":[{\"d\":1,\"d\":2}]}"), "duplicate@13#3");
+	/* not on a named path: fine */
+	cr_expect_str_eq(D(d, "{\"c\":[{\"d\":1},{\"d\":1,\"d\":2}],\"q\":1,\"q\":2,\"v\":{\"w\":1,"
+			      "\"w\":2}}"),
+			 "-|-|-|N:1|-");
+	/* the first fault of the line wins */
+	cr_expect_str_eq(D(d, "{\"a\":1,\"a\":2,}"), "duplicate@7#4");
+	cr_expect_str_eq(D(d, "{\"a\":01,\"a\":2}"), "json@6");
+	/* each line afresh */
+	cr_expect_str_eq(D(d, "{\"a\":1}"), "-|-|-|-|N:1");
+	cr_expect_str_eq(D(d, "{\"a\":2}"), "-|-|-|-|N:2");
+	cm_jsonl_free(d);
+}
+
+Test(json, reject_leaves_record_alone)
+{
+	struct cm_jsonl *d = MK("a");
+	struct cm_record rec;
+	struct cm_json_fault fault;
+
+	memset(&rec, 0x5a, sizeof rec);
+	cr_assert_eq(cm_jsonl_decode(d, LIT("{\"a\":1,}"), &rec, &fault), 0);
+	for (size_t i = 0; i < sizeof rec; i++)
+		cr_assert_eq(((unsigned char *)&rec)[i], 0x5a);
+	cm_jsonl_free(d);
+}
+
+Test(json, empty_schema_validates)
+{
+	struct cm_jsonl *d = mk(NULL, 0);
+
+	cr_expect_str_eq(D(d, "{\"a\":[1,{\"b\":\"\\u00e9\"}],\"a\":2}"), "");
+	cr_expect_str_eq(D(d, "{\"a\":[1,{\"b\":\"\\u00e\"}]}"), "json@19");
+	cm_jsonl_free(d);
+}
+
+Test(json, new_rejects_bad_paths)
+{
+	struct cm_schema s;
+	struct cm_err err;
+
+	cm_schema_init(&s);
+	cr_assert_eq(cm_schema_add(&s, LIT("ok")), 0);
+	cr_assert_eq(cm_schema_add(&s, LIT("a..b")), 0);
+	cr_expect_null(cm_jsonl_new(&s, &err));
+	cr_expect_eq(err.code, CM_E_RULES);
+	cr_expect(strstr(err.msg, "'a..b'") && strstr(err.msg, "byte 2") &&
+			  strstr(err.msg, "empty key"),
+		  "%s", err.msg);
+	cm_schema_deinit(&s);
+	cm_jsonl_free(NULL);
+}
+
+/* ---- path syntax ---- */
+
+static void check_bad(const char *path, size_t want_at, const char *want_why)
+{
+	size_t at = 999;
+	const char *why = NULL;
+
+	cr_expect_eq(cm_json_path_check(path, &at, &why), -1, "'%s' accepted", path);
+	cr_expect_eq(at, want_at, "'%s': at %zu, want %zu", path, at, want_at);
+	cr_expect(why && strstr(why, want_why), "'%s': why '%s', want '%s'", path, why ? why : "",
+		  want_why);
+}
+
+Test(json, path_check)
+{
+	static const char *const good[] = {
+		"a", "variables.sip_from_user", "callflow[0].caller_profile.caller_id_number",
+		"variables['sip.from']", "['it\\'s']", "['a\\\\b']", "['']", "a[0][65535]",
+		"['x'].y['z'][1]", "caf\xc3\xa9", "a-b_c:d@e", "x['y.z']",
+	};
+	struct cm_buf deep;
+	size_t i, at;
+	const char *why;
+
+	for (i = 0; i < sizeof good / sizeof *good; i++)
+		cr_expect_eq(cm_json_path_check(good[i], &at, &why), 0, "'%s' refused", good[i]);
+	check_bad("", 0, "empty path");
+	check_bad(".a", 0, "empty key");
+	check_bad("a.", 2, "empty key");
+	check_bad("a..b", 2, "empty key");
+	check_bad("a.[0]", 2, "empty key");
+	check_bad("a b", 1, "blank");
+	check_bad(" a", 0, "blank");
+	check_bad("a\t", 1, "blank");
+	check_bad("a]", 1, "expected '.' or '['");
+	check_bad("a'b", 1, "expected '.' or '['");
+	check_bad("a\\b", 1, "expected '.' or '['");
+	check_bad("]", 0, "unexpected character");
+	check_bad("[0]", 0, "starts with a key");
+	check_bad("a[]", 2, "expected an index or a quote");
+	check_bad("a[x]", 2, "expected an index or a quote");
+	check_bad("a[-1]", 2, "expected an index or a quote");
+	check_bad("a[01]", 2, "leading zero");
+	check_bad("a[00]", 2, "leading zero");
+	check_bad("a[65536]", 2, "index too large");
+	check_bad("a[99999999999999999999]", 2, "index too large");
+	check_bad("a[1", 3, "expected ']'");
+	check_bad("a[1x]", 3, "expected ']'");
+	check_bad("a['b", 4, "unterminated quote");
+	check_bad("a['b\\']", 7, "unterminated quote");
+	check_bad("a['b'", 5, "expected ']'");
+	check_bad("a['b'x", 5, "expected ']'");
+	check_bad("a['b\\c']", 4, "bad escape");
+	check_bad("a[0]b", 4, "expected '.' or '['");
+	check_bad("a.b c", 3, "blank");
+	/* at most CM_JSON_DEPTH_MAX steps */
+	cm_buf_init(&deep);
+	cm_buf_addc(&deep, 'a');
+	for (i = 1; i < CM_JSON_DEPTH_MAX; i++)
+		cm_buf_adds(&deep, i % 2 ? "[0]" : ".b");
+	cm_buf_addc(&deep, '\0');
+	cr_expect_eq(cm_json_path_check(deep.p, &at, &why), 0);
+	deep.n--;
+	cm_buf_adds(&deep, "[1]");
+	cm_buf_addc(&deep, '\0');
+	check_bad(deep.p, deep.n - 4, "too many levels");
+	cm_buf_deinit(&deep);
+}
+
+Test(json, path_contains)
+{
+	cr_expect(cm_json_path_contains("variables", "variables.sip_from_user"));
+	cr_expect(cm_json_path_contains("variables", "variables['x']"));
+	cr_expect(cm_json_path_contains("variables", "variables"));
+	cr_expect(cm_json_path_contains("callflow[0]", "callflow[0].times"));
+	cr_expect(cm_json_path_contains("callflow", "callflow[3].times.x"));
+	cr_expect(cm_json_path_contains("a['b']", "a.b"));
+	cr_expect(cm_json_path_contains("a.b", "a['b'].c"));
+	cr_expect(cm_json_path_contains("['a'].b", "a.b[2]"));
+	cr_expect(cm_json_path_contains("['it\\'s']", "['it\\'s'].x"));
+	cr_expect(cm_json_path_contains("['a\\\\b']", "['a\\\\b']"));
+	cr_expect(cm_json_path_contains("['']", "[''].x"));
+
+	cr_expect(!cm_json_path_contains("variables.sip_from_user", "variables"));
+	cr_expect(!cm_json_path_contains("variables", "variables_x"));
+	cr_expect(!cm_json_path_contains("var", "variables"));
+	cr_expect(!cm_json_path_contains("callflow[0]", "callflow[1].times"));
+	cr_expect(!cm_json_path_contains("callflow[1]", "callflow[10]"));
+	cr_expect(!cm_json_path_contains("a['0']", "a[0]"));
+	cr_expect(!cm_json_path_contains("a[0]", "a['0']"));
+	cr_expect(!cm_json_path_contains("a['b.c']", "a.b.c"));
+	cr_expect(!cm_json_path_contains("a.b", "a['b.c']"));
+	cr_expect(!cm_json_path_contains("['a\\\\b']", "['a\\'b']"));
+	cr_expect(!cm_json_path_contains("['ab']", "['a'].b"));
+	/* invalid paths contain nothing and are in nothing */
+	cr_expect(!cm_json_path_contains("a..b", "a..b"));
+	cr_expect(!cm_json_path_contains("a", "a..b"));
+	cr_expect(!cm_json_path_contains("", "a"));
+	/* too many levels is invalid too (found by the fuzzer) */
+	{
+		struct cm_buf deep;
+		size_t i;
+
+		cm_buf_init(&deep);
+		cm_buf_addc(&deep, 'a');
+		for (i = 1; i <= CM_JSON_DEPTH_MAX; i++)
+			cm_buf_adds(&deep, ".b");
+		cm_buf_addc(&deep, '\0');
+		cr_expect(!cm_json_path_contains(deep.p, deep.p));
+		cr_expect(!cm_json_path_contains("a", deep.p));
+		deep.p[deep.n - 3] = '\0'; /* CM_JSON_DEPTH_MAX steps */
+		cr_expect(cm_json_path_contains(deep.p, deep.p));
+		cr_expect(cm_json_path_contains("a.b", deep.p));
+		cm_buf_deinit(&deep);
+	}
+}
+
+/* ---- map_tree ---- */
+
+/* Appends s as is: the identity. */
+static int cb_same(void *ud, const char *s, size_t n, struct cm_buf *out)
+{
+	(void)ud;
+	cm_buf_add(out, s, n);
+	return 0;
+}
+
+/* Records what it was given (joined by '|' in ud) and writes "<" s ">" upper-cased. */
+static int cb_upper(void *ud, const char *s, size_t n, struct cm_buf *out)
+{
+	size_t i;
+
+	if (ud) {
+		put_escaped(ud, s, n);
+		cm_buf_addc(ud, '|');
+	}
+	cm_buf_addc(out, '<');
+	for (i = 0; i < n; i++)
+		cm_buf_addc(out, (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]));
+	cm_buf_addc(out, '>');
+	return 0;
+}
+
+static int cb_key(void *ud, const char *s, size_t n, struct cm_buf *out)
+{
+	(void)ud;
+	cm_buf_adds(out, "k_");
+	cm_buf_add(out, s, n);
+	return 0;
+}
+
+/* Writes bytes that need escaping and are not UTF-8. */
+static int cb_nasty(void *ud, const char *s, size_t n, struct cm_buf *out)
+{
+	(void)ud;
+	(void)s;
+	(void)n;
+	cm_buf_add(out, LIT("\"\\\n\x01\xff\xc3\xa9"));
+	return 0;
+}
+
+/* Stops at the third call with 7. */
+static int cb_stop(void *ud, const char *s, size_t n, struct cm_buf *out)
+{
+	int *calls = ud;
+
+	(void)s;
+	(void)n;
+	cm_buf_adds(out, "x");
+	return ++*calls == 3 ? 7 : 0;
+}
+
+/* map_tree of text[0..n) as a C string (static), or "rc=<r>" when it returns r != 0. */
+static const char *mapped(const char *text, size_t n, cm_json_leaf_fn leaf, cm_json_leaf_fn key,
+			  void *ud)
+{
+	static char res[4096];
+	struct cm_buf out;
+	int r;
+
+	cm_buf_init(&out);
+	cm_buf_adds(&out, "pre:"); /* what out held before stays */
+	r = cm_json_map_tree(text, n, leaf, key, ud, &out);
+	cr_assert(!out.oom);
+	if (r != 0)
+		snprintf(res, sizeof res, "rc=%d", r);
+	else {
+		cr_assert_lt(out.n, sizeof res);
+		cr_assert(out.n >= 4 && memcmp(out.p, "pre:", 4) == 0);
+		memcpy(res, out.p + 4, out.n - 4);
+		res[out.n - 4] = '\0';
+	}
+	cm_buf_deinit(&out);
+	return res;
+}
+
+#define MAP(lit, leaf, key, ud) mapped(LIT(lit), leaf, key, ud)
+
+Test(json, map_tree_keep)
+{
+	/* leaf and key NULL: everything as written, blanks dropped */
+	cr_expect_str_eq(MAP("{ \"a\" : 1.50 , \"b\\u0062\" : [ true , null , \"x\\u00e9\\/\" , {} , [ ] ] }",
+			     NULL, NULL, NULL),
+			 "{\"a\":1.50,\"b\\u0062\":[true,null,\"x\\u00e9\\/\",{},[]]}");
+	cr_expect_str_eq(MAP("[]", NULL, NULL, NULL), "[]");
+	cr_expect_str_eq(MAP(" {}\r", NULL, NULL, NULL), "{}");
+}
+
+Test(json, map_tree_identity)
+{
+	/* strings re-encoded from their decoded bytes; numbers become strings */
+	cr_expect_str_eq(MAP("{\"a\":1.50,\"b\":[true,false,null,\"x\\u00e9\\/\\u0000\\ud83d\\ude00\"],"
+			     "\"c\":-0,\"d\\u0041\":\"\\ud800\"}",
+			     cb_same, NULL, NULL),
+			 "{\"a\":\"1.50\",\"b\":[true,false,null,\"x\xc3\xa9/\\u0000\xf0\x9f\x98\x80\"],"
+			 "\"c\":\"-0\",\"d\\u0041\":\"\xef\xbf\xbd\"}");
+	cr_expect_str_eq(MAP("{\"d\\u0041\":1}", cb_same, cb_same, NULL), "{\"dA\":\"1\"}");
+	cr_expect_str_eq(MAP("[\"\\\"q\\\"\\\\\\n\"]", cb_same, cb_same, NULL), "[\"\\\"q\\\"\\\\\\n\"]");
+}
+
+Test(json, map_tree_transform)
+{
+	struct cm_buf seen;
+
+	cm_buf_init(&seen);
+	cr_expect_str_eq(MAP("{\"name\":\"alice\",\"n\":[12,{\"deep\":\"b\\u00e9\"}],\"t\":true}",
+			     cb_upper, cb_key, &seen),
+			 "{\"k_name\":\"<ALICE>\",\"k_n\":[\"<12>\",{\"k_deep\":\"<B\xc3\xa9>\"}],"
+			 "\"k_t\":true}");
+	cm_buf_addc(&seen, '\0');
+	/* the leaf got decoded bytes and the numbers' text */
+	cr_expect_str_eq(seen.p, "alice|12|b\\xc3\\xa9|");
+	cm_buf_deinit(&seen);
+	/* what a callback writes is encoded: escapes and U+FFFD */
+	cr_expect_str_eq(MAP("[\"x\"]", cb_nasty, NULL, NULL),
+			 "[\"\\\"\\\\\\n\\u0001\xef\xbf\xbd\xc3\xa9\"]");
+	cr_expect_str_eq(MAP("{\"x\":0}", NULL, cb_nasty, NULL),
+			 "{\"\\\"\\\\\\n\\u0001\xef\xbf\xbd\xc3\xa9\":0}");
+}
+
+Test(json, map_tree_long_escaped_strings)
+{
+	struct cm_buf in, want;
+	size_t i;
+
+	/* decoded on the stack up to 512 bytes, beyond that on the heap */
+	for (size_t len = 500; len <= 1100; len += 300) {
+		cm_buf_init(&in);
+		cm_buf_init(&want);
+		cm_buf_adds(&in, "[\"");
+		cm_buf_adds(&want, "[\"");
+		for (i = 0; i < len; i++) {
+			cm_buf_adds(&in, i % 3 ? "a" : "\\u00e9");
+			cm_buf_adds(&want, i % 3 ? "a" : "\xc3\xa9");
+		}
+		cm_buf_adds(&in, "\"]");
+		cm_buf_adds(&want, "\"]");
+		cm_buf_addc(&want, '\0');
+		cr_assert(!in.oom && !want.oom);
+		cr_expect_str_eq(mapped(in.p, in.n, cb_same, NULL, NULL), want.p, "len %zu", len);
+		cm_buf_deinit(&in);
+		cm_buf_deinit(&want);
+	}
+}
+
+Test(json, map_tree_stop_and_invalid)
+{
+	int calls = 0;
+	char *l;
+
+	cr_expect_str_eq(MAP("[1,2,3,4]", cb_stop, NULL, &calls), "rc=7");
+	cr_expect_eq(calls, 3);
+	calls = 0;
+	cr_expect_str_eq(MAP("{\"a\":1,\"b\":2}", NULL, cb_stop, &calls), "{\"x\":1,\"x\":2}");
+	cr_expect_str_eq(MAP("{\"a\":1,\"b\":2,\"c\":3}", NULL, cb_stop, &calls), "rc=7");
+
+	cr_expect_str_eq(MAP("", NULL, NULL, NULL), "rc=-1");
+	cr_expect_str_eq(MAP("1", cb_same, NULL, NULL), "rc=-1");
+	cr_expect_str_eq(MAP("\"x\"", cb_same, NULL, NULL), "rc=-1");
+	cr_expect_str_eq(MAP("{", NULL, NULL, NULL), "rc=-1");
+	cr_expect_str_eq(MAP("[1,]", NULL, NULL, NULL), "rc=-1");
+	cr_expect_str_eq(MAP("{\"a\"}", NULL, NULL, NULL), "rc=-1");
+	cr_expect_str_eq(MAP("{} x", NULL, NULL, NULL), "rc=-1");
+	cr_expect_str_eq(MAP("[01]", cb_same, NULL, NULL), "rc=-1");
+	cr_expect_str_eq(MAP("[\"\\x\"]", cb_same, NULL, NULL), "rc=-1");
+	cr_expect_str_eq(MAP("[\"\xff\"]", NULL, NULL, NULL), "rc=-1");
+	cr_expect_str_eq(MAP("[tru]", NULL, NULL, NULL), "rc=-1");
+	cr_expect_str_eq(MAP("[1}", NULL, NULL, NULL), "rc=-1");
+	/* depth counted from the tree's own bracket */
+	l = nested(64, 0, "");
+	cr_expect_str_eq(mapped(l, strlen(l), NULL, NULL, NULL), l);
+	free(l);
+	l = nested(65, 1, "");
+	cr_expect_str_eq(mapped(l, strlen(l), NULL, NULL, NULL), "rc=-1");
+	free(l);
+}
+
+/* A tree the decoder gave passes map_tree, and the identity's output decodes again. */
+Test(json, map_tree_of_decoded_trees)
+{
+	static const char line[] =
+		"{\"v\": {\"k\\u00e9\": [1e5, \"\\ud83d\\ude00\", {\"z\": null}], \"e\": \"\\u0000\"}}";
+	struct cm_jsonl *d = MK("v"), *d2 = MK("w.k\xc3\xa9[1]", "w.e");
+	struct cm_record rec;
+	struct cm_json_fault fault;
+	struct cm_buf out;
+
+	cr_assert_eq(cm_jsonl_decode(d, LIT(line), &rec, &fault), 1);
+	cr_assert_eq(rec.type[0], CM_VT_TREE);
+	cm_buf_init(&out);
+	cm_buf_adds(&out, "{\"w\":");
+	cr_assert_eq(cm_json_map_tree(rec.f[0].p, rec.f[0].n, cb_same, cb_same, NULL, &out), 0);
+	cm_buf_addc(&out, '}');
+	cr_assert(!out.oom);
+	cr_expect_str_eq(dec(d2, out.p, out.n), "S:\\xf0\\x9f\\x98\\x80|S:\\0");
+	cm_buf_deinit(&out);
+	cm_jsonl_free(d);
+	cm_jsonl_free(d2);
+}
