@@ -16,11 +16,13 @@ BUILD   ?= build
 CC      ?= cc
 
 # Debian packages the build and the unit tests need; the end-to-end run with a
-# real CDR producer also needs Kamailio and SIPp (tests/kamailio.sh).
-DEB_PKGS = gcc make pkg-config libsodium-dev libxxhash-dev libcriterion-dev
-TEST_PKGS = kamailio sip-tester
+# real CDR producer also needs Kamailio and SIPp (tests/kamailio.sh), and the
+# SIP capture tests tcpdump.
+DEB_PKGS = gcc make pkg-config libsodium-dev libxxhash-dev libcriterion-dev libpcap-dev \
+           libosip2-dev libssl-dev
+TEST_PKGS = kamailio sip-tester tcpdump
 
-PKGS      = libsodium libxxhash
+PKGS      = libsodium libxxhash libpcap libosip2 libcrypto
 WARN      = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wcast-qual -Wwrite-strings -Wvla
 OPT      ?= -O2 -g
@@ -29,7 +31,8 @@ CFLAGS   ?=
 CPPFLAGS += -D_GNU_SOURCE -Iinclude
 ALL_CFLAGS = -std=c17 $(OPT) $(WARN) $(SAN) -MMD -MP $(CFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -lxxhash)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
+               echo -lsodium -lxxhash -lpcap -losipparser2 -losip2 -lcrypto)
 LIBS       = $(PKG_LIBS) -lm
 
 LIB_SRC  = $(filter-out src/main.c,$(wildcard src/*.c))
@@ -138,7 +141,7 @@ FUZZ_CC      ?= clang
 FUZZ_DEB     ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
-FUZZ_TARGETS  = fuzz_csv fuzz_rules fuzz_scrub fuzz_json fuzz_linefmt
+FUZZ_TARGETS  = fuzz_csv fuzz_rules fuzz_scrub fuzz_json fuzz_linefmt fuzz_sip fuzz_packet fuzz_calls
 FUZZ_DIR      = build-fuzz
 FUZZ_SAN      = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 REPLAY_CC    ?= gcc
@@ -150,6 +153,9 @@ FUZZ_SEEDS_fuzz_rules = $(wildcard rules/*.rules)
 FUZZ_SEEDS_fuzz_scrub = $(wildcard fixtures/*/*.csv $(SIP_TORTURE)/*.dat)
 FUZZ_SEEDS_fuzz_json  = $(wildcard fixtures/*/*.jsonl fixtures/kamailio/acc-json.log)
 FUZZ_SEEDS_fuzz_linefmt = $(wildcard fixtures/kannel/*.log tests/kamailio/sample-acc.log)
+FUZZ_SEEDS_fuzz_sip   = $(wildcard $(SIP_TORTURE)/*.dat)
+FUZZ_SEEDS_fuzz_packet = $(wildcard ../shared/corpus/pcap/*.pcap fixtures/sip/*.pcap)
+FUZZ_SEEDS_fuzz_calls =
 FUZZ_HDR      = $(wildcard include/cdrmin/*.h)
 
 .PHONY: fuzz fuzz-bins fuzz-replay replay-bins fuzz-clean
@@ -176,6 +182,9 @@ fuzz: deps
 	    fuzz_scrub) seeds="$(FUZZ_SEEDS_fuzz_scrub)";; \
 	    fuzz_json) seeds="$(FUZZ_SEEDS_fuzz_json)";; \
 	    fuzz_linefmt) seeds="$(FUZZ_SEEDS_fuzz_linefmt)";; \
+	    fuzz_sip) seeds="$(FUZZ_SEEDS_fuzz_sip)";; \
+	    fuzz_packet) seeds="$(FUZZ_SEEDS_fuzz_packet)";; \
+	    fuzz_calls) seeds="$(FUZZ_SEEDS_fuzz_calls)";; \
 	  esac; \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t $(FUZZ_DIR)/artifacts; \
 	  for f in $$seeds; do cp -f "$$f" $(FUZZ_DIR)/seeds/$$t/; done; \
@@ -202,6 +211,9 @@ fuzz-replay: deps
 	      fuzz_scrub) files="$(FUZZ_SEEDS_fuzz_scrub)";; \
 	      fuzz_json) files="$(FUZZ_SEEDS_fuzz_json)";; \
 	      fuzz_linefmt) files="$(FUZZ_SEEDS_fuzz_linefmt)";; \
+	      fuzz_sip) files="$(FUZZ_SEEDS_fuzz_sip)";; \
+	      fuzz_packet) files="$(FUZZ_SEEDS_fuzz_packet)";; \
+	      fuzz_calls) files="$(FUZZ_SEEDS_fuzz_calls)";; \
 	    esac; \
 	    files="$$files $$(find $(FUZZ_DIR)/corpus/$$t -type f 2>/dev/null)"; \
 	  fi; \

@@ -65,8 +65,8 @@ int cm_action_keyed(const struct cm_action *a)
 		return 1;
 	case CM_ACT_PHONE:
 	case CM_ACT_IP:
-		return a->mode == CM_MODE_PSEUDONYM || a->invalid == CM_INVALID_PSEUDONYM ||
-		       a->alnum == CM_ALNUM_PSEUDONYM;
+		return a->mode == CM_MODE_PSEUDONYM || a->mode == CM_MODE_PREFIX ||
+		       a->invalid == CM_INVALID_PSEUDONYM || a->alnum == CM_ALNUM_PSEUDONYM;
 	case CM_ACT_SCRUB:
 		return !a->scrub.redact;
 	default:
@@ -201,6 +201,14 @@ static int apply_ip(const struct cm_action *a, const struct cm_action_ctx *c, co
 	if (a->type == CM_ACT_IP && a->mode == CM_MODE_TRUNCATE) {
 		cm_ip_truncate(&ip, a->v4bits, a->v6bits);
 		cm_ip_put(out, &ip);
+		return 0;
+	}
+	if (a->type == CM_ACT_IP && a->mode == CM_MODE_PREFIX) {
+		struct cm_ip o = ip;
+
+		if (!c->ps || cm_pseudo_cryptopan(c->ps, c->epoch, ip.v6 ? 6 : 4, ip.a, o.a) != 0)
+			return CM_FAIL;
+		cm_ip_put(out, &o);
 		return 0;
 	}
 	return token(a, c, CM_KIND_IP, (const char *)ip.a, cm_ip_len(&ip), out);
@@ -571,6 +579,8 @@ void cm_action_describe(const struct cm_action *a, struct cm_buf *out)
 			cm_buf_adds(out, " (IPv4), /");
 			cm_buf_addu(out, a->v6bits);
 			cm_buf_adds(out, " (IPv6)");
+		} else if (a->mode == CM_MODE_PREFIX) {
+			cm_buf_adds(out, "IP address prefix-preserving pseudonym (Crypto-PAn)");
 		} else {
 			cm_buf_adds(out, "IP address pseudonym (kind ip)");
 			describe_bits(a, out);

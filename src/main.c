@@ -13,6 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "cdrmin/cryptopan.h"
 #include "cdrmin/csv.h"
 #include "cdrmin/key.h"
 #include "cdrmin/pipeline.h"
@@ -40,7 +43,8 @@ static const char usage_text[] =
 	"pseudonymizes, truncates or drops each field as the RULES say, and writes the\n"
 	"minimized records to stdout (or OUT). Fields the rules do not name are dropped.\n"
 	"The RULES' format says what the input is: csv, jsonl (JSON lines), kv\n"
-	"(Kamailio acc log lines) or kannel (Kannel access log).\n"
+	"(Kamailio acc log lines), kannel (Kannel access log), or sip and sip-calls\n"
+	"(SIP messages or calls from pcap/pcapng captures, or captured live).\n"
 	"\n"
 	"Options:\n"
 	"  -r, --rules FILE      rules file (required)\n"
@@ -56,6 +60,16 @@ static const char usage_text[] =
 	"      --flush-ms N      when input keeps arriving, write each record at most\n"
 	"                        N ms after it is complete (default 100; 0: each record\n"
 	"                        at once); when the input pauses, output is written then\n"
+	"SIP (rules of format sip or sip-calls):\n"
+	"      --pcap FILE       a pcap or pcapng capture ('-': stdin); repeatable; the\n"
+	"                        FILE arguments are read as captures too\n"
+	"  -i, --interface IFACE capture live (immediate mode; needs CAP_NET_RAW) until\n"
+	"                        SIGINT or SIGTERM\n"
+	"      --bpf EXPR        BPF filter for -i ('udp port 5060 or tcp port 5060')\n"
+	"      --calls           one record per call (rules of format sip-calls)\n"
+	"      --sip-ports LIST  also read these ports' payloads as SIP (5060,5080)\n"
+	"      --cryptopan-key FILE  key for 'ip prefix' (32 bytes, or 64 hex digits),\n"
+	"                        instead of one derived from -k per epoch\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         version\n"
 	"\n"
@@ -85,6 +99,13 @@ struct cli {
 	size_t cache_size, max_record;
 	unsigned flush_ms;
 	unsigned long reject_lines;
+	/* captures (rules of format sip or sip-calls) */
+	const char **pcaps;
+	size_t npcaps;
+	const char *iface, *bpf, *cpan_key;
+	int calls;
+	uint16_t ports[64];
+	size_t nports;
 };
 
 /* The key material of the run, wiped at any exit (die_err exits too). */
@@ -173,7 +194,7 @@ bad:
 static void on_reject(void *ud, const struct cm_rejection *r)
 {
 	struct cli *cli = ud;
-	char why[160];
+	char why[400];
 
 	if (++cli->reject_lines > MAX_REJECT_LINES) {
 		if (cli->reject_lines == MAX_REJECT_LINES + 1)
@@ -204,7 +225,14 @@ static void on_reject(void *ud, const struct cm_rejection *r)
 			 "first input's (or the declared columns)");
 		break;
 	case CM_REJ_TRUNCATED:
-		snprintf(why, sizeof why, "incomplete when the run was stopped by a signal");
+		if (r->detail)
+			snprintf(why, sizeof why, "the capture file is damaged, the rest of it is lost (%.200s)",
+				 r->detail);
+		else
+			snprintf(why, sizeof why, "incomplete when the run was stopped by a signal");
+		break;
+	case CM_REJ_SIP:
+		snprintf(why, sizeof why, "%s", r->detail ? r->detail : "not a SIP message");
 		break;
 	case CM_REJ_EPOCH:
 		snprintf(why, sizeof why, "field '%.60s': the epoch time is missing or unreadable",
@@ -233,8 +261,39 @@ static void on_reject(void *ud, const struct cm_rejection *r)
 		snprintf(why, sizeof why, "%s", cm_reject_name(r->reason));
 		break;
 	}
-	fprintf(stderr, "cdrmin: %s:%llu: record rejected (%s): %s\n", r->source,
-		(unsigned long long)r->line, cm_reject_name(r->reason), why);
+	if (r->frame)
+		fprintf(stderr, "cdrmin: %s: frame %llu: record rejected (%s): %s\n", r->source,
+			(unsigned long long)r->line, cm_reject_name(r->reason), why);
+	else
+		fprintf(stderr, "cdrmin: %s:%llu: record rejected (%s): %s\n", r->source,
+			(unsigned long long)r->line, cm_reject_name(r->reason), why);
+}
+
+static void print_capture_stats(const struct cm_pipeline *pl)
+{
+	const struct cm_pkt_stats *k = cm_pipeline_pkt_stats(pl);
+	const struct cm_calls_stats *c = cm_pipeline_calls_stats(pl);
+
+	if (k)
+		fprintf(stderr,
+			"cdrmin: stats: frames=%llu sip-messages=%llu truncated=%llu malformed=%llu "
+			"not-ip=%llu other=%llu fragments=%llu reassembled=%llu fragments-dropped=%llu "
+			"tcp-segments=%llu tcp-bytes-dropped=%llu tcp-unframed=%llu\n",
+			(unsigned long long)k->frames, (unsigned long long)k->messages,
+			(unsigned long long)k->truncated, (unsigned long long)k->malformed,
+			(unsigned long long)k->not_ip, (unsigned long long)k->other,
+			(unsigned long long)k->fragments, (unsigned long long)k->reassembled,
+			(unsigned long long)k->frag_dropped, (unsigned long long)k->tcp_segments,
+			(unsigned long long)k->tcp_dropped, (unsigned long long)k->tcp_bad);
+	if (c)
+		fprintf(stderr,
+			"cdrmin: stats: calls=%llu (bye=%llu cancel=%llu rejected=%llu timeout=%llu "
+			"evicted=%llu eof=%llu) messages=%llu not-in-a-call=%llu\n",
+			(unsigned long long)c->calls, (unsigned long long)c->bye,
+			(unsigned long long)c->cancel, (unsigned long long)c->rejected,
+			(unsigned long long)c->timeout, (unsigned long long)c->evicted,
+			(unsigned long long)c->eof, (unsigned long long)c->messages,
+			(unsigned long long)c->not_calls);
 }
 
 static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, double secs)
@@ -338,6 +397,11 @@ static void describe_rules(const struct cm_rules *r, const char *path, struct cm
 			 r->columns.n ? (r->header ? "declared columns, header line checked"
 						   : "declared columns, no header line")
 				      : "columns from the header line");
+	else if (r->format == CM_FORMAT_SIP || r->format == CM_FORMAT_SIP_CALLS)
+		snprintf(line, sizeof line, "rules %s: valid\ninput: %s from pcap/pcapng captures or a "
+			 "live interface, the fields of a SIP %s\n", path,
+			 r->format == CM_FORMAT_SIP ? "SIP messages" : "SIP calls (--calls)",
+			 r->format == CM_FORMAT_SIP ? "message" : "call record");
 	else
 		snprintf(line, sizeof line, "rules %s: valid\ninput: %s lines%s%s%s%s%s, fields named by the rules\n",
 			 path, cm_format_name(r->format),
@@ -467,6 +531,24 @@ out:
 	return rc;
 }
 
+/* --sip-ports 5060,5080: ports whose payloads are read as SIP whatever they hold. */
+static void parse_ports(struct cli *cli, const char *arg)
+{
+	const char *p = arg;
+
+	while (*p) {
+		char *end;
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p || v == 0 || v > 65535 || (*end && *end != ','))
+			usage_error("--sip-ports takes port numbers separated by commas (5060,5080)");
+		if (cli->nports == sizeof cli->ports / sizeof cli->ports[0])
+			usage_error("--sip-ports: at most 64 ports");
+		cli->ports[cli->nports++] = (uint16_t)v;
+		p = *end ? end + 1 : end;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -480,6 +562,12 @@ int main(int argc, char **argv)
 		{"cache-size", required_argument, NULL, 'C'},
 		{"max-record", required_argument, NULL, 'M'},
 		{"flush-ms", required_argument, NULL, 'F'},
+		{"pcap", required_argument, NULL, 'P'},
+		{"interface", required_argument, NULL, 'i'},
+		{"bpf", required_argument, NULL, 'B'},
+		{"calls", no_argument, NULL, 'L'},
+		{"sip-ports", required_argument, NULL, 'T'},
+		{"cryptopan-key", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -503,7 +591,10 @@ int main(int argc, char **argv)
 	memset(&cli, 0, sizeof cli);
 	cli.cache_size = CM_CACHE_DEFAULT;
 	cli.flush_ms = 100;
-	while ((c = getopt_long(argc, argv, "r:k:o:hV", longopts, NULL)) != -1) {
+	cli.pcaps = calloc((size_t)argc, sizeof *cli.pcaps);
+	if (!cli.pcaps)
+		return 71;
+	while ((c = getopt_long(argc, argv, "r:k:o:i:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (cli.rules_path)
@@ -530,6 +621,16 @@ int main(int argc, char **argv)
 				usage_error("--output must be csv or jsonl");
 			break;
 		case 'S': cli.stats = 1; break;
+		case 'P': cli.pcaps[cli.npcaps++] = optarg; break;
+		case 'i':
+			if (cli.iface)
+				usage_error("-i given twice");
+			cli.iface = optarg;
+			break;
+		case 'B': cli.bpf = optarg; break;
+		case 'L': cli.calls = 1; break;
+		case 'K': cli.cpan_key = optarg; break;
+		case 'T': parse_ports(&cli, optarg); break;
 		case 'A': cli.allow_rejects = 1; break;
 		case 'C': cli.cache_size = parse_size(optarg, "--cache-size"); break;
 		case 'F': {
@@ -560,6 +661,10 @@ int main(int argc, char **argv)
 		usage_error("no rules: give -r RULES");
 	if (!cli.max_record)
 		cli.max_record = 1u << 20;
+	if (cli.iface && (cli.npcaps || optind < argc))
+		usage_error("-i captures live: give no capture files with it");
+	if (cli.bpf && !cli.iface)
+		usage_error("--bpf filters a live capture (-i IFACE)");
 
 	/* A closed reader is a write error (EPIPE) that we report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
@@ -567,6 +672,23 @@ int main(int argc, char **argv)
 
 	if (cm_rules_load(&rules, cli.rules_path, &err) != 0)
 		die_err(&err, cli.rules_path);
+	{
+		int sip = rules.format == CM_FORMAT_SIP || rules.format == CM_FORMAT_SIP_CALLS;
+
+		if (!sip && (cli.npcaps || cli.iface || cli.calls || cli.nports)) {
+			fprintf(stderr, "cdrmin: error: --pcap, -i, --calls and --sip-ports need rules of "
+					"format sip or sip-calls (%s is %s)\n", cli.rules_path,
+				cm_format_name(rules.format));
+			cm_rules_deinit(&rules);
+			return EX_USAGE;
+		}
+		if (cli.calls && rules.format != CM_FORMAT_SIP_CALLS) {
+			fprintf(stderr, "cdrmin: error: --calls needs rules of format sip-calls "
+					"(the fields of a call record; see rules/sip-calls.rules)\n");
+			cm_rules_deinit(&rules);
+			return EX_USAGE;
+		}
+	}
 	if (!cli.key_path)
 		cli.key_path = getenv("CDRMIN_KEY_FILE");
 	if (cli.key_path && !*cli.key_path)
@@ -586,6 +708,21 @@ int main(int argc, char **argv)
 		run_ps = ps = cm_pseudo_new(&run_key, cli.cache_size, &err);
 		if (!ps)
 			die_err(&err, NULL);
+		if (cli.cpan_key) {
+			unsigned char ck[CM_CRYPTOPAN_KEYBYTES];
+			const char *why = "";
+			int krc = cm_cryptopan_key_load(cli.cpan_key, ck, &why);
+
+			if (krc == 0)
+				krc = cm_pseudo_set_cryptopan_key(ps, ck);
+			sodium_memzero(ck, sizeof ck);
+			if (krc != 0) {
+				cm_err_set(&err, CM_E_KEY, "Crypto-PAn key %s: %s", cli.cpan_key, why);
+				die_err(&err, NULL);
+			}
+		}
+	} else if (cli.cpan_key) {
+		usage_error("--cryptopan-key is for rules with 'ip prefix' (they need -k as well)");
 	}
 	check_output(&cli, argv + optind, argc - optind);
 	if (cm_sink_open(&sink, cli.out_path, &err) != 0)
@@ -601,12 +738,35 @@ int main(int argc, char **argv)
 	po.stop = &stop_signal;
 	po.on_reject = on_reject;
 	po.ud = &cli;
+	po.sip_ports = cli.ports;
+	po.nsip_ports = cli.nports;
 	pl = cm_pipeline_new(&po, &sink, &err);
 	if (!pl)
 		die_err(&err, cli.rules_path);
 
 	t0 = now();
-	if (optind == argc) {
+	if (cli.iface) {
+		struct cm_capture *cap = cm_capture_open_live(cli.iface, cli.bpf, 100, &err);
+		int frc;
+
+		if (!cap)
+			goto fail;
+		frc = cm_pipeline_feed_capture(pl, cap, &err);
+		if (cli.stats || stop_signal) {
+			uint64_t dropped = cm_capture_dropped(cap);
+
+			if (dropped)
+				fprintf(stderr, "cdrmin: stats: frames dropped by the kernel=%llu\n",
+					(unsigned long long)dropped);
+		}
+		cm_capture_close(cap);
+		if (frc != 0)
+			goto fail;
+	}
+	for (i = 0; i < (int)cli.npcaps && !cm_pipeline_stopped(pl) && !stop_signal; i++)
+		if (cm_pipeline_feed(pl, cli.pcaps[i], &err) != 0)
+			goto fail;
+	if (optind == argc && !cli.iface && !cli.npcaps) {
 		if (cm_pipeline_feed(pl, "-", &err) != 0)
 			goto fail;
 	}
@@ -618,8 +778,10 @@ int main(int argc, char **argv)
 	st = cm_pipeline_stats(pl);
 	if (stop_signal)
 		fprintf(stderr, "cdrmin: stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
-	if (cli.stats || stop_signal)
+	if (cli.stats || stop_signal) {
 		print_stats(st, ps, now() - t0);
+		print_capture_stats(pl);
+	}
 	if (st->rejected && !cli.allow_rejects) {
 		fprintf(stderr, "cdrmin: %llu record%s rejected (exit 65; --allow-rejects to accept)\n",
 			(unsigned long long)st->rejected, st->rejected == 1 ? "" : "s");
@@ -648,5 +810,6 @@ out:
 	cm_pipeline_free(pl);
 	wipe_keys();
 	cm_rules_deinit(&rules);
+	free(cli.pcaps);
 	return rc;
 }

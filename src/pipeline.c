@@ -10,6 +10,7 @@
 #include "cdrmin/csv.h"
 #include "cdrmin/json.h"
 #include "cdrmin/linefmt.h"
+#include "cdrmin/sip.h"
 #include "cdrmin/pipeline.h"
 
 #define READ_SLACK (256 * 1024)
@@ -24,6 +25,12 @@ struct cm_pipeline {
 	int have_ld;
 	uint64_t lline, loff; /* line and stream offset of the next line */
 	int lskip;            /* dropping the tail of an over-long line */
+	/* sip, sip-calls */
+	struct cm_pkt *pkt;
+	struct cm_sipdec *sd;
+	struct cm_calls *calls;
+	const char *cap_name; /* the capture being fed */
+	int sip_rc;           /* an error inside the packet callbacks */
 	struct cm_plan plan;
 	int have_plan;
 	int header_written;
@@ -121,6 +128,24 @@ struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_
 		}
 		pl->have_ld = 1;
 		break;
+	case CM_FORMAT_SIP:
+	case CM_FORMAT_SIP_CALLS: {
+		struct cm_pkt_opts po;
+
+		cm_pkt_opts_default(&po);
+		po.ports = o->sip_ports;
+		po.nports = o->nsip_ports;
+		pl->pkt = cm_pkt_new(&po);
+		pl->sd = cm_sipdec_new();
+		if (o->rules->format == CM_FORMAT_SIP_CALLS)
+			pl->calls = cm_calls_new(NULL);
+		if (!pl->pkt || !pl->sd || (o->rules->format == CM_FORMAT_SIP_CALLS && !pl->calls)) {
+			cm_pipeline_free(pl);
+			cm_err_set(err, CM_E_NOMEM, "out of memory");
+			return NULL;
+		}
+		break;
+	}
 	case CM_FORMAT_CSV:
 		break;
 	}
@@ -132,6 +157,9 @@ void cm_pipeline_free(struct cm_pipeline *pl)
 	if (!pl)
 		return;
 	cm_jsonl_free(pl->jd);
+	cm_pkt_free(pl->pkt);
+	cm_sipdec_free(pl->sd);
+	cm_calls_free(pl->calls);
 	if (pl->have_ld)
 		cm_linedec_deinit(&pl->ld);
 	if (pl->have_plan)
@@ -141,8 +169,9 @@ void cm_pipeline_free(struct cm_pipeline *pl)
 	free(pl);
 }
 
-static void reject_at(struct cm_pipeline *pl, const char *source, uint64_t line, uint64_t offset,
-		      enum cm_reject why, long field, size_t got, uint64_t col)
+static void reject_full(struct cm_pipeline *pl, const char *source, uint64_t line, uint64_t offset,
+			enum cm_reject why, long field, size_t got, uint64_t col, int frame,
+			const char *detail)
 {
 	struct cm_rejection r;
 
@@ -159,7 +188,15 @@ static void reject_at(struct cm_pipeline *pl, const char *source, uint64_t line,
 	r.got_columns = got;
 	r.want_columns = pl->have_plan ? pl->plan.schema.n : 0;
 	r.col = col;
+	r.frame = frame;
+	r.detail = detail;
 	pl->o.on_reject(pl->o.ud, &r);
+}
+
+static void reject_at(struct cm_pipeline *pl, const char *source, uint64_t line, uint64_t offset,
+		      enum cm_reject why, long field, size_t got, uint64_t col)
+{
+	reject_full(pl, source, line, offset, why, field, got, col, 0, NULL);
 }
 
 static void reject(struct cm_pipeline *pl, const char *source, uint64_t line, uint64_t offset,
@@ -483,6 +520,115 @@ static uint64_t dec_offset(const struct cm_pipeline *pl)
 	return pl->o.rules->format == CM_FORMAT_CSV ? pl->dec.offset : pl->loff;
 }
 
+/* A finished call: one record through the plan. */
+static int on_call(void *ud, const struct cm_record *rec)
+{
+	struct cm_pipeline *pl = ud;
+	struct cm_record r = *rec;
+
+	pl->st.read++;
+	r.line = 0;
+	r.offset = 0;
+	if (handle_record(pl, pl->cap_name, &r, pl->cur_err) != 0) {
+		pl->sip_rc = CM_FAIL;
+		return 1;
+	}
+	return 0;
+}
+
+/* A SIP message the packet stage found: decoded, then a record or part of a call. */
+static int on_sip(void *ud, const struct cm_pkt_meta *m, const char *msg, size_t n)
+{
+	struct cm_pipeline *pl = ud;
+	struct cm_record rec;
+	const char *why = NULL;
+	int rc = cm_sip_decode(pl->sd, m, msg, n, &rec, &why);
+
+	if (rc == CM_FAIL) {
+		pl->sip_rc = cm_err_set(pl->cur_err, CM_E_NOMEM, "out of memory");
+		return 1;
+	}
+	if (rc == 0) {
+		pl->st.read++;
+		reject_full(pl, pl->cap_name, m->frame, 0, CM_REJ_SIP, -1, 0, 0, 1, why);
+		return 0;
+	}
+	rec.line = m->frame;
+	rec.offset = 0;
+	if (pl->calls) {
+		rc = cm_calls_message(pl->calls, &rec, m->sec, m->usec, on_call, pl);
+		if (rc < 0 && pl->sip_rc == 0)
+			pl->sip_rc = cm_err_set(pl->cur_err, CM_E_NOMEM, "out of memory");
+		return rc != 0;
+	}
+	pl->st.read++;
+	if (handle_record(pl, pl->cap_name, &rec, pl->cur_err) != 0) {
+		pl->sip_rc = CM_FAIL;
+		return 1;
+	}
+	return 0;
+}
+
+int cm_pipeline_feed_capture(struct cm_pipeline *pl, struct cm_capture *c, struct cm_err *err)
+{
+	struct cm_frame f;
+	int rc = 0;
+
+	pl->cur_err = err;
+	pl->cap_name = cm_capture_name(c);
+	pl->sip_rc = 0;
+	if (emit_header(pl, err) != 0)
+		return CM_FAIL;
+	for (;;) {
+		int k;
+
+		if (pl->o.stop && *pl->o.stop) {
+			pl->stopped = 1;
+			break;
+		}
+		k = cm_capture_next(c, &f, err);
+		if (k == 0)
+			break;
+		if (k == 2) {
+			/* live and idle: what is encoded goes out */
+			if (pl->pending && flush(pl, 1, err) != 0)
+				return CM_FAIL;
+			continue;
+		}
+		if (k < 0) {
+			if (err->code != CM_E_DATA)
+				return CM_FAIL;
+			/* a damaged capture file: what came before it stands, the rest is lost */
+			pl->st.read++;
+			reject_full(pl, pl->cap_name, f.no + 1, 0, CM_REJ_TRUNCATED, -1, 0, 0, 1, err->msg);
+			err->code = CM_E_NONE;
+			err->msg[0] = '\0';
+			break;
+		}
+		pl->st.bytes_in += f.caplen;
+		rc = cm_pkt_frame(pl->pkt, f.dlt, f.sec, f.usec, f.no, f.data, f.caplen, f.len, on_sip, pl);
+		if (rc < 0)
+			return cm_err_set(err, CM_E_NOMEM, "out of memory");
+		if (pl->sip_rc)
+			return CM_FAIL;
+		if (pl->pending && pl->o.flush_ms && now_ms() - pl->pending_since >= pl->o.flush_ms &&
+		    flush(pl, 1, err) != 0)
+			return CM_FAIL;
+	}
+	pl->cur_err = NULL;
+	return 0;
+}
+
+const struct cm_pkt_stats *cm_pipeline_pkt_stats(const struct cm_pipeline *pl)
+{
+	return pl->pkt ? cm_pkt_stats(pl->pkt) : NULL;
+}
+
+const struct cm_calls_stats *cm_pipeline_calls_stats(const struct cm_pipeline *pl)
+{
+	return pl->calls ? cm_calls_stats(pl->calls) : NULL;
+}
+
 int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *err)
 {
 	struct cm_source src;
@@ -494,6 +640,15 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 	if (pl->o.stop && *pl->o.stop) {
 		pl->stopped = 1;
 		return 0;
+	}
+	if (pl->pkt) {
+		struct cm_capture *c = cm_capture_open_file(path, err);
+
+		if (!c)
+			return CM_FAIL;
+		rc = cm_pipeline_feed_capture(pl, c, err);
+		cm_capture_close(c);
+		return rc;
 	}
 	if (cm_source_open(&src, path, cap, err) != 0) {
 		/* A signal while open() waits for a FIFO's writer: stopped, not an error. */
@@ -578,6 +733,18 @@ out:
 
 int cm_pipeline_finish(struct cm_pipeline *pl, struct cm_err *err)
 {
+	if (pl->pkt)
+		cm_pkt_finish(pl->pkt);
+	if (pl->calls) {
+		pl->cur_err = err;
+		pl->cap_name = pl->cap_name ? pl->cap_name : "-";
+		pl->sip_rc = 0;
+		if (cm_calls_finish(pl->calls, on_call, pl) < 0 && !pl->sip_rc)
+			return cm_err_set(err, CM_E_NOMEM, "out of memory");
+		pl->cur_err = NULL;
+		if (pl->sip_rc)
+			return CM_FAIL;
+	}
 	return flush(pl, 1, err);
 }
 

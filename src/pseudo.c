@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "cdrmin/blake2b.h"
+#include "cdrmin/cryptopan.h"
 #include "cdrmin/pseudo.h"
 
 /*
@@ -84,6 +85,8 @@ struct state_tag {
 	unsigned kind;
 };
 
+#define CPAN_ENGINES 4
+
 struct cm_pseudo {
 	const struct cm_key *key;
 	char id[CM_KEYID_CHARS + 1];
@@ -101,6 +104,12 @@ struct cm_pseudo {
 	uint64_t seed; /* XXH3 seed: random, so collisions cannot be crafted offline */
 
 	struct cm_pseudo_stats st;
+	/* Crypto-PAn engines of recent epochs (or one for an explicit key) */
+	struct cm_cryptopan *cpan[CPAN_ENGINES];
+	uint64_t cpan_epoch[CPAN_ENGINES];
+	unsigned cpan_next;
+	int cpan_fixed;
+	size_t cache_entries;
 };
 
 const char *cm_kind_name(enum cm_kind k)
@@ -152,6 +161,7 @@ struct cm_pseudo *cm_pseudo_new(const struct cm_key *key, size_t cache_entries,
 	if (!ps)
 		goto nomem;
 	ps->key = key;
+	ps->cache_entries = cache_entries;
 	memcpy(ps->id, key->id, sizeof ps->id);
 	ps->id[CM_KEYID_CHARS] = '\0';
 
@@ -200,6 +210,12 @@ void cm_pseudo_free(struct cm_pseudo *ps)
 {
 	if (!ps)
 		return;
+	{
+		unsigned i;
+
+		for (i = 0; i < CPAN_ENGINES; i++)
+			cm_cryptopan_free(ps->cpan[i]);
+	}
 	if (ps->states)
 		sodium_free(ps->states); /* wipes */
 	if (ps->sets) {
@@ -394,4 +410,52 @@ const char *cm_pseudo_key_id(const struct cm_pseudo *ps)
 void cm_pseudo_get_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st)
 {
 	*st = ps->st;
+}
+
+int cm_pseudo_set_cryptopan_key(struct cm_pseudo *ps, const unsigned char key[32])
+{
+	unsigned i;
+
+	for (i = 0; i < CPAN_ENGINES; i++) {
+		cm_cryptopan_free(ps->cpan[i]);
+		ps->cpan[i] = NULL;
+	}
+	ps->cpan[0] = cm_cryptopan_new(key, ps->cache_entries / 4);
+	ps->cpan_fixed = 1;
+	return ps->cpan[0] ? 0 : CM_FAIL;
+}
+
+/* The Crypto-PAn engine of epoch, derived on a miss (oldest replaced). */
+static struct cm_cryptopan *cpan_engine(struct cm_pseudo *ps, uint64_t epoch)
+{
+	unsigned char k[CM_CRYPTOPAN_KEYBYTES];
+	unsigned i;
+	int rc;
+
+	if (ps->cpan_fixed)
+		return ps->cpan[0];
+	for (i = 0; i < CPAN_ENGINES; i++)
+		if (ps->cpan[i] && ps->cpan_epoch[i] == epoch)
+			return ps->cpan[i];
+	i = ps->cpan_next++ % CPAN_ENGINES;
+	cm_cryptopan_free(ps->cpan[i]);
+	ps->cpan[i] = NULL;
+	rc = crypto_kdf_derive_from_key(k, sizeof k, epoch, "cdrm-cpn", ps->key->k);
+	if (rc == 0)
+		ps->cpan[i] = cm_cryptopan_new(k, ps->cache_entries / 4);
+	sodium_memzero(k, sizeof k);
+	ps->cpan_epoch[i] = epoch;
+	return ps->cpan[i];
+}
+
+int cm_pseudo_cryptopan(struct cm_pseudo *ps, uint64_t epoch, int family, const uint8_t *in,
+			uint8_t *out)
+{
+	struct cm_cryptopan *c = cpan_engine(ps, epoch);
+
+	if (!c)
+		return CM_FAIL;
+	if ((family == 4 ? cm_cryptopan_ip4(c, in, out) : cm_cryptopan_ip6(c, in, out)) != 0)
+		return CM_FAIL;
+	return 0;
 }

@@ -16,6 +16,7 @@ static const char *const reject_names[CM_REJ__COUNT] = {
 	[CM_REJ_JSON] = "json",
 	[CM_REJ_SYNTAX] = "syntax",
 	[CM_REJ_DUPLICATE] = "duplicate",
+	[CM_REJ_SIP] = "sip",
 };
 
 const char *cm_reject_name(enum cm_reject r)

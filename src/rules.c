@@ -17,7 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cdrmin/calls.h"
 #include "cdrmin/json.h"
+#include "cdrmin/sip.h"
 #include "cdrmin/rules.h"
 
 #define MAX_WORDS 64
@@ -56,6 +58,10 @@ const char *cm_format_name(enum cm_format f)
 		return "kv";
 	case CM_FORMAT_KANNEL:
 		return "kannel";
+	case CM_FORMAT_SIP:
+		return "sip";
+	case CM_FORMAT_SIP_CALLS:
+		return "sip-calls";
 	}
 	return "?";
 }
@@ -457,10 +463,14 @@ static int parse_action(struct parser *ps, const struct line *ln, size_t at, str
 		return 0;
 	case CM_ACT_PHONE:
 	case CM_ACT_IP:
-		if (rest == 0 || (strcmp(params[0].s, "pseudonym") != 0 && strcmp(params[0].s, "truncate") != 0))
+		if (rest == 0 || (strcmp(params[0].s, "pseudonym") != 0 && strcmp(params[0].s, "truncate") != 0 &&
+				  (a->type != CM_ACT_IP || strcmp(params[0].s, "prefix") != 0)))
 			return perr(ps, ln->no, rest ? params[0].col : w->col + (unsigned)strlen(name) + 1,
-				    "%s needs a mode: pseudonym or truncate", name);
-		a->mode = strcmp(params[0].s, "truncate") == 0 ? CM_MODE_TRUNCATE : CM_MODE_PSEUDONYM;
+				    "%s needs a mode: pseudonym or truncate%s", name,
+				    a->type == CM_ACT_IP ? " or prefix" : "");
+		a->mode = strcmp(params[0].s, "truncate") == 0 ? CM_MODE_TRUNCATE
+			  : strcmp(params[0].s, "prefix") == 0	? CM_MODE_PREFIX
+								: CM_MODE_PSEUDONYM;
 		params++;
 		rest--;
 		if (a->type == CM_ACT_PHONE && a->mode == CM_MODE_PSEUDONYM)
@@ -474,6 +484,8 @@ static int parse_action(struct parser *ps, const struct line *ln, size_t at, str
 		}
 		if (a->mode == CM_MODE_PSEUDONYM)
 			return parse_params(ps, ln->no, a, params, rest, "bits= invalid= text= decode=");
+		if (a->mode == CM_MODE_PREFIX)
+			return parse_params(ps, ln->no, a, params, rest, "invalid= text= decode=");
 		return parse_params(ps, ln->no, a, params, rest, "v4= v6= invalid= text= decode=");
 	case CM_ACT_GEO:
 	case CM_ACT_LAT:
@@ -672,10 +684,11 @@ static int parse_directive_or_rule(struct parser *ps, const struct line *ln)
 	if (!w0->quoted) {
 		if (strcmp(d, "format") == 0) {
 			static const enum cm_format all[] = {CM_FORMAT_CSV, CM_FORMAT_JSONL, CM_FORMAT_KV,
-							     CM_FORMAT_KANNEL};
+							     CM_FORMAT_KANNEL, CM_FORMAT_SIP,
+							     CM_FORMAT_SIP_CALLS};
 
 			if (once(ps, ln, &ps->have_format) ||
-			    need_words(ps, ln, 2, "format csv|jsonl|kv|kannel"))
+			    need_words(ps, ln, 2, "format csv|jsonl|kv|kannel|sip|sip-calls"))
 				return CM_FAIL;
 			for (i = 0; i < sizeof all / sizeof all[0]; i++)
 				if (strcmp(ln->w[1].s, cm_format_name(all[i])) == 0) {
@@ -683,7 +696,7 @@ static int parse_directive_or_rule(struct parser *ps, const struct line *ln)
 					return 0;
 				}
 			return perr(ps, ln->no, ln->w[1].col,
-				    "unknown format '%.40s' (expected csv, jsonl, kv or kannel)", ln->w[1].s);
+				    "unknown format '%.40s' (expected csv, jsonl, kv, kannel, sip or sip-calls)", ln->w[1].s);
 		}
 		if (strcmp(d, "marker") == 0) {
 			if (once(ps, ln, &ps->have_marker) || need_words(ps, ln, 2, "marker TEXT"))
@@ -847,7 +860,45 @@ static int check_field_name(struct parser *ps, const char *name, unsigned line, 
 					    "(time, event, smsc, svc, from, to, msg, ...)");
 		break;
 	case CM_FORMAT_CSV:
+	case CM_FORMAT_SIP:
+	case CM_FORMAT_SIP_CALLS:
 		break;
+	}
+	return 0;
+}
+
+/*
+ * sip and sip-calls: the schema is the fixed fields of sip.h or calls.h.
+ * A message body that is not SDP (an SMS in a MESSAGE) passes only scrubbed,
+ * redacted or measured, never kept.
+ */
+static int finish_sip_format(struct parser *ps)
+{
+	struct cm_rules *r = ps->r;
+	size_t i;
+	int rc;
+
+	if (ps->have_columns || ps->have_header || ps->have_marker || ps->have_delim)
+		return perr(ps,
+			    ps->have_columns  ? ps->columns_line
+			    : ps->have_header ? ps->header_line
+			    : ps->have_marker ? ps->marker_line
+					      : ps->delim_line,
+			    1, "format %s has fixed fields: no columns, header, marker or delimiter",
+			    cm_format_name(r->format));
+	r->header = 0;
+	rc = r->format == CM_FORMAT_SIP ? cm_sip_schema(&r->columns) : cm_call_schema(&r->columns);
+	if (rc != 0)
+		return cm_err_set(ps->err, CM_E_NOMEM, "out of memory");
+	for (i = 0; i < r->nrules; i++) {
+		const struct cm_rule *rule = &r->rules[i];
+		enum cm_act t = rule->act.type;
+
+		if (r->format == CM_FORMAT_SIP && strcmp(rule->field, "body") == 0 &&
+		    t != CM_ACT_DROP && t != CM_ACT_REDACT && t != CM_ACT_SCRUB && t != CM_ACT_LENGTH)
+			return perr(ps, rule->line, rule->col,
+				    "a SIP message body (a MESSAGE's text) can be dropped, redacted, "
+				    "scrubbed or measured (length), not %s", cm_act_name(t));
 	}
 	return 0;
 }
@@ -988,7 +1039,10 @@ int cm_rules_parse(struct cm_rules *r, const char *path, const char *text, size_
 			  "no default for unnamed fields: end the rules with '* drop' (deny by default)");
 		goto out;
 	}
-	if (r->format != CM_FORMAT_CSV) {
+	if (r->format == CM_FORMAT_SIP || r->format == CM_FORMAT_SIP_CALLS) {
+		if (finish_sip_format(&ps) != 0)
+			goto out;
+	} else if (r->format != CM_FORMAT_CSV) {
 		if (finish_line_format(&ps) != 0)
 			goto out;
 	} else if (r->columns.n == 0) {

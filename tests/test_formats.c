@@ -143,8 +143,8 @@ Test(rules_formats, each_format_accepted)
 Test(rules_formats, unknown_format)
 {
 	bad("format xml\na keep\n* drop\n", 1, 8, "unknown format 'xml'");
-	bad("# c\n  format   JSONL\na keep\n* drop\n", 2, 12, "expected csv, jsonl, kv or kannel");
-	bad("format\na keep\n* drop\n", 1, 1, "format csv|jsonl|kv|kannel");
+	bad("# c\n  format   JSONL\na keep\n* drop\n", 2, 12, "expected csv, jsonl, kv, kannel, sip or sip-calls");
+	bad("format\na keep\n* drop\n", 1, 1, "format csv|jsonl|kv|kannel|sip|sip-calls");
 	bad("format jsonl\nformat kv\na keep\n* drop\n", 2, 1, "'format' given twice");
 }
 

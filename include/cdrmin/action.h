@@ -54,7 +54,8 @@ enum cm_invalid {
 	CM_INVALID_PSEUDONYM   /* the value becomes a token of kind generic */
 };
 
-enum cm_act_mode { CM_MODE_PSEUDONYM = 0, CM_MODE_TRUNCATE };
+/* phone, ip: pseudonym or truncate; ip also prefix (prefix-preserving, Crypto-PAn). */
+enum cm_act_mode { CM_MODE_PSEUDONYM = 0, CM_MODE_TRUNCATE, CM_MODE_PREFIX };
 
 #define CM_REDACT_DEFAULT "REDACTED"
 

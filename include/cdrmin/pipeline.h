@@ -13,9 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cdrmin/calls.h"
+#include "cdrmin/capture.h"
 #include "cdrmin/encoder.h"
 #include "cdrmin/err.h"
 #include "cdrmin/io.h"
+#include "cdrmin/packet.h"
 #include "cdrmin/plan.h"
 #include "cdrmin/pseudo.h"
 #include "cdrmin/record.h"
@@ -37,6 +40,8 @@ struct cm_rejection {
 	const char *field;
 	size_t got_columns, want_columns; /* for CM_REJ_COLUMNS */
 	uint64_t col;                     /* line formats: 1-based byte of the fault in its line, or 0 */
+	int frame;                        /* captures: line is the number of the frame */
+	const char *detail;               /* a static reason (sip), or NULL */
 };
 
 struct cm_pipeline_opts {
@@ -54,6 +59,9 @@ struct cm_pipeline_opts {
 	const volatile sig_atomic_t *stop; /* non-zero: stop reading (signals); may be NULL */
 	void (*on_reject)(void *ud, const struct cm_rejection *r);
 	void *ud;
+	/* sip, sip-calls: ports whose payloads are handed to the SIP decoder whatever they hold */
+	const uint16_t *sip_ports;
+	size_t nsip_ports;
 };
 
 struct cm_pipeline;
@@ -78,7 +86,22 @@ void cm_pipeline_free(struct cm_pipeline *pl);
  */
 int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *err);
 
-/* Flushes the sink. */
+/*
+ * sip, sip-calls: filter the frames of an open capture (a file, or a live
+ * interface until the stop flag). Each SIP message (packet.h) is decoded
+ * (sip.h): a message libosip2 cannot parse is rejected (reason sip, its
+ * frame named); for sip-calls the messages are assembled into calls
+ * (calls.h) and each call is a record. A capture file libpcap finds
+ * damaged ends with a record rejected as truncated, and the run goes on.
+ * cm_pipeline_feed opens a capture file itself for these formats.
+ */
+int cm_pipeline_feed_capture(struct cm_pipeline *pl, struct cm_capture *c, struct cm_err *err);
+
+/* The packet stage's and the call assembler's counters (NULL for other formats). */
+const struct cm_pkt_stats *cm_pipeline_pkt_stats(const struct cm_pipeline *pl);
+const struct cm_calls_stats *cm_pipeline_calls_stats(const struct cm_pipeline *pl);
+
+/* Ends the input (for sip-calls, the calls still open are written) and flushes the sink. */
 int cm_pipeline_finish(struct cm_pipeline *pl, struct cm_err *err);
 
 /*

@@ -100,4 +100,20 @@ void cm_pseudo_get_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st)
 /* Appends the unpadded lower-case RFC 4648 base32 text of p[0..n). */
 void cm_base32_put(struct cm_buf *out, const unsigned char *p, size_t n);
 
+/*
+ * Prefix-preserving pseudonym (Crypto-PAn, cryptopan.h) of the address
+ * in[0..4) (family 4) or in[0..16) (family 6), written to out, in epoch.
+ * The Crypto-PAn key is derived from the master key per epoch
+ * (crypto_kdf, context "cdrm-cpn", subkey id the epoch id), so addresses
+ * of different epochs do not match, unless cm_pseudo_set_cryptopan_key
+ * gave a key: then that key serves every epoch (to cross-check with other
+ * Crypto-PAn tools). Engines of the last few epochs are kept. Returns 0, or
+ * CM_FAIL when memory is short or libcrypto fails.
+ */
+int cm_pseudo_cryptopan(struct cm_pseudo *ps, uint64_t epoch, int family, const uint8_t *in,
+			uint8_t *out);
+
+/* Sets a Crypto-PAn key for all epochs (copied). Returns 0 or CM_FAIL. */
+int cm_pseudo_set_cryptopan_key(struct cm_pseudo *ps, const unsigned char key[32]);
+
 #endif

@@ -66,6 +66,7 @@ enum cm_reject {
 	CM_REJ_JSON,        /* not one well-formed JSON object (RFC 8259), or nested too deep */
 	CM_REJ_SYNTAX,      /* a line that does not follow its format (kv, kannel) */
 	CM_REJ_DUPLICATE,   /* a field the rules name is given twice in the record */
+	CM_REJ_SIP,         /* a captured SIP message libosip2 cannot parse, or lacking what RFC 3261 requires */
 	CM_REJ__COUNT
 };
 

@@ -31,17 +31,20 @@
 
 /*
  * Input formats. For csv the schema is the columns (declared or from the
- * header line); for the others it is the field names the rules use (rules,
+ * header line); for sip and sip-calls the fixed fields of sip.h and
+ * calls.h; for the others it is the field names the rules use (rules,
  * filters, epoch), in the rules' order, so the decoder extracts only those.
  */
 enum cm_format {
 	CM_FORMAT_CSV = 0,
 	CM_FORMAT_JSONL,  /* JSON lines; field names are paths (json.h) */
 	CM_FORMAT_KV,     /* key=value lines, Kamailio acc (linefmt.h) */
-	CM_FORMAT_KANNEL  /* Kannel access log (linefmt.h) */
+	CM_FORMAT_KANNEL, /* Kannel access log (linefmt.h) */
+	CM_FORMAT_SIP,    /* SIP messages from captures, the fields of sip.h */
+	CM_FORMAT_SIP_CALLS /* calls assembled from SIP messages, the fields of calls.h */
 };
 
-/* Name of a format as written in rules ("csv", "jsonl", "kv", "kannel"). */
+/* Name of a format as written in rules ("csv", "jsonl", "kv", "kannel", "sip", "sip-calls"). */
 const char *cm_format_name(enum cm_format f);
 
 struct cm_rule {
