@@ -2,7 +2,7 @@
 #   make          build build/cdrmin and build/libcdrmin.a
 #   make run      install what is missing, build, filter the shipped sample
 #   make test     install what is missing, build, run the whole suite (unit,
-#                 end-to-end, the real Kamailio + SIPp run)
+#                 end-to-end, the real Kamailio + SIPp run, the SIP capture runs)
 #   make asan     the suite under AddressSanitizer + UBSan (no recover)
 #   make valgrind the suite's end-to-end runs under valgrind memcheck
 #   make fixtures regenerate golden outputs on purpose (review the diff)
@@ -45,7 +45,7 @@ LIB  = $(BUILD)/libcdrmin.a
 UNIT = $(BUILD)/unit
 TRICKLE = $(BUILD)/trickle
 
-.PHONY: all run test unit e2e kamailio test-deps asan valgrind fixtures clean install deps
+.PHONY: all run test unit e2e kamailio sip test-deps asan valgrind fixtures clean install deps
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -102,16 +102,19 @@ e2e: $(BIN) $(TRICKLE)
 kamailio: $(BIN)
 	CDRMIN=$(BIN) sh tests/kamailio.sh
 
+sip: $(BIN)
+	CDRMIN=$(BIN) sh tests/sip.sh
+
 test-deps:
 	@$(MAKE) --no-print-directory DEB_PKGS="$(TEST_PKGS)" deps
 
 test: deps test-deps
 	@$(MAKE) --no-print-directory all $(UNIT)
-	@$(MAKE) --no-print-directory unit e2e kamailio
+	@$(MAKE) --no-print-directory unit e2e kamailio sip
 
 asan: deps test-deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit e2e kamailio
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit e2e kamailio sip
 
 valgrind: deps
 	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory DEB_PKGS=valgrind deps

@@ -12,7 +12,9 @@
 #include <sodium.h>
 #include <xxhash.h>
 
+#include "cdrmin/clock.h"
 #include "cdrmin/cryptopan.h"
+#include "cdrmin/key.h"
 
 #define AES_BLOCK 16
 #define MAX_BITS 128 /* IPv6: one AES block per address bit */
@@ -239,17 +241,7 @@ static void lookup(struct cm_cryptopan *c, const uint8_t *a, size_t n, uint8_t *
 	}
 
 	/* Victim: a free way, else the first unreferenced way from the clock hand. */
-	if (set->valid != (1u << MEMO_WAYS) - 1) {
-		for (w = 0; set->valid >> w & 1; w++)
-			;
-	} else {
-		w = set->hand;
-		while (set->ref >> w & 1) {
-			set->ref &= (uint8_t)~(1u << w);
-			w = (w + 1) % MEMO_WAYS;
-		}
-		set->hand = (uint8_t)((w + 1) % MEMO_WAYS);
-	}
+	w = cm_clock_victim(set->valid, &set->ref, &set->hand, MEMO_WAYS);
 	e = &set->e[w];
 	/*
 	 * Copy the input in first: out may be the input's own bytes. The zeros
@@ -309,29 +301,6 @@ static const char *open_reason(int e)
 }
 
 /*
- * Reads up to n bytes from fd into p, retrying on EINTR and short reads.
- * Returns the number of bytes read (less than n at end of file), or -1.
- */
-static ssize_t read_upto(int fd, unsigned char *p, size_t n)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		r = read(fd, p + got, n - got);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
-/*
  * The file checks and the error style follow cm_key_load (key.c): open
  * without blocking on a FIFO, fstat the open descriptor (no race with the
  * path), regular file, mode, length from fstat and again from what was read.
@@ -381,7 +350,7 @@ int cm_cryptopan_key_load(const char *path, unsigned char key[CM_CRYPTOPAN_KEYBY
 		reason = "out of protected memory";
 		goto out;
 	}
-	got = read_upto(fd, b, KEY_FILE_MAX + 1);
+	got = cm_read_full(fd, b, KEY_FILE_MAX + 1);
 	if (got < 0) {
 		reason = "cannot read";
 		goto out;

@@ -60,11 +60,7 @@ static void key_id(char id[CM_KEYID_CHARS + 1], const unsigned char *k)
 	sodium_memzero(d, sizeof d);
 }
 
-/*
- * Reads up to n bytes from fd into p, retrying on EINTR and short reads.
- * Returns the number of bytes read (less than n at end of file), or -1.
- */
-static ssize_t read_full(int fd, unsigned char *p, size_t n)
+ssize_t cm_read_full(int fd, unsigned char *p, size_t n)
 {
 	size_t got = 0;
 	ssize_t r;
@@ -145,13 +141,13 @@ int cm_key_load(struct cm_key *key, const char *path, struct cm_err *err)
 		cm_err_set(err, CM_E_NOMEM, "key file %s: out of protected memory", path);
 		goto out;
 	}
-	got = read_full(fd, k, CM_KEY_BYTES);
+	got = cm_read_full(fd, k, CM_KEY_BYTES);
 	if (got < 0) {
 		cm_err_set(err, CM_E_KEY, "key file %s: cannot read: %s", path, strerror(errno));
 		goto out;
 	}
 	/* The file may have changed since fstat: check the length we actually read. */
-	if (got != CM_KEY_BYTES || read_full(fd, &extra, 1) != 0) {
+	if (got != CM_KEY_BYTES || cm_read_full(fd, &extra, 1) != 0) {
 		cm_err_set(err, CM_E_KEY, "key file %s: wrong length (changed while reading)", path);
 		goto out;
 	}

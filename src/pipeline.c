@@ -358,6 +358,17 @@ static int blank(const char *p, size_t n)
 	return 1;
 }
 
+/* A rejected line: the fault's byte counted from the line's start (1-based). Returns 0. */
+static int line_reject(struct dec_res *res, size_t skipped, enum cm_reject reason, size_t at,
+		       long field)
+{
+	res->what = CM_CSV_REJECT;
+	res->reason = reason;
+	res->field = field;
+	res->col = (uint64_t)skipped + at + 1;
+	return 0;
+}
+
 /*
  * Decodes one line p[0..n) (LF and CR removed) of a line format into res.
  * Returns 0, or CM_FAIL when memory is short.
@@ -400,24 +411,13 @@ static int decode_line(struct cm_pipeline *pl, const char *p, size_t n, struct d
 		rc = cm_jsonl_decode(pl->jd, s, m, &res->rec, &f);
 		if (rc == CM_FAIL)
 			return CM_FAIL;
-		if (rc == 0) {
-			res->what = CM_CSV_REJECT;
-			res->reason = f.reason;
-			res->field = f.field;
-			res->col = (uint64_t)(s - p) + f.at + 1;
-			return 0;
-		}
+		if (rc == 0)
+			return line_reject(res, (size_t)(s - p), f.reason, f.at, f.field);
 	} else {
 		struct cm_line_fault f;
 
-		rc = cm_linedec_decode(&pl->ld, s, m, &res->rec, &f);
-		if (rc == 0) {
-			res->what = CM_CSV_REJECT;
-			res->reason = f.reason;
-			res->field = f.field;
-			res->col = (uint64_t)(s - p) + f.at + 1;
-			return 0;
-		}
+		if (cm_linedec_decode(&pl->ld, s, m, &res->rec, &f) == 0)
+			return line_reject(res, (size_t)(s - p), f.reason, f.at, f.field);
 	}
 	res->what = CM_CSV_RECORD;
 	return 0;

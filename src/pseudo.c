@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "cdrmin/blake2b.h"
+#include "cdrmin/clock.h"
 #include "cdrmin/cryptopan.h"
 #include "cdrmin/pseudo.h"
 
@@ -331,17 +332,7 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 		return CM_FAIL;
 
 	/* Victim: a free way, else the first unreferenced way from the clock hand. */
-	if (set->valid != (1u << MEMO_WAYS) - 1) {
-		for (w = 0; set->valid >> w & 1; w++)
-			;
-	} else {
-		w = set->hand;
-		while (set->ref >> w & 1) {
-			set->ref &= (uint8_t)~(1u << w);
-			w = (w + 1) % MEMO_WAYS;
-		}
-		set->hand = (uint8_t)((w + 1) % MEMO_WAYS);
-	}
+	w = cm_clock_victim(set->valid, &set->ref, &set->hand, MEMO_WAYS);
 	e = &set->e[w];
 	memcpy(e->digest, out, CM_DIGEST_BYTES);
 	e->epoch = epoch;

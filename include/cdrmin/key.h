@@ -11,6 +11,7 @@
 #define CDRMIN_KEY_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "cdrmin/err.h"
 
@@ -47,5 +48,11 @@ void cm_key_free(struct cm_key *key);
  */
 int cm_key_generate(const char *path, struct cm_err *err)
 	__attribute__((warn_unused_result));
+
+/*
+ * Reads up to n bytes from fd into p, retrying on EINTR and short reads
+ * (for key files). Returns the bytes read (less than n at end of file), or -1.
+ */
+ssize_t cm_read_full(int fd, unsigned char *p, size_t n);
 
 #endif
