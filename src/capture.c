@@ -1,5 +1,6 @@
 /* \summary: capture sources: pcap and pcapng files, stdin, live interfaces (libpcap) */
 #include <errno.h>
+#include <poll.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@ struct cm_capture {
 	pcap_t *p;
 	int dlt;
 	int live;
+	int fd;              /* live: the descriptor to wait on */
+	unsigned timeout_ms; /* live: how long one wait lasts */
 	uint64_t frames;
 	char name[128];
 };
@@ -93,6 +96,17 @@ struct cm_capture *cm_capture_open_live(const char *iface, const char *bpf, unsi
 			goto fail;
 		}
 	}
+	/*
+	 * libpcap's own read timeout does not return while nothing arrives
+	 * (Linux, TPACKET_V3): the capture is non-blocking and waits in poll(),
+	 * so that a stop and the flush of an idle stream are never held up.
+	 */
+	c->fd = pcap_get_selectable_fd(c->p);
+	if (c->fd < 0 || pcap_setnonblock(c->p, 1, ebuf) != 0) {
+		cm_err_set(err, CM_E_IO, "%s: cannot wait on the capture: %s", c->name, ebuf);
+		goto fail;
+	}
+	c->timeout_ms = timeout_ms;
 	c->dlt = pcap_datalink(c->p);
 	return c;
 fail:
@@ -106,6 +120,15 @@ int cm_capture_next(struct cm_capture *c, struct cm_frame *f, struct cm_err *err
 	const u_char *data;
 	int rc = pcap_next_ex(c->p, &h, &data);
 
+	if (rc == 0 && c->live) {
+		/* nothing ready: wait one timeout for the descriptor (a signal ends it too) */
+		struct pollfd pfd = {c->fd, POLLIN, 0};
+		int k = poll(&pfd, 1, (int)c->timeout_ms);
+
+		if (k <= 0)
+			return 2;
+		rc = pcap_next_ex(c->p, &h, &data);
+	}
 	switch (rc) {
 	case 1:
 		f->dlt = c->dlt;

@@ -733,8 +733,24 @@ out:
 
 int cm_pipeline_finish(struct cm_pipeline *pl, struct cm_err *err)
 {
-	if (pl->pkt)
+	if (pl->pkt) {
+		const struct cm_pkt_stats *k = cm_pkt_stats(pl->pkt);
+
 		cm_pkt_finish(pl->pkt);
+		/*
+		 * TCP data that framed no message (no Content-Length, too long) was
+		 * a message or more: nothing lost silently, each is a reject.
+		 */
+		if (k->tcp_bad) {
+			pl->st.read += k->tcp_bad - 1;
+			pl->st.rejected += k->tcp_bad - 1;
+			pl->st.by_reason[CM_REJ_SIP] += k->tcp_bad - 1;
+			pl->st.read++;
+			reject_full(pl, pl->cap_name ? pl->cap_name : "-", 0, 0, CM_REJ_SIP, -1, 0, 0, 0,
+				    "TCP data that could not be cut into SIP messages (no Content-Length, "
+				    "or too long); counted once per message lost, see tcp-unframed");
+		}
+	}
 	if (pl->calls) {
 		pl->cur_err = err;
 		pl->cap_name = pl->cap_name ? pl->cap_name : "-";
