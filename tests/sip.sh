@@ -975,13 +975,14 @@ $PY $SDIR/mkpcap.py hostile "$HD"
 #   pcapng block claiming 16 MiB: libpcap refuses the file there, the frames
 #   before it are records, one 'truncated' reject names the frame
 #   Content-Length 2^32 + 32 over UDP: rejected (more than the datagram holds)
-#   over TCP: cannot be framed (counted tcp-unframed, no reject), framing
-#   resumes at the next start line: the OPTIONS after it is a record
+#   over TCP: cannot be framed (counted tcp-unframed, and one reject, reason
+#   sip, for the message lost), framing resumes at the next start line: the
+#   OPTIONS after it is a record
 #   a display name ending in a lone backslash (From): rejected; a PAI display
 #   name of one backslash: a record without asserted identity
 #   two To headers with empty tags: rejected
 #   a 65000-byte header in one datagram: a record; a 64 KiB header over TCP:
-#   longer than a message may be (64 KiB), not framed, the next one is
+#   longer than a message may be (64 KiB), not framed (a reject), the next one is
 # file exit records rejects reason counter
 cat >"$TMP/hostile.expected" <<'EOF'
 caplen-gt-len.pcap    0  2 0 -         malformed=1
@@ -989,11 +990,11 @@ big-snaplen.pcap      65 1 1 truncated frames=1
 truncated-last.pcap   65 2 1 truncated frames=2
 pcapng-16m.pcapng     65 1 1 truncated frames=1
 cl-overflow-udp.pcap  65 0 1 sip       sip-messages=1
-cl-overflow-tcp.pcap  0  1 0 -         tcp-unframed=1
+cl-overflow-tcp.pcap  65 1 1 -         tcp-unframed=1
 lone-backslash.pcap   65 1 1 sip       sip-messages=2
 two-to-empty-tag.pcap 65 0 1 sip       sip-messages=1
 big-header-udp.pcap   0  1 0 -         sip-messages=1
-big-header-tcp.pcap   0  1 0 -         tcp-unframed=1
+big-header-tcp.pcap   65 1 1 -         tcp-unframed=1
 EOF
 while read -r f want nrec_want nrej_want why counter; do
 	crun "hostile $f" -r $SIPRULES -k "$KEY" --stats --pcap "$HD/$f"
