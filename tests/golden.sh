@@ -25,6 +25,8 @@ freeswitch-json-jsonl|rules/freeswitch-json.rules|fixtures/freeswitch-json/cdr.j
 kannel|rules/kannel.rules|fixtures/kannel/access.log|fixtures/kannel/access.out|65|
 sms-json|rules/sms-json.rules|fixtures/sms-json/sms.jsonl|fixtures/sms-json/sms.out|65|
 sms-json-jsonl|rules/sms-json.rules|fixtures/sms-json/sms.jsonl|fixtures/sms-json/sms.out.jsonl|65|--output jsonl
+sip|rules/sip.rules|fixtures/sip/calls.pcap|fixtures/sip/messages.out|65|
+sip-calls|rules/sip-calls.rules|fixtures/sip/calls.pcap|fixtures/sip/calls.out|65|--calls
 '
 CHECKS='
 asterisk|rules/asterisk.rules|fixtures/asterisk/check.out
@@ -37,6 +39,8 @@ kamailio-acc-json|rules/kamailio-acc-json.rules|fixtures/kamailio/check-json.out
 freeswitch-json|rules/freeswitch-json.rules|fixtures/freeswitch-json/check.out
 kannel|rules/kannel.rules|fixtures/kannel/check.out
 sms-json|rules/sms-json.rules|fixtures/sms-json/check.out
+sip|rules/sip.rules|fixtures/sip/check.out
+sip-calls|rules/sip-calls.rules|fixtures/sip/check-calls.out
 '
 
 regen=0
