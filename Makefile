@@ -45,7 +45,7 @@ LIB  = $(BUILD)/libcdrmin.a
 UNIT = $(BUILD)/unit
 TRICKLE = $(BUILD)/trickle
 
-.PHONY: all run test unit e2e kamailio sip test-deps asan valgrind fixtures clean install deps
+.PHONY: all run test unit e2e kamailio sip segment-kill test-deps asan valgrind fixtures clean install deps
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -105,12 +105,16 @@ kamailio: $(BIN)
 sip: $(BIN)
 	CDRMIN=$(BIN) sh tests/sip.sh
 
+# The retained store's segments under SIGKILL at 100 random points.
+segment-kill: $(LIB)
+	sh tests/segment-kill.sh
+
 test-deps:
 	@$(MAKE) --no-print-directory DEB_PKGS="$(TEST_PKGS)" deps
 
 test: deps test-deps
 	@$(MAKE) --no-print-directory all $(UNIT)
-	@$(MAKE) --no-print-directory unit e2e kamailio sip
+	@$(MAKE) --no-print-directory unit e2e kamailio sip segment-kill
 
 asan: deps test-deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -120,6 +124,7 @@ valgrind: deps
 	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory DEB_PKGS=valgrind deps
 	@$(MAKE) --no-print-directory all $(TRICKLE)
 	TRICKLE=$(TRICKLE) CDRMIN="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $(CURDIR)/$(BIN)" sh tests/e2e.sh
+	CDRMIN="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $(CURDIR)/$(BIN)" sh tests/formats.sh
 
 fixtures: $(BIN)
 	CDRMIN=$(BIN) sh tests/golden.sh --regenerate
