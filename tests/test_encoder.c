@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cdrmin/encoder.h"
+#include "cdrmin/json.h"
 
 TestSuite(encoder);
 

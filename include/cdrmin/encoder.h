@@ -36,10 +36,5 @@ void cm_encode_header(const struct cm_encoder *e, const struct cm_plan *p, struc
 void cm_encode_record(const struct cm_encoder *e, const struct cm_plan *p,
 		      const struct cm_plan_out *o, struct cm_buf *out);
 
-/*
- * Appends s[0..n) as a JSON string, quotes included (RFC 8259 section 7),
- * invalid UTF-8 replaced by U+FFFD.
- */
-void cm_json_put_string(struct cm_buf *out, const char *s, size_t n);
 
 #endif

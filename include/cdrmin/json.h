@@ -150,4 +150,10 @@ typedef int (*cm_json_leaf_fn)(void *ud, const char *s, size_t n, struct cm_buf 
 int cm_json_map_tree(const char *text, size_t n, cm_json_leaf_fn leaf, cm_json_leaf_fn key,
 		     void *ud, struct cm_buf *out);
 
+/*
+ * Appends s[0..n) as a JSON string, quotes included (RFC 8259 section 7),
+ * invalid UTF-8 replaced by U+FFFD.
+ */
+void cm_json_put_string(struct cm_buf *out, const char *s, size_t n);
+
 #endif
