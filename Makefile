@@ -35,7 +35,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
                echo -lsodium -lxxhash -lpcap -losipparser2 -losip2 -lcrypto)
 LIBS       = $(PKG_LIBS) -lm
 
-LIB_SRC  = $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC  = $(filter-out src/main.c src/cli_store.c,$(wildcard src/*.c))
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/test_*.c) tests/support.c
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tobj/%.o)
@@ -62,7 +62,7 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(BUILD)/obj/main.o $(LIB)
+$(BIN): $(BUILD)/obj/main.o $(BUILD)/obj/cli_store.o $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 $(TRICKLE): tests/trickle.c
@@ -233,4 +233,4 @@ fuzz-replay: deps
 fuzz-clean:
 	rm -rf $(FUZZ_DIR)
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/main.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/main.d $(BUILD)/obj/cli_store.d

@@ -21,6 +21,9 @@
 #include "cdrmin/pipeline.h"
 #include "cdrmin/pseudo.h"
 #include "cdrmin/rules.h"
+#include "cdrmin/store.h"
+
+#include "cli.h"
 
 #ifndef CDRMIN_VERSION
 #define CDRMIN_VERSION "0.1.0"
@@ -38,6 +41,7 @@ static const char usage_text[] =
 	"usage: cdrmin -r RULES [-k KEYFILE] [-o OUT] [options] [FILE...]\n"
 	"       cdrmin keygen KEYFILE\n"
 	"       cdrmin check RULES [FILE]\n"
+	"       cdrmin store verify|purge|hold|release|find|export DIR ...\n"
 	"\n"
 	"Reads call detail records from the FILEs in order (stdin when none, or '-'),\n"
 	"pseudonymizes, truncates or drops each field as the RULES say, and writes the\n"
@@ -70,6 +74,11 @@ static const char usage_text[] =
 	"      --sip-ports LIST  also read these ports' payloads as SIP (5060,5080)\n"
 	"      --cryptopan-key FILE  key for 'ip prefix' (32 bytes, or 64 hex digits),\n"
 	"                        instead of one derived from -k per epoch\n"
+	"Retained store (the originals, encrypted; see 'cdrmin store'):\n"
+	"      --retain DIR      keep every record read (rejected ones in the quarantine)\n"
+	"      --store-key FILE  the store key (not the pseudonym key)\n"
+	"      --fsync-every N   make the store durable every N records\n"
+	"      --fsync-ms T      ... or every T ms (default: when a segment closes)\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         version\n"
 	"\n"
@@ -106,14 +115,42 @@ struct cli {
 	int calls;
 	uint16_t ports[64];
 	size_t nports;
+	/* the retained store */
+	const char *retain_dir, *store_key_path;
+	uint64_t fsync_every;
+	unsigned fsync_ms;
 };
 
 /* The key material of the run, wiped at any exit (die_err exits too). */
-static struct cm_key run_key;
+static struct cm_key run_key, store_key;
 static struct cm_pseudo *run_ps;
+
+static struct cm_store *run_store;
+
+/* Closes the run's store (every segment gets its final frame) and prints what is durable. */
+static int close_store(struct cm_err *err)
+{
+	struct cm_store_stats st;
+	int rc;
+
+	if (!run_store)
+		return 0;
+	st = *cm_store_stats(run_store);
+	rc = cm_store_close(run_store, err);
+	run_store = NULL;
+	if (rc == 0)
+		st.durable = st.records + st.rejected;
+	fprintf(stderr, "cdrmin: store: %llu records and %llu rejected kept, %llu durable, "
+			"%llu segments written, %llu recovered at open\n",
+		(unsigned long long)st.records, (unsigned long long)st.rejected,
+		(unsigned long long)st.durable, (unsigned long long)st.segments,
+		(unsigned long long)st.recovered);
+	return rc;
+}
 
 static void wipe_keys(void)
 {
+	cm_key_free(&store_key);
 	cm_pseudo_free(run_ps);
 	run_ps = NULL;
 	cm_key_free(&run_key);
@@ -568,6 +605,10 @@ int main(int argc, char **argv)
 		{"calls", no_argument, NULL, 'L'},
 		{"sip-ports", required_argument, NULL, 'T'},
 		{"cryptopan-key", required_argument, NULL, 'K'},
+		{"retain", required_argument, NULL, 'R'},
+		{"store-key", required_argument, NULL, 'Y'},
+		{"fsync-every", required_argument, NULL, 'E'},
+		{"fsync-ms", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -587,6 +628,8 @@ int main(int argc, char **argv)
 		return cmd_keygen(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "store") == 0)
+		return cm_cli_store(argc, argv);
 
 	memset(&cli, 0, sizeof cli);
 	cli.cache_size = CM_CACHE_DEFAULT;
@@ -631,6 +674,21 @@ int main(int argc, char **argv)
 		case 'L': cli.calls = 1; break;
 		case 'K': cli.cpan_key = optarg; break;
 		case 'T': parse_ports(&cli, optarg); break;
+		case 'R': cli.retain_dir = optarg; break;
+		case 'Y': cli.store_key_path = optarg; break;
+		case 'E':
+			cli.fsync_every = parse_size(optarg, "--fsync-every");
+			if (!cli.fsync_every)
+				usage_error("--fsync-every must be at least 1");
+			break;
+		case 'W': {
+			size_t ms = parse_size(optarg, "--fsync-ms");
+
+			if (!ms || ms > 3600000)
+				usage_error("--fsync-ms must be from 1 to 3600000");
+			cli.fsync_ms = (unsigned)ms;
+			break;
+		}
 		case 'A': cli.allow_rejects = 1; break;
 		case 'C': cli.cache_size = parse_size(optarg, "--cache-size"); break;
 		case 'F': {
@@ -665,6 +723,12 @@ int main(int argc, char **argv)
 		usage_error("-i captures live: give no capture files with it");
 	if (cli.bpf && !cli.iface)
 		usage_error("--bpf filters a live capture (-i IFACE)");
+	if (!cli.retain_dir != !cli.store_key_path)
+		usage_error("--retain DIR and --store-key FILE go together");
+	if ((cli.fsync_every || cli.fsync_ms) && !cli.retain_dir)
+		usage_error("--fsync-every and --fsync-ms are for --retain");
+	if (cli.fsync_every && cli.fsync_ms)
+		usage_error("choose one of --fsync-every and --fsync-ms (or neither: at segment close)");
 
 	/* A closed reader is a write error (EPIPE) that we report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
@@ -679,6 +743,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "cdrmin: error: --pcap, -i, --calls and --sip-ports need rules of "
 					"format sip or sip-calls (%s is %s)\n", cli.rules_path,
 				cm_format_name(rules.format));
+			cm_rules_deinit(&rules);
+			return EX_USAGE;
+		}
+		if (cli.retain_dir && !rules.retain_class) {
+			fprintf(stderr, "cdrmin: error: --retain needs the rules to say where records go: "
+					"'retain CLASS NUNIT' and 'retain-records CLASS of FIELD' (%s has none)\n",
+				cli.rules_path);
 			cm_rules_deinit(&rules);
 			return EX_USAGE;
 		}
@@ -724,6 +795,15 @@ int main(int argc, char **argv)
 	} else if (cli.cpan_key) {
 		usage_error("--cryptopan-key is for rules with 'ip prefix' (they need -k as well)");
 	}
+	if (cli.retain_dir) {
+		if (cm_key_load(&store_key, cli.store_key_path, &err) != 0)
+			die_err(&err, NULL);
+		if (run_key.k && sodium_memcmp(run_key.k, store_key.k, CM_KEY_BYTES) == 0) {
+			cm_err_set(&err, CM_E_KEY, "the store key must not be the pseudonym key: a key "
+						   "that opens the originals must not also make the pseudonyms");
+			die_err(&err, NULL);
+		}
+	}
 	check_output(&cli, argv + optind, argc - optind);
 	if (cm_sink_open(&sink, cli.out_path, &err) != 0)
 		die_err(&err, NULL);
@@ -740,6 +820,21 @@ int main(int argc, char **argv)
 	po.ud = &cli;
 	po.sip_ports = cli.ports;
 	po.nsip_ports = cli.nports;
+	if (cli.retain_dir) {
+		struct cm_store_opts so;
+
+		memset(&so, 0, sizeof so);
+		so.dir = cli.retain_dir;
+		so.key = store_key.k;
+		so.key_id = store_key.id;
+		so.sync = cli.fsync_every ? CM_SYNC_RECORDS : cli.fsync_ms ? CM_SYNC_MS : CM_SYNC_CLOSE;
+		so.sync_records = cli.fsync_every;
+		so.sync_ms = cli.fsync_ms;
+		run_store = cm_store_open(&so, &rules.retention, &err);
+		if (!run_store)
+			die_err(&err, NULL);
+		po.store = run_store;
+	}
 	pl = cm_pipeline_new(&po, &sink, &err);
 	if (!pl)
 		die_err(&err, cli.rules_path);
@@ -775,6 +870,8 @@ int main(int argc, char **argv)
 			goto fail;
 	if (cm_pipeline_finish(pl, &err) != 0 || cm_sink_close(&sink, &err) != 0)
 		goto fail;
+	if (close_store(&err) != 0)
+		goto fail;
 	st = cm_pipeline_stats(pl);
 	if (stop_signal)
 		fprintf(stderr, "cdrmin: stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -807,6 +904,15 @@ fail:
 		(void)cm_sink_close(&sink, &e3);
 	}
 out:
+	if (run_store) {
+		struct cm_err e4 = {0};
+
+		if (close_store(&e4) != 0) {
+			fprintf(stderr, "cdrmin: error: %s\n", e4.msg);
+			if (rc == EX_OK)
+				rc = cm_err_exit_code(e4.code);
+		}
+	}
 	cm_pipeline_free(pl);
 	wipe_keys();
 	cm_rules_deinit(&rules);

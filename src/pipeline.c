@@ -31,6 +31,12 @@ struct cm_pipeline {
 	struct cm_calls *calls;
 	const char *cap_name; /* the capture being fed */
 	int sip_rc;           /* an error inside the packet callbacks */
+	/* the retained store: the original of the record being handled */
+	struct cm_slice raw;
+	int64_t raw_time;     /* its time when known from elsewhere (a capture), else 0 */
+	long retain_idx;      /* the retain-records field in the plan's schema, -1 none, -2 not yet looked up */
+	struct cm_buf rawbuf; /* a CSV record's fields written back as CSV */
+	int store_rc;         /* a store error inside reject() */
 	struct cm_plan plan;
 	int have_plan;
 	int header_written;
@@ -89,6 +95,8 @@ struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_
 	}
 	pl->o = *o;
 	pl->sink = sink;
+	pl->retain_idx = -2;
+	cm_buf_init(&pl->rawbuf);
 	pl->enc.fmt = o->output;
 	/* kv's delimiter separates its pairs; its csv output uses commas. */
 	pl->enc.delim = o->rules->format == CM_FORMAT_CSV ? o->rules->delim : ',';
@@ -166,7 +174,55 @@ void cm_pipeline_free(struct cm_pipeline *pl)
 		cm_plan_deinit(&pl->plan);
 	cm_plan_out_deinit(&pl->out);
 	cm_csv_deinit(&pl->dec);
+	cm_buf_deinit(&pl->rawbuf);
 	free(pl);
+}
+
+/*
+ * The retained store: the current original (pl->raw) with its class and
+ * day, and what was written of it (out), or to the quarantine with its
+ * reason. Nothing when there is no store or no original.
+ */
+static int retain(struct cm_pipeline *pl, const char *source, uint64_t line,
+		  const struct cm_record *rec, int rejected, enum cm_reject why, struct cm_slice out)
+{
+	const struct cm_rules *r = pl->o.rules;
+	struct cm_store_rec sr;
+	struct cm_date day;
+	char period[16];
+	int64_t secs = pl->raw_time;
+	struct cm_err e = {0};
+
+	if (!pl->o.store || !pl->raw.p)
+		return 0;
+	if (pl->retain_idx == -2 && pl->have_plan)
+		pl->retain_idx = r->retain_field ? cm_schema_find(&pl->plan.schema, r->retain_field) : -1;
+	if (!secs && rec && pl->retain_idx >= 0 && (size_t)pl->retain_idx < rec->n) {
+		struct cm_slice t = rec->f[pl->retain_idx];
+
+		if (cm_time_utc(t.p, t.n, &secs) != 0)
+			secs = 0;
+	}
+	memset(&sr, 0, sizeof sr);
+	sr.rejected = rejected;
+	sr.reason = why;
+	sr.epoch = rejected ? 0 : pl->out.epoch;
+	sr.time = secs;
+	sr.source.p = source;
+	sr.source.n = strlen(source);
+	sr.line = line;
+	sr.original = pl->raw;
+	sr.output = out;
+	/* a record without a readable time is kept by the day it was read */
+	if (cm_retention_day(r->retention.zone, secs ? secs : (int64_t)time(NULL), &day) != 0)
+		return cm_err_set(pl->cur_err, CM_E_RULES, "retention zone %s cannot be loaded",
+				  r->retention.zone);
+	cm_date_format(&day, period);
+	pl->raw.p = NULL;
+	if (cm_store_put(pl->o.store, rejected ? CM_STORE_QUARANTINE : r->retain_class, period, &sr,
+			 pl->cur_err ? pl->cur_err : &e) != 0)
+		return CM_FAIL;
+	return 0;
 }
 
 static void reject_full(struct cm_pipeline *pl, const char *source, uint64_t line, uint64_t offset,
@@ -177,6 +233,8 @@ static void reject_full(struct cm_pipeline *pl, const char *source, uint64_t lin
 
 	pl->st.rejected++;
 	pl->st.by_reason[why]++;
+	if (pl->raw.p && retain(pl, source, line, NULL, 1, why, (struct cm_slice){NULL, 0}) != 0)
+		pl->store_rc = CM_FAIL;
 	if (!pl->o.on_reject)
 		return;
 	memset(&r, 0, sizeof r);
@@ -292,17 +350,26 @@ static int handle_record(struct cm_pipeline *pl, const char *source, const struc
 	}
 	v = cm_plan_apply(&pl->plan, pl->o.ps, rec, &pl->out, &why, &field);
 	switch (v) {
-	case CM_WRITE:
+	case CM_WRITE: {
+		size_t at = pl->sink->buf.n;
+
 		cm_encode_record(&pl->enc, &pl->plan, &pl->out, &pl->sink->buf);
+		if (pl->raw.p) {
+			struct cm_slice out = {pl->sink->buf.p + at, pl->sink->buf.n - at};
+
+			if (retain(pl, source, rec->line, rec, 0, CM_REJ__COUNT, out) != 0)
+				return CM_FAIL;
+		}
 		if (pl->pending++ == 0 && pl->o.flush_ms)
 			pl->pending_since = now_ms();
 		return flush(pl, pl->o.flush_ms == 0, err);
+	}
 	case CM_FILTERED:
 		pl->st.filtered++;
-		return 0;
+		return retain(pl, source, rec->line, rec, 0, CM_REJ__COUNT, (struct cm_slice){NULL, 0});
 	case CM_REJECTED:
 		reject(pl, source, rec->line, rec->offset, why, field, rec->n);
-		return 0;
+		return pl->store_rc;
 	default:
 		return cm_err_set(err, pl->o.ps ? CM_E_NOMEM : CM_E_KEY,
 				  pl->o.ps ? "out of memory" : "the rules need a pseudonym key");
@@ -346,6 +413,7 @@ struct dec_res {
 	uint64_t col;           /* line formats: 1-based byte of the fault, or 0 */
 	int other;              /* CM_CSV_NOTHING: a line without the marker */
 	struct cm_record rec;
+	struct cm_slice line;   /* line formats: the line (LF and CR removed) */
 };
 
 static int blank(const char *p, size_t n)
@@ -468,6 +536,8 @@ static ssize_t line_next(struct cm_pipeline *pl, char *buf, size_t len, int eof,
 	}
 	if (n && buf[n - 1] == '\r')
 		n--;
+	res->line.p = buf;
+	res->line.n = n;
 	if (decode_line(pl, buf, n, res) != 0)
 		return CM_FAIL;
 	pl->loff += used;
@@ -520,6 +590,37 @@ static uint64_t dec_offset(const struct cm_pipeline *pl)
 	return pl->o.rules->format == CM_FORMAT_CSV ? pl->dec.offset : pl->loff;
 }
 
+/*
+ * The original of the record dec_next just found, for the store: a line
+ * format's line; a rejected CSV record's bytes as read; a CSV record's
+ * fields written back as CSV (the decoder unescaped them in place, so
+ * quoting may differ from the input, the values do not).
+ */
+static void keep_original(struct cm_pipeline *pl, const struct dec_res *res, const char *bytes,
+			  size_t n)
+{
+	size_t i;
+
+	pl->raw_time = 0;
+	if (pl->o.rules->format != CM_FORMAT_CSV) {
+		pl->raw = res->line;
+		return;
+	}
+	if (res->what != CM_CSV_RECORD) {
+		pl->raw.p = bytes;
+		pl->raw.n = n;
+		return;
+	}
+	cm_buf_reset(&pl->rawbuf);
+	for (i = 0; i < res->rec.n; i++) {
+		if (i)
+			cm_buf_addc(&pl->rawbuf, pl->o.rules->delim);
+		cm_csv_put(&pl->rawbuf, res->rec.f[i].p, res->rec.f[i].n, pl->o.rules->delim);
+	}
+	pl->raw.p = pl->rawbuf.p ? pl->rawbuf.p : "";
+	pl->raw.n = pl->rawbuf.n;
+}
+
 /* A finished call: one record through the plan. */
 static int on_call(void *ud, const struct cm_record *rec)
 {
@@ -544,6 +645,12 @@ static int on_sip(void *ud, const struct cm_pkt_meta *m, const char *msg, size_t
 	const char *why = NULL;
 	int rc = cm_sip_decode(pl->sd, m, msg, n, &rec, &why);
 
+	if (pl->o.store) {
+		pl->raw.p = msg;
+		pl->raw.n = n;
+		pl->raw_time = m->sec;
+	}
+
 	if (rc == CM_FAIL) {
 		pl->sip_rc = cm_err_set(pl->cur_err, CM_E_NOMEM, "out of memory");
 		return 1;
@@ -556,6 +663,11 @@ static int on_sip(void *ud, const struct cm_pkt_meta *m, const char *msg, size_t
 	rec.line = m->frame;
 	rec.offset = 0;
 	if (pl->calls) {
+		/* the messages are the originals; the calls are what is written */
+		if (retain(pl, pl->cap_name, m->frame, &rec, 0, CM_REJ__COUNT, (struct cm_slice){NULL, 0}) != 0) {
+			pl->sip_rc = CM_FAIL;
+			return 1;
+		}
 		rc = cm_calls_message(pl->calls, &rec, m->sec, m->usec, on_call, pl);
 		if (rc < 0 && pl->sip_rc == 0)
 			pl->sip_rc = cm_err_set(pl->cur_err, CM_E_NOMEM, "out of memory");
@@ -673,6 +785,11 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 		if (src.stopped && (k == CM_NEED_MORE || k == 0)) {
 			if (src.end > src.start && !dec_skipping(pl)) {
 				pl->st.read++;
+				if (pl->o.store) {
+					pl->raw.p = src.buf + src.start;
+					pl->raw.n = src.end - src.start;
+					pl->raw_time = 0;
+				}
 				reject(pl, src.name, dec_line(pl), dec_offset(pl), CM_REJ_TRUNCATED, -1, 0);
 			}
 			pl->stopped = 1;
@@ -693,6 +810,8 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 		}
 		if (k <= 0)
 			break;
+		if (pl->o.store && res.what != CM_CSV_NOTHING)
+			keep_original(pl, &res, src.buf + src.start, (size_t)k);
 		src.start += (size_t)k;
 		if (res.what == CM_CSV_NOTHING) {
 			pl->st.other += (uint64_t)res.other;
@@ -722,9 +841,15 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 		}
 		if (handle_record(pl, src.name, &res.rec, err) != 0)
 			goto out;
+		if (pl->store_rc) {
+			rc = pl->store_rc;
+			pl->store_rc = 0;
+			goto out;
+		}
 	}
 	rc = 0;
 out:
+	pl->raw.p = NULL;
 	pl->st.bytes_in += src.bytes;
 	cm_source_close(&src);
 	pl->cur_err = NULL;

@@ -392,6 +392,7 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 		}
 	}
 
+	o->epoch = c.epoch;
 	if (row_numbers(p, rec, o, &c) != 0)
 		return CM_FAIL;
 	cm_buf_reset(&o->scratch);

@@ -43,7 +43,7 @@ struct parser {
 	const char *path;
 	struct cm_err *err;
 	int have_format, have_header, have_columns, have_delim, have_numbering, have_epoch;
-	int have_marker;
+	int have_marker, have_zone;
 	unsigned header_line, columns_line, marker_line, delim_line;
 };
 
@@ -775,6 +775,44 @@ static int parse_directive_or_rule(struct parser *ps, const struct line *ln)
 			r->epoch_col = ln->w[3].col;
 			return 0;
 		}
+		if (strcmp(d, "retention") == 0) {
+			if (ln->n != 3 || strcmp(ln->w[1].s, "zone") != 0)
+				return perr(ps, ln->no, w0->col, "expected: retention zone ZONE (an IANA zone name)");
+			if (once(ps, ln, &ps->have_zone))
+				return CM_FAIL;
+			if (strlen(ln->w[2].s) > CM_RET_ZONE_MAX || cm_retention_zone_ok(ln->w[2].s) != 0)
+				return perr(ps, ln->no, ln->w[2].col,
+					    "unknown time zone '%.64s' (an IANA name such as Europe/Athens)",
+					    ln->w[2].s);
+			snprintf(r->retention.zone, sizeof r->retention.zone, "%s", ln->w[2].s);
+			return 0;
+		}
+		if (strcmp(d, "retain") == 0) {
+			const char *wv[8];
+			size_t k, bad = 0;
+			const char *why = "";
+
+			if (ln->n < 3 || ln->n > 4)
+				return perr(ps, ln->no, w0->col, "expected: retain CLASS NUNIT [year-end] (7y, 24m, 60d)");
+			for (k = 1; k < ln->n; k++)
+				wv[k - 1] = ln->w[k].s;
+			if (cm_retention_parse_retain(&r->retention, wv, ln->n - 1, &bad, &why) != 0)
+				return perr(ps, ln->no, ln->w[1 + bad].col, "%s", why);
+			return 0;
+		}
+		if (strcmp(d, "retain-records") == 0) {
+			if (ln->n != 4 || strcmp(ln->w[2].s, "of") != 0)
+				return perr(ps, ln->no, w0->col, "expected: retain-records CLASS of FIELD");
+			if (r->retain_class)
+				return perr(ps, ln->no, w0->col, "'retain-records' given twice");
+			r->retain_class = xstrdup(ln->w[1].s);
+			r->retain_field = xstrdup(ln->w[3].s);
+			if (!r->retain_class || !r->retain_field)
+				return cm_err_set(ps->err, CM_E_NOMEM, "out of memory");
+			r->retain_line = ln->no;
+			r->retain_col = ln->w[1].col;
+			return 0;
+		}
 		if (strcmp(d, "only") == 0)
 			return parse_filter(ps, ln, 0);
 		if (strcmp(d, "skip") == 0)
@@ -943,6 +981,10 @@ static int finish_line_format(struct parser *ps)
 	    (check_field_name(ps, r->epoch_field, r->epoch_line, r->epoch_col) != 0 ||
 	     schema_add_once(ps, &r->columns, r->epoch_field) != 0))
 		return CM_FAIL;
+	if (r->retain_field &&
+	    (check_field_name(ps, r->retain_field, r->retain_line, r->retain_col) != 0 ||
+	     schema_add_once(ps, &r->columns, r->retain_field) != 0))
+		return CM_FAIL;
 	if (r->format != CM_FORMAT_JSONL)
 		return 0;
 	/*
@@ -986,6 +1028,7 @@ int cm_rules_parse(struct cm_rules *r, const char *path, const char *text, size_
 	memset(r, 0, sizeof *r);
 	cm_schema_init(&r->columns);
 	cm_numbering_default(&r->numbering);
+	snprintf(r->retention.zone, sizeof r->retention.zone, "UTC");
 	cm_action_init(&r->def, CM_ACT_DROP);
 	r->delim = ',';
 	r->header = -1;
@@ -1054,6 +1097,12 @@ int cm_rules_parse(struct cm_rules *r, const char *path, const char *text, size_
 		r->header = 1;
 	} else if (r->header < 0) {
 		r->header = 0;
+	}
+	if (r->retain_class && !cm_retention_find(&r->retention, r->retain_class)) {
+		perr(&ps, r->retain_line, r->retain_col,
+		     "class '%.32s' has no 'retain' line (declare: retain %.32s NUNIT)", r->retain_class,
+		     r->retain_class);
+		goto out;
 	}
 	if (r->format == CM_FORMAT_CSV && ps.have_marker) {
 		perr(&ps, ps.marker_line, 1, "'marker' is for the line formats jsonl, kv and kannel");
@@ -1126,6 +1175,8 @@ void cm_rules_deinit(struct cm_rules *r)
 	cm_schema_deinit(&r->columns);
 	free(r->epoch_field);
 	free(r->marker);
+	free(r->retain_class);
+	free(r->retain_field);
 	free(r->path);
 	memset(r, 0, sizeof *r);
 }

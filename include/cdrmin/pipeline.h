@@ -23,6 +23,7 @@
 #include "cdrmin/pseudo.h"
 #include "cdrmin/record.h"
 #include "cdrmin/rules.h"
+#include "cdrmin/store.h"
 
 struct cm_stats {
 	uint64_t read, written, filtered, rejected;
@@ -59,6 +60,14 @@ struct cm_pipeline_opts {
 	const volatile sig_atomic_t *stop; /* non-zero: stop reading (signals); may be NULL */
 	void (*on_reject)(void *ud, const struct cm_rejection *r);
 	void *ud;
+	/*
+	 * The retained store (NULL: none): every record read goes there with
+	 * what was written of it (rules' retain-records class, the day of its
+	 * time field in the retention zone), every rejected one to the
+	 * quarantine with its reason. For sip-calls, the SIP messages are
+	 * stored, not the call records.
+	 */
+	struct cm_store *store;
 	/* sip, sip-calls: ports whose payloads are handed to the SIP decoder whatever they hold */
 	const uint16_t *sip_ports;
 	size_t nsip_ports;

@@ -85,6 +85,7 @@ struct cm_plan_out {
 	unsigned char *ot;      /* per output field: enum cm_otype */
 	struct cm_slice *raw;   /* per output field: JSON text for CM_OT_KEPT */
 	size_t cap;
+	uint64_t epoch;         /* the last record's epoch id (0 without an epoch) */
 };
 
 void cm_plan_out_init(struct cm_plan_out *o);

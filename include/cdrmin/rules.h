@@ -28,6 +28,7 @@
 #include "cdrmin/phone.h"
 #include "cdrmin/pseudo.h"
 #include "cdrmin/record.h"
+#include "cdrmin/retention.h"
 
 /*
  * Input formats. For csv the schema is the columns (declared or from the
@@ -84,6 +85,15 @@ struct cm_rules {
 	unsigned def_line;        /* 0 when there is no default: an error */
 	struct cm_filter *filters;
 	size_t nfilters;
+	/*
+	 * The retained store (store.h): the classes and zone, and the class and
+	 * time field of this input's records (retain-records CLASS of FIELD);
+	 * retain_class NULL when the rules say nothing of retention.
+	 */
+	struct cm_retention retention;
+	char *retain_class;
+	char *retain_field;
+	unsigned retain_line, retain_col;
 };
 
 /*
