@@ -199,16 +199,30 @@ static int audit(const char *dir, const char *what, const char *query, const str
 	const char *op = getenv("CDRMIN_OPERATOR");
 	time_t now = time(NULL);
 	struct tm tm;
+	size_t i;
 
 	if (!op || !*op)
 		op = getenv("USER");
+	char opbuf[65];
+
 	if (!op || !*op)
 		op = "unknown";
+	/* one line, one word: the operator's name as printable ASCII */
+	for (i = 0; op[i] && i < sizeof opbuf - 1; i++)
+		opbuf[i] = op[i] > ' ' && op[i] < 0x7f ? op[i] : '_';
+	opbuf[i] = '\0';
+	op = opbuf;
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char from[16] = "", to[16] = "";
+
+	if (f->use_from)
+		cm_date_format(&f->from, from);
+	if (f->use_to)
+		cm_date_format(&f->to, to);
 	snprintf(line, sizeof line, "%s operator=%.64s %s query=%.80s%s%s%s%s records=%llu", when, op,
-		 what, query, f->use_from ? " from=" : "", f->use_from ? "set" : "",
-		 f->use_to ? " to=" : "", f->use_to ? "set" : "", (unsigned long long)f->found);
+		 what, query, f->use_from ? " from=" : "", from, f->use_to ? " to=" : "", to,
+		 (unsigned long long)f->found);
 	return cm_store_audit(dir, line, err);
 }
 
