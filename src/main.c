@@ -127,6 +127,15 @@ static struct cm_pseudo *run_ps;
 
 static struct cm_store *run_store;
 
+/* The --pcap list, freed at any exit (the early ones too). */
+static const char **run_pcaps;
+
+static void free_pcaps(void)
+{
+	free(run_pcaps);
+	run_pcaps = NULL;
+}
+
 /* Closes the run's store (every segment gets its final frame) and prints what is durable. */
 static int close_store(struct cm_err *err)
 {
@@ -637,6 +646,8 @@ int main(int argc, char **argv)
 	cli.pcaps = calloc((size_t)argc, sizeof *cli.pcaps);
 	if (!cli.pcaps)
 		return 71;
+	run_pcaps = cli.pcaps;
+	atexit(free_pcaps);
 	while ((c = getopt_long(argc, argv, "r:k:o:i:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -916,6 +927,5 @@ out:
 	cm_pipeline_free(pl);
 	wipe_keys();
 	cm_rules_deinit(&rules);
-	free(cli.pcaps);
 	return rc;
 }
