@@ -1,6 +1,7 @@
 /*
  * \summary: the pipeline: source -> decoder -> record -> plan -> encoder -> sink
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,7 +30,8 @@ struct cm_pipeline {
 	struct cm_pkt *pkt;
 	struct cm_sipdec *sd;
 	struct cm_calls *calls;
-	const char *cap_name; /* the capture being fed */
+	const char *cap_name; /* the capture being fed (cap_buf: it outlives the capture) */
+	char cap_buf[160];
 	int sip_rc;           /* an error inside the packet callbacks */
 	/* the retained store: the original of the record being handled */
 	struct cm_slice raw;
@@ -687,7 +689,8 @@ int cm_pipeline_feed_capture(struct cm_pipeline *pl, struct cm_capture *c, struc
 	int rc = 0;
 
 	pl->cur_err = err;
-	pl->cap_name = cm_capture_name(c);
+	snprintf(pl->cap_buf, sizeof pl->cap_buf, "%s", cm_capture_name(c));
+	pl->cap_name = pl->cap_buf;
 	pl->sip_rc = 0;
 	if (emit_header(pl, err) != 0)
 		return CM_FAIL;
