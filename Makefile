@@ -20,7 +20,7 @@ CC      ?= cc
 # SIP capture tests tcpdump.
 DEB_PKGS = gcc make pkg-config libsodium-dev libxxhash-dev libcriterion-dev libpcap-dev \
            libosip2-dev libssl-dev
-TEST_PKGS = kamailio sip-tester tcpdump
+TEST_PKGS = kamailio sip-tester tcpdump strace
 
 PKGS      = libsodium libxxhash libpcap libosip2 libcrypto
 WARN      = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -45,7 +45,7 @@ LIB  = $(BUILD)/libcdrmin.a
 UNIT = $(BUILD)/unit
 TRICKLE = $(BUILD)/trickle
 
-.PHONY: all run test unit e2e kamailio sip segment-kill test-deps asan valgrind fixtures clean install deps
+.PHONY: all run test unit e2e kamailio sip store segment-kill test-deps asan valgrind fixtures clean install deps
 .DELETE_ON_ERROR:
 
 all: $(BIN)
@@ -105,6 +105,9 @@ kamailio: $(BIN)
 sip: $(BIN)
 	CDRMIN=$(BIN) sh tests/sip.sh
 
+store: $(BIN)
+	CDRMIN=$(BIN) sh tests/store.sh
+
 # The retained store's segments under SIGKILL at 100 random points.
 segment-kill: $(LIB)
 	sh tests/segment-kill.sh
@@ -114,11 +117,11 @@ test-deps:
 
 test: deps test-deps
 	@$(MAKE) --no-print-directory all $(UNIT)
-	@$(MAKE) --no-print-directory unit e2e kamailio sip segment-kill
+	@$(MAKE) --no-print-directory unit e2e kamailio sip store segment-kill
 
 asan: deps test-deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit e2e kamailio sip
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit e2e kamailio sip store
 
 valgrind: deps
 	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory DEB_PKGS=valgrind deps

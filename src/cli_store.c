@@ -129,6 +129,8 @@ struct find_ctx {
 	int use_from, use_to;
 	struct cm_date from, to;
 	uint64_t found;
+	uint64_t skipped;      /* segments that could not be read */
+	char zone[CM_RET_ZONE_MAX + 1];
 	struct cm_buf tok;
 };
 
@@ -163,7 +165,9 @@ static int find_rec(void *ud, const struct cm_store_seg *seg, const struct cm_st
 	if (!rec || rec->rejected)
 		return 0;
 	if (f->use_from || f->use_to) {
-		d = utc_day(rec->time);
+		/* the day in the store's legal zone, as verify, purge and holds count days */
+		if (cm_retention_day(f->zone, rec->time, &d) != 0)
+			d = utc_day(rec->time);
 		if ((f->use_from && cm_date_cmp(&d, &f->from) < 0) || (f->use_to && cm_date_cmp(&d, &f->to) > 0))
 			return 0;
 	}
@@ -186,9 +190,34 @@ static int find_rec(void *ud, const struct cm_store_seg *seg, const struct cm_st
 
 static void find_bad(void *ud, const struct cm_store_seg *seg, const struct cm_err *err)
 {
-	(void)ud;
+	struct find_ctx *f = ud;
+
 	(void)seg;
-	fprintf(stderr, "cdrmin: warning: %s (skipped)\n", err->msg);
+	f->skipped++;
+	fprintf(stderr, "cdrmin: error: %s (skipped: the answer is incomplete)\n", err->msg);
+}
+
+/*
+ * The store was made under a store key whose id DIR/STORE names: another
+ * key would read nothing and answer "no records". CM_E_KEY when it differs.
+ */
+static int check_store_key(const char *dir, const struct cm_key *k, struct cm_err *err)
+{
+	char path[4096], buf[256], want[64];
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof path, "%s/STORE", dir);
+	fp = fopen(path, "re");
+	if (!fp)
+		return cm_err_set(err, CM_E_NOINPUT, "%s: not a store (no STORE file)", dir);
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	snprintf(want, sizeof want, "\nkey %s\n", k->id);
+	if (!strstr(buf, want))
+		return cm_err_set(err, CM_E_KEY, "%s: the store key %s is not this store's key", dir, k->id);
+	return 0;
 }
 
 /* One audit line: time, operator, query as a pseudonym, count. Never an original. */
@@ -330,7 +359,8 @@ int cm_cli_store(int argc, char **argv)
 			free(pos);
 			return usage("store: --store-key FILE is needed to read the store");
 		}
-		if (load_key(&skey, o.store_key, &err) != 0) {
+		if (load_key(&skey, o.store_key, &err) != 0 || check_store_key(dir, &skey, &err) != 0) {
+			cm_key_free(&skey);
 			free(pos);
 			return fail(&err);
 		}
@@ -354,14 +384,26 @@ int cm_cli_store(int argc, char **argv)
 			free(pos);
 			return usage("store find|export: -k KEY (the pseudonym key) is needed");
 		}
-		if (load_key(&pkey, o.key, &err) != 0)
+		if (load_key(&pkey, o.key, &err) != 0) {
+			rc = fail(&err);
 			goto done;
+		}
 		if ((o.from && cm_date_parse(o.from, &f.from) != 0) || (o.to && cm_date_parse(o.to, &f.to) != 0)) {
 			rc = usage("--from and --to take dates YYYY-MM-DD");
 			goto done;
 		}
 		f.use_from = o.from != NULL;
 		f.use_to = o.to != NULL;
+		snprintf(f.zone, sizeof f.zone, "UTC");
+		if (f.use_from || f.use_to) {
+			struct cm_retention pol;
+
+			if (cm_store_policy(dir, &pol, &err) != 0) {
+				rc = fail(&err);
+				goto done;
+			}
+			snprintf(f.zone, sizeof f.zone, "%s", pol.zone);
+		}
 		if (strcmp(cmd, "find") == 0) {
 			const char *dot;
 
@@ -427,6 +469,12 @@ int cm_cli_store(int argc, char **argv)
 		}
 		fprintf(stderr, "cdrmin: %s: %llu record%s (audited in %s/audit.log)\n", cmd,
 			(unsigned long long)f.found, f.found == 1 ? "" : "s", dir);
+		if (f.skipped) {
+			fprintf(stderr, "cdrmin: error: %llu segment%s could not be read: the answer is "
+					"incomplete (see 'cdrmin store verify')\n",
+				(unsigned long long)f.skipped, f.skipped == 1 ? "" : "s");
+			rc = EX_DATAERR;
+		}
 		if (fflush(stdout) != 0)
 			rc = 74;
 done:

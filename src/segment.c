@@ -45,7 +45,7 @@
 #define H_SS (H_PERIOD + CM_SEG_PERIOD_MAX)
 #define H_MAC (H_SS + SS_HEADER_BYTES)
 #define HDR_BYTES (H_MAC + crypto_auth_BYTES)
-_Static_assert(HDR_BYTES == 156, "the header layout documented in segment.h");
+_Static_assert(HDR_BYTES == CM_SEG_HEADER_BYTES, "the header layout documented in segment.h");
 
 /* A frame: 4-byte big-endian ciphertext length, then the ciphertext. */
 #define LEN_BYTES 4

@@ -29,7 +29,7 @@
 #define STORE_FILE_MAX 128
 #define POLICY_MAX (64u << 10)
 #define HOLDS_MAX (1u << 20)
-#define OPEN_MAX_DEFAULT 16
+#define OPEN_MAX_DEFAULT 256
 #define IDHEX_LEN (2 * CM_SEG_ID_BYTES)
 #define LEN_BYTES 4                        /* a segment frame's length field */
 #define FINAL_CLEN 17                      /* an empty frame's ciphertext: tag + MAC */
@@ -772,6 +772,17 @@ static int recover_one(struct cm_store *s, const char *dir, const char *id, cons
 	 */
 	if (tail_looks_final(p) || seg_is_live(p))
 		return 0;
+	/*
+	 * Killed while the segment was created, before its header was whole:
+	 * no frame can follow an incomplete header, so nothing of it is data.
+	 * The pieces go (key first) so the store stays writable.
+	 */
+	if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)CM_SEG_HEADER_BYTES) {
+		if (cm_seg_destroy(dir, id, &e) != 0)
+			return cm_err_set(err, e.code, "store: %s: an unfinished segment cannot be removed: %s",
+					  dir, e.msg);
+		return 1;
+	}
 	seg = cm_seg_open_read(dir, id, s->key, &e);
 	if (!seg) {
 		/* The key file is gone: a segment being destroyed when a purge stopped. */

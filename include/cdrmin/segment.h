@@ -80,6 +80,7 @@
 #define CM_SEG_CLASS_MAX 32   /* class names: [a-z0-9_-], 1 to 32 bytes */
 #define CM_SEG_PERIOD_MAX 32  /* period labels: printable ASCII, 1 to 32 bytes */
 #define CM_SEG_FRAME_MAX (16u << 20)
+#define CM_SEG_HEADER_BYTES 156 /* a segment file's header, before its first frame */
 
 struct cm_seg;
 

@@ -59,7 +59,7 @@ struct cm_store_opts {
 	enum cm_sync_policy sync;
 	uint64_t sync_records;     /* CM_SYNC_RECORDS: N */
 	unsigned sync_ms;          /* CM_SYNC_MS: T */
-	size_t open_max;           /* segments kept open at once (0: 16); the least
+	size_t open_max;           /* segments kept open at once (0: 256); the least
 				      recently used is closed to open another */
 };
 
