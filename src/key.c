@@ -79,8 +79,7 @@ ssize_t cm_read_full(int fd, unsigned char *p, size_t n)
 	return (ssize_t)got;
 }
 
-/* Writes all n bytes of p to fd, retrying on EINTR and short writes. Returns 0 or -1. */
-static int write_full(int fd, const unsigned char *p, size_t n)
+int cm_write_full(int fd, const unsigned char *p, size_t n)
 {
 	ssize_t r;
 
@@ -89,6 +88,10 @@ static int write_full(int fd, const unsigned char *p, size_t n)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			return -1;
+		}
+		if (r == 0) { /* not expected of a regular file; do not spin */
+			errno = EIO;
 			return -1;
 		}
 		p += r;
@@ -248,7 +251,7 @@ int cm_key_generate(const char *path, struct cm_err *err)
 		goto out;
 	}
 	randombytes_buf(k, CM_KEY_BYTES);
-	if (write_full(fd, k, CM_KEY_BYTES) != 0) {
+	if (cm_write_full(fd, k, CM_KEY_BYTES) != 0) {
 		cm_err_set(err, CM_E_IO, "key file %s: cannot write: %s", path, strerror(errno));
 		goto out;
 	}

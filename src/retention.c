@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cdrmin/retention.h"
+#include "cdrmin/segment.h"
 
 #define ZONEINFO "/usr/share/zoneinfo"
 #define N_MAX_DAYS 100000u
@@ -22,19 +23,6 @@
 #define N_MAX_YEARS 100u
 #define YEAR_MIN 1
 #define YEAR_MAX 9999
-
-static int valid_name(const char *s)
-{
-	size_t n = strnlen(s, 33), i;
-
-	if (n < 1 || n > 32)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		      s[i] == '-'))
-			return 0;
-	return 1;
-}
 
 int cm_retention_parse_retain(struct cm_retention *r, const char *const *w, size_t n, size_t *bad,
 			      const char **why)
@@ -50,7 +38,7 @@ int cm_retention_parse_retain(struct cm_retention *r, const char *const *w, size
 		return -1;
 	}
 	memset(&c, 0, sizeof c);
-	if (!valid_name(w[0])) {
+	if (!cm_seg_class_ok(w[0])) {
 		*why = "a class name is 1 to 32 of [a-z0-9_-]";
 		return -1;
 	}

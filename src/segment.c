@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "cdrmin/key.h"
 #include "cdrmin/segment.h"
 
 #define MAGIC_BYTES 8
@@ -157,28 +158,6 @@ static uint64_t get_be64(const unsigned char *p)
 	return v;
 }
 
-/* Writes all n bytes of p to fd, retrying on EINTR and short writes. Returns 0 or -1. */
-static int write_full(int fd, const unsigned char *p, size_t n)
-{
-	ssize_t r;
-
-	while (n) {
-		r = write(fd, p, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0) { /* not expected of a regular file; do not spin */
-			errno = EIO;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /* Reads up to n bytes at off; fewer only at end of file. Returns the count or -1. */
 static ssize_t pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
 {
@@ -208,7 +187,7 @@ static int fsync_dir(int dirfd)
 	return errno == EINVAL ? 0 : -1;
 }
 
-static int valid_class(const char *s)
+int cm_seg_class_ok(const char *s)
 {
 	size_t n = strnlen(s, CM_SEG_CLASS_MAX + 1), i;
 
@@ -349,7 +328,7 @@ struct cm_seg *cm_seg_create(const char *dir, const char *cls, const char *perio
 		cm_err_set(err, CM_E_INTERNAL, "libsodium: initialisation failed");
 		return NULL;
 	}
-	if (!valid_class(cls)) {
+	if (!cm_seg_class_ok(cls)) {
 		cm_err_set(err, CM_E_USAGE, "segment class: 1 to %d of [a-z0-9_-]", CM_SEG_CLASS_MAX);
 		return NULL;
 	}
@@ -397,7 +376,7 @@ struct cm_seg *cm_seg_create(const char *dir, const char *cls, const char *perio
 		goto out;
 	}
 	made_key = 1;
-	if (write_full(kfd, kf, KF_BYTES) != 0 || fsync(kfd) != 0) {
+	if (cm_write_full(kfd, kf, KF_BYTES) != 0 || fsync(kfd) != 0) {
 		cm_err_set(err, CM_E_IO, "segment %s: %s/%s: cannot write: %s", s->info.idhex, dir,
 			   kname, strerror(errno));
 		goto out;
@@ -445,7 +424,7 @@ struct cm_seg *cm_seg_create(const char *dir, const char *cls, const char *perio
 			   sname, strerror(errno));
 		goto out;
 	}
-	if (write_full(s->fd, hdr, HDR_BYTES) != 0 || fsync(s->fd) != 0) {
+	if (cm_write_full(s->fd, hdr, HDR_BYTES) != 0 || fsync(s->fd) != 0) {
 		cm_err_set(err, CM_E_IO, "segment %s: %s/%s: cannot write the header: %s",
 			   s->info.idhex, dir, sname, strerror(errno));
 		goto out;
@@ -492,7 +471,7 @@ static int put_frame(struct cm_seg *s, const void *p, size_t n, unsigned char ta
 	frame_ad(ad, s->info.id, no);
 	crypto_secretstream_xchacha20poly1305_push(&s->sec->st, s->buf + LEN_BYTES, NULL,
 						   n ? p : none, n, ad, AD_BYTES, tag);
-	if (write_full(s->fd, s->buf, LEN_BYTES + clen) != 0) {
+	if (cm_write_full(s->fd, s->buf, LEN_BYTES + clen) != 0) {
 		/*
 		 * Part of the frame may be on disk, and the stream state has moved on.
 		 * Writing again, even from a restored state, could reuse a nonce with
@@ -814,7 +793,7 @@ struct cm_seg *cm_seg_open_read(const char *dir, const char *idhex,
 	for (i = cl; i < CM_SEG_CLASS_MAX; i++)
 		if (hdr[H_CLS + i])
 			break;
-	if (i < CM_SEG_CLASS_MAX || !valid_class(s->info.cls)) {
+	if (i < CM_SEG_CLASS_MAX || !cm_seg_class_ok(s->info.cls)) {
 		cm_err_set(err, CM_E_DATA, "segment %s: header: bad class", idhex);
 		goto out;
 	}
@@ -1122,7 +1101,7 @@ static int quarantine(struct cm_seg *s, const char *quarantine_dir, uint64_t siz
 			what = "cannot read the tail for";
 			goto io_part;
 		}
-		if (write_full(fd, b, want) != 0)
+		if (cm_write_full(fd, b, want) != 0)
 			goto io_part;
 		off += want;
 	}
@@ -1202,7 +1181,7 @@ static int write_end_file(struct cm_seg *s, struct cm_err *err)
 	fd = create_part(s->dirfd, part);
 	if (fd < 0)
 		goto fail;
-	if (write_full(fd, b, END_BYTES) != 0 || fsync(fd) != 0) {
+	if (cm_write_full(fd, b, END_BYTES) != 0 || fsync(fd) != 0) {
 		close(fd);
 		unlinkat(s->dirfd, part, 0);
 		goto fail;
@@ -1300,7 +1279,7 @@ static int overwrite(int fd)
 	while (left) {
 		n = left < sizeof b ? (size_t)left : sizeof b;
 		randombytes_buf(b, n);
-		if (write_full(fd, b, n) != 0)
+		if (cm_write_full(fd, b, n) != 0)
 			return -1;
 		left -= n;
 	}

@@ -112,19 +112,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static int valid_class(const char *s)
-{
-	size_t n = strnlen(s, CM_SEG_CLASS_MAX + 1), i;
-
-	if (n < 1 || n > CM_SEG_CLASS_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-		      s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 /* A period directory's name: printable, no '/', not hidden, 1 to 32 bytes. */
 static int valid_period_name(const char *s)
 {
@@ -259,25 +246,6 @@ static int read_text(const char *path, size_t max, char **out, size_t *len, stru
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	ssize_t r;
-
-	while (n) {
-		r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /*
  * Writes dir/name whole or not at all: dir/name.tmp.PID (0600), fsync,
  * then rename over name (replace) or link to name (!replace: an existing
@@ -296,7 +264,7 @@ static int write_atomic(const char *dir, const char *name, const char *data, siz
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return cm_err_set(err, CM_E_IO, "store: cannot create %s: %s", tmp, strerror(errno));
-	if (fchmod(fd, 0600) != 0 || write_all(fd, data, n) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, 0600) != 0 || cm_write_full(fd, (const unsigned char *)data, n) != 0 || fsync(fd) != 0) {
 		cm_err_set(err, CM_E_IO, "store: cannot write %s: %s", tmp, strerror(errno));
 		close(fd);
 		goto out;
@@ -410,7 +378,7 @@ static int list_dir(const char *path, enum list_kind kind, struct names *out, st
 		switch (kind) {
 		case L_CLASSES:
 		case L_PERIODS:
-			ok = kind == L_CLASSES ? valid_class(e->d_name) : valid_period_name(e->d_name);
+			ok = kind == L_CLASSES ? cm_seg_class_ok(e->d_name) : valid_period_name(e->d_name);
 			if (ok && (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 				   !S_ISDIR(st.st_mode)))
 				ok = 0;
@@ -1036,7 +1004,7 @@ int cm_store_put(struct cm_store *s, const char *cls, const char *period,
 
 	if (!s || !r || !cls || !period)
 		return cm_err_set(err, CM_E_USAGE, "store: put: missing argument");
-	if (!valid_class(cls))
+	if (!cm_seg_class_ok(cls))
 		return cm_err_set(err, CM_E_USAGE, "store: class names are 1 to %d of [a-z0-9_-]",
 				  CM_SEG_CLASS_MAX);
 	if (cm_date_parse(period, &d) != 0)
@@ -1284,7 +1252,7 @@ int cm_store_walk(const char *dir, const unsigned char *key, const char *cls, cm
 
 	if (!dir || !key)
 		return cm_err_set(err, CM_E_USAGE, "store: a directory and a store key are required");
-	if (cls && !valid_class(cls))
+	if (cls && !cm_seg_class_ok(cls))
 		return cm_err_set(err, CM_E_USAGE, "store: class names are 1 to %d of [a-z0-9_-]",
 				  CM_SEG_CLASS_MAX);
 	if (is_store(dir, err) != 0)
@@ -1376,7 +1344,7 @@ static int holds_load(const char *dir, struct holds *h, struct cm_err *err)
 		if (n == 0)
 			continue;
 		memset(&x, 0, sizeof x);
-		if (n != 3 || !valid_class(w[0]) || hold_date(w[1], &x.has_from, &x.from) != 0 ||
+		if (n != 3 || !cm_seg_class_ok(w[0]) || hold_date(w[1], &x.has_from, &x.from) != 0 ||
 		    hold_date(w[2], &x.has_to, &x.to) != 0) {
 			cm_err_at(err, CM_E_DATA, no, 0,
 				  "%s:%zu: expected CLASS FROM TO (YYYY-MM-DD or - for an open end)",
@@ -1459,7 +1427,7 @@ int cm_store_hold(const char *dir, const char *cls, const char *from, const char
 	int lock = -1, rc = CM_FAIL, r;
 
 	cm_buf_init(&out);
-	if (!dir || !cls || !valid_class(cls))
+	if (!dir || !cls || !cm_seg_class_ok(cls))
 		return cm_err_set(err, CM_E_USAGE, "hold: class names are 1 to %d of [a-z0-9_-]",
 				  CM_SEG_CLASS_MAX);
 	if ((from && cm_date_parse(from, &fd_) != 0) || (to && cm_date_parse(to, &td) != 0))

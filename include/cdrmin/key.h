@@ -55,4 +55,7 @@ int cm_key_generate(const char *path, struct cm_err *err)
  */
 ssize_t cm_read_full(int fd, unsigned char *p, size_t n);
 
+/* Writes all n bytes of p to fd, retrying on EINTR and short writes. Returns 0 or -1. */
+int cm_write_full(int fd, const unsigned char *p, size_t n);
+
 #endif

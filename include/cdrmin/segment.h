@@ -84,6 +84,9 @@
 
 struct cm_seg;
 
+/* 1 when s is a class name: [a-z0-9_-], 1 to CM_SEG_CLASS_MAX bytes. */
+int cm_seg_class_ok(const char *s);
+
 struct cm_seg_info {
 	unsigned char id[CM_SEG_ID_BYTES];
 	char idhex[2 * CM_SEG_ID_BYTES + 1];
