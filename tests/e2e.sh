@@ -388,7 +388,9 @@ expect_exit 64 "--flush-ms checked" $CDRMIN -r "$TMP/live.rules" --flush-ms soon
 # writes the record, within its bound, and a longer bound does hold it back.
 live "input never idle" 0 -n 5 -p 10 -f -b $((BOUND * 3)) -- $CDRMIN -r "$TMP/live.rules" --flush-ms 100
 "$TRICKLE" -n 2 -p 10 -f -b 500 -- $CDRMIN -r "$TMP/live.rules" --flush-ms 1000 >"$TMP/live.out" 2>&1 </dev/null
-if grep -q "0 missing" "$TMP/live.out" && grep -q "2 over 500 ms" "$TMP/live.out"; then ok; else
+# The first record is held back; the second too unless a loaded machine
+# delayed the trickle's second send by about the bound itself.
+if grep -q "0 missing" "$TMP/live.out" && grep -qE "[12] over 500 ms" "$TMP/live.out"; then ok; else
 	fail "--flush-ms 1000 holds records back: $(head -1 "$TMP/live.out")"; fi
 # A stop during a bulk run: every record read is written and counted, exit 0.
 awk -v n=200000 -v seed=3 -f bench/gen-asterisk.awk >"$TMP/bulk.csv"
