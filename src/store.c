@@ -1197,6 +1197,20 @@ static int walk_period(const char *pdir, const char *cls, const char *period,
 		}
 		sg.info = cm_seg_info(seg);
 		sg.path = pdir;
+		/*
+		 * The header's class and day are authenticated; the directory's are
+		 * not: a segment moved to another day or class (to be purged early,
+		 * or kept late) is damage.
+		 */
+		if (strcmp(sg.info->cls, cls) != 0 || strcmp(sg.info->period, period) != 0) {
+			cm_err_set(&e, CM_E_DATA,
+				   "segment %s: its header says %s %s, it lies in %s (moved)",
+				   sg.info->idhex, sg.info->cls, sg.info->period, pdir);
+			if (bad)
+				bad(ud, &sg, &e);
+			cm_seg_free(seg);
+			continue;
+		}
 		for (;;) {
 			r = cm_seg_next(seg, &b, &e);
 			if (r == CM_SEG_FRAME) {
