@@ -260,9 +260,11 @@ while read -r from delay frac; do
 	if [ "$L" -gt 0 ] && head -n 1 "$K/run.out" | grep -q '^src,dst,'; then L=$((L - 1)); fi
 	if [ -f "$D/STORE" ]; then
 		verify "$D"
-		# A SIGKILL inside a write leaves a torn last frame: verify names it
-		# (exit 65), and the next writing run recovers it like an unclosed one.
-		ntorn=$(grep -c "^DAMAGED: segment [0-9a-f]*: frame [0-9]*: torn" "$TMP/v.out")
+		# A SIGKILL inside a write leaves a torn last frame, or a segment file
+		# cut inside its header when the kill came as it was created: verify
+		# names it (exit 65), and the next writing run recovers it (the
+		# header-less one holds no data and is removed).
+		ntorn=$(grep -cE "^DAMAGED: segment [0-9a-f]*: (frame [0-9]*: torn|header truncated)" "$TMP/v.out")
 		if [ "$VRC" -eq 65 ] && [ "$ntorn" -gt 0 ] && [ "$ntorn" -eq "$V_DAMAGED" ]; then
 			VRC=0 V_DAMAGED=0 V_UNCLOSED=$((V_UNCLOSED + ntorn))
 		fi
