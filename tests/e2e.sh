@@ -247,7 +247,7 @@ leak_windows() {
 }
 leak_test() { # NAME RULES PRESET
 	awk -v preset="$3" -v n=600 -v seed=7 -v digits="$TMP/digits" -v strings="$TMP/strings" \
-		-f tests/leakgen.awk >"$TMP/leak.csv"
+		-f tests/leakforms.awk -f tests/leakgen.awk >"$TMP/leak.csv"
 	: >>"$TMP/strings"
 	run $CDRMIN -r "$2" -k "$KEY" --stats "$TMP/leak.csv"
 	cat "$TMP/out" "$TMP/err" >"$TMP/leak.all"
@@ -283,7 +283,7 @@ leak_test asterisk-newcdr rules/asterisk-newcdr.rules newcdr
 leak_test freeswitch rules/freeswitch.rules freeswitch
 leak_test generic $GEN generic
 awk -v preset=asterisk -v n=600 -v seed=7 -v digits=/dev/null -v strings=/dev/null \
-	-f tests/leakgen.awk >"$TMP/leak.csv"
+	-f tests/leakforms.awk -f tests/leakgen.awk >"$TMP/leak.csv"
 
 # ------------------------------------------------------------- determinism
 run $CDRMIN -r $AST -k "$KEY" fixtures/asterisk/master.csv; cp "$TMP/out" "$TMP/d1"

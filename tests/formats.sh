@@ -198,7 +198,7 @@ hostile_scan() {
 gen() { # PRESET N SEED: tests/leakgen-lines.awk into $TMP/$PRESET.in, secrets in $TMP/$PRESET.digits, .strings
 	: >"$TMP/$1.strings"
 	awk -v preset="$1" -v n="$2" -v seed="$3" -v digits="$TMP/$1.digits" -v strings="$TMP/$1.strings" \
-		-f tests/leakgen-lines.awk >"$TMP/$1.in"
+		-f tests/leakforms.awk -f tests/leakgen-lines.awk >"$TMP/$1.in"
 }
 leak_test() { # NAME RULES PRESET EXPECTED-STATS [OTHER-LINES]
 	for _fmt in csv jsonl; do

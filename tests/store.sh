@@ -80,7 +80,7 @@ tokre() { printf '(^|[^a-z0-9])%s([^a-z0-9]|$)' "$(printf '%s' "$1" | sed 's/\./
 
 # ===================================================================== 1. writing
 awk -v preset=asterisk -v n=600 -v seed=11 -v digits=/dev/null -v strings=/dev/null \
-	-f tests/leakgen.awk >"$TMP/w.leak"
+	-f tests/leakforms.awk -f tests/leakgen.awk >"$TMP/w.leak"
 cat fixtures/asterisk/master.csv "$TMP/w.leak" >"$TMP/w.csv"
 run $CDRMIN -r $AST -k "$KEY" --stats "$TMP/w.csv"
 cp "$TMP/out" "$TMP/w.plain"
@@ -695,7 +695,7 @@ T4=$(date +%s)
 F="$TMP/reid"
 mkdir -p "$F"
 awk -v preset=asterisk -v n=300 -v seed=5 -v digits="$F/digits" -v strings=/dev/null \
-	-f tests/leakgen.awk >"$F/leak.csv"
+	-f tests/leakforms.awk -f tests/leakgen.awk >"$F/leak.csv"
 sub_rec() { # SRC DST CLID LASTDATA START USERFIELD
 	printf '"","%s","%s","from-internal","%s","PJSIP/x-1","PJSIP/y-2","Dial","%s","%s","","%s",10,5,"ANSWERED","DOCUMENTATION","u","%s"\n' \
 		"$1" "$2" "$3" "$4" "$5" "$5" "$6"
@@ -921,7 +921,7 @@ store_clean() {
 leak_retain() { # NAME RULES PRESET
 	rm -f "$TMP/digits" "$TMP/strings"
 	awk -v preset="$3" -v n=600 -v seed=7 -v digits="$TMP/digits" -v strings="$TMP/strings" \
-		-f tests/leakgen.awk >"$TMP/leak.csv"
+		-f tests/leakforms.awk -f tests/leakgen.awk >"$TMP/leak.csv"
 	: >>"$TMP/strings"
 	LS="$TMP/leak.st.$1"
 	run $CDRMIN -r "$2" -k "$KEY" --stats --retain "$LS" --store-key "$SKEY" "$TMP/leak.csv"
