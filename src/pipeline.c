@@ -26,6 +26,7 @@ struct cm_pipeline {
 	int have_ld;
 	uint64_t lline, loff; /* line and stream offset of the next line */
 	int lskip;            /* dropping the tail of an over-long line */
+	size_t marker_len;    /* strlen of the rules' marker, once */
 	/* sip, sip-calls */
 	struct cm_pkt *pkt;
 	struct cm_sipdec *sd;
@@ -98,6 +99,7 @@ struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_
 	pl->o = *o;
 	pl->sink = sink;
 	pl->retain_idx = -2;
+	pl->marker_len = o->rules->marker ? strlen(o->rules->marker) : 0;
 	cm_buf_init(&pl->rawbuf);
 	pl->enc.fmt = o->output;
 	/* kv's delimiter separates its pairs; its csv output uses commas. */
@@ -461,13 +463,13 @@ static int decode_line(struct cm_pipeline *pl, const char *p, size_t n, struct d
 		return 0;
 	}
 	if (r->marker) {
-		const char *at = memmem(p, n, r->marker, strlen(r->marker));
+		const char *at = memmem(p, n, r->marker, pl->marker_len);
 
 		if (!at) {
 			res->other = 1;
 			return 0;
 		}
-		s = at + strlen(r->marker);
+		s = at + pl->marker_len;
 		if (r->format == CM_FORMAT_JSONL) {
 			const char *brace = memchr(s, '{', n - (size_t)(s - p));
 
