@@ -145,7 +145,7 @@ static int apply_phone(const struct cm_action *a, const struct cm_action_ctx *c,
 		       const char *v, size_t n, struct cm_buf *out)
 {
 	struct cm_buf *t = c->tmp;
-	enum cm_phone_class cls = cm_phone_normalize(c->np, v, n, t);
+	enum cm_phone_class cls = cm_phone_normalize_memo(c->pm, c->np, v, n, t);
 	size_t keep = 0;
 
 	if (t->oom)
@@ -459,6 +459,7 @@ int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, co
 	}
 	case CM_ACT_SCRUB:
 		sc.np = c->np;
+		sc.pm = c->pm;
 		sc.ps = c->ps;
 		sc.epoch = c->epoch;
 		sc.row = c->row;

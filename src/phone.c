@@ -7,7 +7,12 @@
  * past its end, never NUL-terminated.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#include <sodium.h>
+#include <xxhash.h>
 
 #include "cdrmin/phone.h"
 
@@ -622,4 +627,91 @@ size_t cm_phone_cc_len(const char *digits, size_t n)
 		if (!is_digit(digits[i]))
 			return 0;
 	return len;
+}
+
+/* Values longer than this (a URI with parameters) are normalized each time. */
+#define MEMO_RAW_MAX 38
+#define MEMO_NORM_MAX 23 /* "+" and 15 digits, or a local number, fit */
+
+struct memo_slot {
+	uint64_t tag;     /* XXH3 of the value; 0: empty */
+	const struct cm_numbering *np;
+	uint8_t n, norm_n, cls;
+	char v[MEMO_RAW_MAX];
+	char norm[MEMO_NORM_MAX];
+};
+
+struct cm_phone_memo {
+	struct memo_slot *slot;
+	size_t mask, bytes;
+	uint64_t seed;
+};
+
+struct cm_phone_memo *cm_phone_memo_new(size_t entries)
+{
+	struct cm_phone_memo *m;
+	size_t slots = 1;
+	void *map;
+
+	while (slots < entries && slots < ((size_t)1 << 24))
+		slots <<= 1;
+	m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->bytes = slots * sizeof *m->slot;
+	map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED || madvise(map, m->bytes, MADV_DONTDUMP) != 0) {
+		if (map != MAP_FAILED)
+			munmap(map, m->bytes);
+		free(m);
+		return NULL;
+	}
+	(void)mlock(map, m->bytes); /* out of swap when RLIMIT_MEMLOCK allows */
+	m->slot = map;
+	m->mask = slots - 1;
+	randombytes_buf(&m->seed, sizeof m->seed);
+	return m;
+}
+
+void cm_phone_memo_free(struct cm_phone_memo *m)
+{
+	if (!m)
+		return;
+	sodium_memzero(m->slot, m->bytes);
+	munmap(m->slot, m->bytes);
+	sodium_memzero(m, sizeof *m);
+	free(m);
+}
+
+enum cm_phone_class cm_phone_normalize_memo(struct cm_phone_memo *m,
+					    const struct cm_numbering *np, const char *v,
+					    size_t n, struct cm_buf *out)
+{
+	struct memo_slot *e;
+	enum cm_phone_class cls;
+	uint64_t h;
+
+	if (!m || n > MEMO_RAW_MAX)
+		return cm_phone_normalize(np, v, n, out);
+	h = XXH3_64bits_withSeed(v, n, m->seed) | 1; /* never 0, the empty tag */
+	e = &m->slot[h & m->mask];
+	if (e->tag == h && e->np == np && e->n == n && memcmp(e->v, v, n) == 0) {
+		cm_buf_reset(out);
+		cm_buf_add(out, e->norm, e->norm_n);
+		return (enum cm_phone_class)e->cls;
+	}
+	cls = cm_phone_normalize(np, v, n, out);
+	if (out->oom || out->n > MEMO_NORM_MAX)
+		return cls;
+	e->tag = h;
+	e->np = np;
+	e->n = (uint8_t)n;
+	e->cls = (uint8_t)cls;
+	e->norm_n = (uint8_t)out->n;
+	memcpy(e->v, v, n);
+	memcpy(e->norm, out->p, out->n);
+	/* No tail of an evicted value may linger. */
+	memset(e->v + n, 0, MEMO_RAW_MAX - n);
+	memset(e->norm + out->n, 0, MEMO_NORM_MAX - out->n);
+	return cls;
 }

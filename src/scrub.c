@@ -17,6 +17,7 @@
  * So each byte is looked at a bounded number of times (for a row of a few
  * numbers) and a text is scrubbed in linear time, whatever its length.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "cdrmin/ipaddr.h"
@@ -50,7 +51,7 @@ static int is_high(char c) { return (unsigned char)c >= 0x80; }
  * "email=alice@example.com" holds the address alice@example.com, which a
  * field gets the token of), plus bytes >= 0x80 (RFC 6532 UTF-8).
  */
-static int is_local(char c)
+static int local_byte(char c)
 {
 	/* the bytes of "!#$%&'*+-.?" and of "^_`{|}~", as bits of c & 63 */
 #define BIT(c) (UINT64_C(1) << ((c) & 63))
@@ -68,6 +69,37 @@ static int is_local(char c)
 		return (int)(punct_0x20 >> (u & 63) & 1);
 	return (int)(punct_0x40 >> (u & 63) & 1);
 }
+
+/* A byte of an IPv6 address text (with an embedded IPv4 quad). */
+static int v6_byte(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+	       c == '.';
+}
+
+/*
+ * Where a rule can match, per byte: GATE_NUM, '+', '(', a digit (a number,
+ * a quad) or a byte >= 0x80 (maybe a digit, maybe anything); GATE_QUOTE,
+ * '"' (a display name); GATE_LOCAL, local_byte (an e-mail address);
+ * GATE_V6, v6_byte (an IPv6 address). Built once from the predicates.
+ */
+enum { GATE_NUM = 1, GATE_QUOTE = 2, GATE_LOCAL = 4, GATE_V6 = 8, GATE_DOT = 16 };
+static unsigned char gate_bits[256];
+static pthread_once_t gate_once = PTHREAD_ONCE_INIT;
+
+static void gate_build(void)
+{
+	unsigned b;
+
+	for (b = 0; b < 256; b++)
+		gate_bits[b] = (unsigned char)((b >= 0x80 || is_digit((char)b) || b == '+' || b == '(' ?
+						GATE_NUM : 0) |
+					       (b == '"' ? GATE_QUOTE : 0) |
+					       (local_byte((char)b) ? GATE_LOCAL : 0) |
+					       (v6_byte((char)b) ? GATE_V6 : 0));
+}
+
+static int is_local(char c) { return gate_bits[(unsigned char)c] & GATE_LOCAL; }
 
 /*
  * Bytes of the separator at s[i] that shows (cm_phone_sep_len, but not
@@ -123,11 +155,7 @@ static size_t domain_len(const char *s, size_t n, size_t i)
 /* RFC 5321 section 4.1.3 address literals: "[192.0.2.1]", "[IPv6:2001:db8::1]". */
 static int is_literal(char c) { return is_alnum(c) || c == ':' || c == '.' || c == '%' || c == '-'; }
 
-static int is_v6(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
-	       c == '.';
-}
+static int is_v6(char c) { return gate_bits[(unsigned char)c] & GATE_V6; }
 
 /* A span of the text that matched a rule. */
 enum hit { HIT_NONE = 0, HIT_EMAIL, HIT_IP, HIT_PHONE };
@@ -403,7 +431,7 @@ static int in_row(const struct cm_scrub_ctx *ctx, const char *s, size_t a, size_
 
 	if (ctx->nrow == 0 || !ctx->row)
 		return 0;
-	cls = cm_phone_normalize(plan_of(ctx, &plan), s + a, b - a, tmp);
+	cls = cm_phone_normalize_memo(ctx->np ? ctx->pm : NULL, plan_of(ctx, &plan), s + a, b - a, tmp);
 	if (tmp->oom)
 		return 1;
 	if (cls != CM_PHONE_E164 && cls != CM_PHONE_LOCAL)
@@ -564,7 +592,8 @@ static int replace(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx
 		return cm_pseudo_token(ctx->ps, CM_KIND_IP, ctx->epoch, (const char *)m->ip.a,
 				       cm_ip_len(&m->ip), bits, out);
 	case HIT_PHONE:
-		cm_phone_normalize(plan_of(ctx, &plan), v, n, tmp);
+		/* the memo knows plans by address: not the default one on the stack */
+		cm_phone_normalize_memo(ctx->np ? ctx->pm : NULL, plan_of(ctx, &plan), v, n, tmp);
 		if (tmp->oom)
 			return CM_FAIL;
 		return cm_pseudo_token(ctx->ps, CM_KIND_PHONE, ctx->epoch, tmp->p, tmp->n, bits, out);
@@ -596,6 +625,30 @@ static size_t port_after(const char *in, size_t n, const struct span *m)
 	return port_end(in, n, k, '.');
 }
 
+/*
+ * The mask of gate_bits under which a byte can start a match in in[0..n):
+ * at a byte c with !(gate_bits[c] & mask), email_at, ipv6_at, ipv4_at and
+ * number_at all return 0 without side effects, so the scan steps over it.
+ * An e-mail address needs an '@' in the text, an IPv6 address two ':', an
+ * IPv4 quad a '.' (GATE_DOT: no byte has it, it only says whether ipv4_at
+ * is worth trying).
+ */
+static unsigned scrub_gate(const char *in, size_t n, int display)
+{
+	const char *c = memchr(in, ':', n);
+	unsigned mask = GATE_NUM;
+
+	if (display)
+		mask |= GATE_QUOTE;
+	if (memchr(in, '@', n))
+		mask |= GATE_LOCAL;
+	if (c && memchr(c + 1, ':', n - (size_t)(c + 1 - in)))
+		mask |= GATE_V6;
+	if (memchr(in, '.', n))
+		mask |= GATE_DOT;
+	return mask;
+}
+
 int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, const char *in,
 	     size_t n, struct cm_buf *out)
 {
@@ -603,10 +656,21 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 	struct span m;
 	size_t i = 0, copied = 0, min = o->min_digits ? o->min_digits : 1, start = out->n;
 	size_t phone_from = 0, j, p;
+	unsigned gate;
 	int rc = 0;
 
 	cm_buf_init(&own);
+	pthread_once(&gate_once, gate_build);
+	gate = scrub_gate(in, n, o->display_redact);
 	while (i < n) {
+		/*
+		 * Most bytes of a text start nothing: skip them without trying
+		 * each rule (gate is exact, so output is as if they were tried).
+		 */
+		if (!(gate_bits[(unsigned char)in[i]] & gate)) {
+			i++;
+			continue;
+		}
 		if (o->display_redact && in[i] == '"') {
 			/* The display name goes, its quotes stay: "Alice" <...> -> "" <...>. */
 			cm_buf_add(out, in + copied, i - copied);
@@ -614,7 +678,9 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 			i = copied = quoted_end(in, n, i);
 			continue;
 		}
-		if (!email_at(in, n, i, &m) && !ipv6_at(in, n, i, &m) && !ipv4_at(in, n, i, &m) &&
+		if (!((gate & GATE_LOCAL) && email_at(in, n, i, &m)) &&
+		    !((gate & GATE_V6) && ipv6_at(in, n, i, &m)) &&
+		    !((gate & GATE_DOT) && ipv4_at(in, n, i, &m)) &&
 		    !number_at(in, n, i, min, ctx, tmp, &m, &phone_from)) {
 			i++;
 			continue;

@@ -523,6 +523,7 @@ static const char *act_out(const char *name, const char *v)
 	cm_buf_init(&dec);
 	c.ps = ps;
 	c.np = &R.numbering;
+	c.pm = NULL;
 	c.epoch = 0;
 	c.tmp = &tmp;
 	c.row = NULL;

@@ -738,3 +738,47 @@ Test(phone, every_separator)
 	check(&np, "020\xd8\x80" "7946", CM_PHONE_OTHER, "020\xd8\x80" "7946"); /* U+0600 */
 	check(&np, "020\xc0\xa0" "7946", CM_PHONE_OTHER, "020\xc0\xa0" "7946"); /* overlong ' ' */
 }
+
+/*
+ * The normalizations memo answers as cm_phone_normalize does, on hits and
+ * misses, with slots shared by many values (4 slots for 400 lookups), two
+ * plans whose answers differ for the same text, values too long to be
+ * memoized, and an evicted long value followed by a short one in its slot.
+ */
+Test(phone, memo_matches_normalize)
+{
+	static const char *const vals[] = {
+		"+44 20 7946 0123", "020 7946 0123", "0044 20 7946 0123", "07700 900123",
+		"101", "anonymous", "sip:+442079460123@192.0.2.1;user=phone", "<tel:+1-555-0100>",
+		"Alice", "", "  ", "+4420794601234567890", "0\xd9\xa0\xd9\xa1", "(0)20 7946 0999",
+		"sip:alice@pbx.example.com:5060;transport=tcp;lr;maddr=192.0.2.77;ttl=5",
+	};
+	struct cm_numbering uk = plan("44", "0", "00", 0), de = plan("49", "0", "00", 0);
+	const struct cm_numbering *plans[2] = { &uk, &de };
+	struct cm_phone_memo *m = cm_phone_memo_new(4);
+	struct cm_buf a, b;
+	size_t round, i, p;
+
+	cr_assert_not_null(m);
+	cm_buf_init(&a);
+	cm_buf_init(&b);
+	for (round = 0; round < 13; round++)
+		for (i = 0; i < sizeof vals / sizeof vals[0]; i++)
+			for (p = 0; p < 2; p++) {
+				const char *v = vals[(i + round) % (sizeof vals / sizeof vals[0])];
+				enum cm_phone_class want = cm_phone_normalize(plans[p], v, strlen(v), &a);
+				enum cm_phone_class got =
+					cm_phone_normalize_memo(m, plans[p], v, strlen(v), &b);
+
+				cr_assert_eq(got, want, "class of \"%s\"", v);
+				cr_assert_eq(b.n, a.n, "length of \"%s\"", v);
+				cr_assert(a.n == 0 || memcmp(a.p, b.p, a.n) == 0, "bytes of \"%s\"", v);
+			}
+	/* no memo: the plain normalization */
+	cr_assert_eq(cm_phone_normalize_memo(NULL, &uk, "020 7946 0123", 13, &b), CM_PHONE_E164);
+	cr_assert_eq(b.n, 13);
+	cm_phone_memo_free(m);
+	cm_phone_memo_free(NULL);
+	cm_buf_deinit(&a);
+	cm_buf_deinit(&b);
+}

@@ -100,6 +100,7 @@ struct cm_action {
 struct cm_action_ctx {
 	struct cm_pseudo *ps; /* NULL when the plan needs no key */
 	const struct cm_numbering *np;
+	struct cm_phone_memo *pm; /* normalizations memo (phone.h), or NULL */
 	uint64_t epoch;       /* the record's epoch id */
 	struct cm_buf *tmp;   /* caller's scratch for normalized values */
 	const struct cm_slice *row; /* the record's protected numbers, for scrub (see scrub.h) */

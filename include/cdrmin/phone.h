@@ -72,6 +72,30 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 				       struct cm_buf *out);
 
 /*
+ * A memo of recent normalizations: real traffic repeats the same numbers,
+ * and one record normalizes each of them several times (its field, the
+ * scrubbed texts that quote it, the row the scrubber compares with).
+ * Direct mapped, indexed with XXH3 (random seed) of the value; a hit needs
+ * the same plan (by address) and the exact bytes. It holds originals: its
+ * memory is kept out of core dumps, locked when the system allows, and
+ * wiped on free. Not thread-safe: one per thread.
+ */
+struct cm_phone_memo;
+
+/* A memo of about entries slots (rounded to a power of two); NULL when memory is short. */
+struct cm_phone_memo *cm_phone_memo_new(size_t entries);
+/* Wipes and frees; NULL does nothing. */
+void cm_phone_memo_free(struct cm_phone_memo *m);
+
+/*
+ * cm_phone_normalize(np, v, n, out), answered from m when it holds the
+ * value (m NULL: always computed). Same result, same bytes in out.
+ */
+enum cm_phone_class cm_phone_normalize_memo(struct cm_phone_memo *m,
+					    const struct cm_numbering *np, const char *v,
+					    size_t n, struct cm_buf *out);
+
+/*
  * Length (1, 2 or 3) of the E.164 country code that starts digits[0..n),
  * or 0 when there is none (n == 0, or a leading 0). Country codes form a
  * prefix-free set: zones 1 and 7 are one digit; the two-digit codes are

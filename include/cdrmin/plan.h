@@ -86,6 +86,7 @@ struct cm_plan_out {
 	struct cm_slice *raw;   /* per output field: JSON text for CM_OT_KEPT */
 	size_t cap;
 	uint64_t epoch;         /* the last record's epoch id (0 without an epoch) */
+	struct cm_phone_memo *pm; /* normalizations memo, or NULL (memory short) */
 };
 
 void cm_plan_out_init(struct cm_plan_out *o);

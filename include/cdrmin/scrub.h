@@ -75,6 +75,7 @@ void cm_scrub_opts_default(struct cm_scrub_opts *o);
 struct cm_scrub_ctx {
 	const struct cm_numbering *np;
 	struct cm_pseudo *ps;
+	struct cm_phone_memo *pm; /* normalizations memo (phone.h), or NULL */
 	uint64_t epoch;
 	/*
 	 * The numbers the record's phone fields protect, in their normalized
