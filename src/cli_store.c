@@ -27,11 +27,14 @@ static const char store_usage[] =
 	"       cdrmin store purge DIR [--now YYYY-MM-DD]\n"
 	"       cdrmin store hold DIR CLASS [FROM TO]\n"
 	"       cdrmin store release DIR CLASS [FROM TO]\n"
-	"       cdrmin store find DIR PSEUDONYM --store-key FILE -k KEY [--from DATE --to DATE]\n"
-	"       cdrmin store export DIR --number NUMBER -r RULES --store-key FILE -k KEY\n";
+	"       cdrmin store find DIR PSEUDONYM --store-key FILE -k KEY... [--from DATE --to DATE]\n"
+	"       cdrmin store export DIR --number NUMBER -r RULES --store-key FILE -k KEY...\n"
+	"(-k KEY...: the run's keys, -k OLD -k NEW@YYYY-MM-DD after a key rotation)\n";
 
 struct sopts {
 	const char *store_key, *key, *rules, *now, *from, *to, *number;
+	const char *keys[CM_KEYS_MAX]; /* every -k FILE[@DATE]: the run's key schedule */
+	size_t nkeys;
 };
 
 static int fail(const struct cm_err *err)
@@ -288,7 +291,14 @@ int cm_cli_store(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "k:r:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'Y': o.store_key = optarg; break;
-		case 'k': o.key = optarg; break;
+		case 'k':
+			if (o.nkeys == CM_KEYS_MAX) {
+				free(pos);
+				return usage("store: -k: at most 8 keys in a key schedule");
+			}
+			o.key = optarg;
+			o.keys[o.nkeys++] = optarg;
+			break;
 		case 'r': o.rules = optarg; break;
 		case 'N': o.now = optarg; break;
 		case 'F': o.from = optarg; break;
@@ -347,13 +357,15 @@ int cm_cli_store(int argc, char **argv)
 		return fflush(stdout) == 0 ? EX_OK : 74;
 	}
 	if (strcmp(cmd, "verify") == 0 || strcmp(cmd, "find") == 0 || strcmp(cmd, "export") == 0) {
-		struct cm_key skey = {0}, pkey = {0};
+		struct cm_key skey = {0};
+		struct cm_key_schedule pkeys;
 		struct cm_rules rules;
 		int have_rules = 0;
 		struct find_ctx f;
 		char query[128] = "";
 
 		memset(&f, 0, sizeof f);
+		memset(&pkeys, 0, sizeof pkeys);
 		cm_buf_init(&f.tok);
 		if (!o.store_key) {
 			free(pos);
@@ -384,9 +396,18 @@ int cm_cli_store(int argc, char **argv)
 			free(pos);
 			return usage("store find|export: -k KEY (the pseudonym key) is needed");
 		}
-		if (load_key(&pkey, o.key, &err) != 0) {
-			rc = fail(&err);
-			goto done;
+		{
+			size_t ki;
+
+			for (ki = 0; ki < o.nkeys; ki++)
+				if (cm_key_schedule_add(&pkeys, o.keys[ki], &err) != 0) {
+					rc = fail(&err);
+					goto done;
+				}
+			if (cm_key_schedule_check(&pkeys, &err) != 0) {
+				rc = fail(&err);
+				goto done;
+			}
 		}
 		if ((o.from && cm_date_parse(o.from, &f.from) != 0) || (o.to && cm_date_parse(o.to, &f.to) != 0)) {
 			rc = usage("--from and --to take dates YYYY-MM-DD");
@@ -406,6 +427,8 @@ int cm_cli_store(int argc, char **argv)
 		}
 		if (strcmp(cmd, "find") == 0) {
 			const char *dot;
+			char ids[CM_KEYS_MAX * (CM_KEYID_CHARS + 1) + 1] = "";
+			size_t ki;
 
 			if (npos != 1) {
 				rc = usage("store find DIR PSEUDONYM");
@@ -414,10 +437,18 @@ int cm_cli_store(int argc, char **argv)
 			/* a token of this key: KID "." DIGEST, after any kept prefix ("+44/") */
 			f.token = strrchr(pos[0], '/') ? strrchr(pos[0], '/') + 1 : pos[0];
 			dot = strchr(f.token, '.');
-			if (!dot || (size_t)(dot - f.token) != CM_KEYID_CHARS ||
-			    memcmp(f.token, pkey.id, CM_KEYID_CHARS) != 0) {
-				cm_err_set(&err, CM_E_USAGE, "the pseudonym is not a token of this key (key id %s)",
-					   pkey.id);
+			/* the token's key id picks the key: any key of the schedule */
+			for (ki = 0; dot && (size_t)(dot - f.token) == CM_KEYID_CHARS && ki < pkeys.n; ki++)
+				if (memcmp(f.token, pkeys.key[ki].id, CM_KEYID_CHARS) == 0)
+					break;
+			if (!dot || (size_t)(dot - f.token) != CM_KEYID_CHARS || ki >= pkeys.n) {
+				for (ki = 0; ki < pkeys.n; ki++) {
+					strcat(ids, ki ? " " : "");
+					strcat(ids, pkeys.key[ki].id);
+				}
+				cm_err_set(&err, CM_E_USAGE,
+					   "the pseudonym is not a token of %s (key id%s %s)",
+					   pkeys.n > 1 ? "these keys" : "this key", pkeys.n > 1 ? "s" : "", ids);
 				rc = fail(&err);
 				goto done;
 			}
@@ -444,7 +475,9 @@ int cm_cli_store(int argc, char **argv)
 				rc = fail(&err);
 				goto done;
 			}
-			f.ps = cm_pseudo_new(&pkey, CM_CACHE_DEFAULT, &err);
+			f.ps = cm_pseudo_new_schedule(&pkeys, rules.epoch_field ? rules.epoch_unit
+									   : CM_EPOCH_NONE,
+						      CM_CACHE_DEFAULT, &err);
 			if (!f.ps) {
 				cm_buf_deinit(&norm);
 				rc = fail(&err);
@@ -485,7 +518,7 @@ done:
 		cm_buf_deinit(&f.tok);
 		if (have_rules)
 			cm_rules_deinit(&rules);
-		cm_key_free(&pkey);
+		cm_key_schedule_free(&pkeys);
 		cm_key_free(&skey);
 		free(pos);
 		return rc;

@@ -9,7 +9,9 @@
 
 #include <sodium.h>
 
+#include "cdrmin/generalize.h"
 #include "cdrmin/key.h"
+#include "cdrmin/retention.h"
 
 /*
  * The key identifier is derived, never a slice of the key: KDF context
@@ -109,8 +111,9 @@ int cm_key_load(struct cm_key *key, const char *path, struct cm_err *err)
 	int fd = -1, rc = CM_FAIL;
 
 	memset(key, 0, sizeof *key);
-	if (sodium_init() < 0)
-		return cm_err_set(err, CM_E_INTERNAL, "libsodium: initialisation failed");
+	/* No key in a process that could dump core or be attached to. */
+	if (cm_crypto_init(err) != 0)
+		return CM_FAIL;
 
 	/* O_NONBLOCK: opening a FIFO for reading must not wait for a writer. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -280,4 +283,119 @@ out:
 	if (rc != 0 && created)
 		unlink(path); /* no partial or unsynced key left behind */
 	return rc;
+}
+
+/*
+ * Splits arg at its last '@' when a date follows ("FILE@YYYY-MM-DD"): the
+ * path goes to path (NUL-terminated), the date to *date (NULL without one).
+ * Returns 0, or CM_FAIL when the path does not fit.
+ */
+static int split_dated(const char *arg, char *path, size_t cap, const char **date)
+{
+	const char *at = strrchr(arg, '@');
+	size_t n;
+
+	*date = NULL;
+	/* "FILE@2" and on: the user meant a date, even a malformed one (checked later) */
+	if (at && at != arg && at[1] >= '0' && at[1] <= '9') {
+		*date = at + 1;
+		n = (size_t)(at - arg);
+	} else {
+		n = strlen(arg);
+	}
+	if (n >= cap)
+		return CM_FAIL;
+	memcpy(path, arg, n);
+	path[n] = '\0';
+	return 0;
+}
+
+int cm_key_schedule_add(struct cm_key_schedule *s, const char *arg, struct cm_err *err)
+{
+	char path[sizeof s->path[0]], iso[32];
+	const char *date;
+	struct cm_date d;
+	struct cm_key k;
+	int64_t from = 0;
+	size_t i, at;
+
+	if (split_dated(arg, path, sizeof path, &date) != 0)
+		return cm_err_set(err, CM_E_USAGE, "key file name longer than %zu bytes",
+				  sizeof path - 1);
+	if (s->n == CM_KEYS_MAX)
+		return cm_err_set(err, CM_E_USAGE, "key %s: at most %d keys in a schedule", path,
+				  CM_KEYS_MAX);
+	if (date) {
+		/* 00:00 UTC of the day; cm_time_utc reads a time without offset as UTC */
+		snprintf(iso, sizeof iso, "%.10sT00:00:00Z", date);
+		if (strlen(date) != 10 || cm_date_parse(date, &d) != 0 ||
+		    cm_time_utc(iso, strlen(iso), &from) != 0 || from <= 0)
+			return cm_err_set(err, CM_E_USAGE,
+					  "key %s: '@%.16s' is not a date YYYY-MM-DD after 1970-01-01 "
+					  "(FILE@DATE: the key is in effect from that day, 00:00 UTC)",
+					  path, date);
+	}
+	for (i = 0; i < s->n; i++) {
+		if (!date && !s->date[i][0])
+			return cm_err_set(err, CM_E_USAGE,
+					  "key %s: a second key without a date (%s has none): every "
+					  "key but the first takes effect at a date, FILE@YYYY-MM-DD",
+					  path, s->path[i]);
+		if (date && s->date[i][0] && s->from[i] == from)
+			return cm_err_set(err, CM_E_USAGE, "key %s: %s already takes effect on %s",
+					  path, s->path[i], s->date[i]);
+	}
+	if (cm_key_load(&k, path, err) != 0)
+		return CM_FAIL;
+	for (i = 0; i < s->n; i++) {
+		if (strcmp(s->key[i].id, k.id) == 0) {
+			cm_key_free(&k);
+			/* the same key twice, or a 20-bit id collision: either way tokens could not say which */
+			return cm_err_set(err, CM_E_KEY,
+					  "key %s: key id %s is already the id of %s (the same key "
+					  "twice, or ids that collide: generate another key)",
+					  path, s->key[i].id, s->path[i]);
+		}
+	}
+	/* Insert in date order; the undated key sorts first. */
+	at = 0;
+	if (date)
+		for (at = s->n; at > 0 && s->date[at - 1][0] && s->from[at - 1] > from; at--)
+			;
+	memmove(&s->key[at + 1], &s->key[at], (s->n - at) * sizeof s->key[0]);
+	memmove(&s->from[at + 1], &s->from[at], (s->n - at) * sizeof s->from[0]);
+	memmove(&s->date[at + 1], &s->date[at], (s->n - at) * sizeof s->date[0]);
+	memmove(&s->path[at + 1], &s->path[at], (s->n - at) * sizeof s->path[0]);
+	s->key[at] = k; /* the pointer to protected memory moves; the bytes stay there */
+	sodium_memzero(&k, sizeof k);
+	s->from[at] = from;
+	memset(s->date[at], 0, sizeof s->date[at]);
+	if (date)
+		memcpy(s->date[at], date, 10);
+	memcpy(s->path[at], path, sizeof path);
+	s->n++;
+	return 0;
+}
+
+int cm_key_schedule_check(const struct cm_key_schedule *s, struct cm_err *err)
+{
+	if (!s->n)
+		return cm_err_set(err, CM_E_USAGE, "no key");
+	if (s->date[0][0])
+		return cm_err_set(err, CM_E_USAGE,
+				  "key %s@%s: no key serves the records before %s: give the key in "
+				  "effect until then without a date (-k OLD -k NEW@DATE)",
+				  s->path[0], s->date[0], s->date[0]);
+	return 0;
+}
+
+void cm_key_schedule_free(struct cm_key_schedule *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n && i < CM_KEYS_MAX; i++)
+		cm_key_free(&s->key[i]);
+	sodium_memzero(s, sizeof *s);
 }

@@ -54,6 +54,10 @@ static const char usage_text[] =
 	"  -r, --rules FILE      rules file (required)\n"
 	"  -k, --key FILE        pseudonym key file (32 bytes, mode 0600); default:\n"
 	"                        the file named by CDRMIN_KEY_FILE\n"
+	"  -k FILE@YYYY-MM-DD    key rotation: this key makes the pseudonyms of the\n"
+	"                        records whose epoch starts on or after that day (the\n"
+	"                        first day of an epoch of the rules); repeatable, with\n"
+	"                        one -k FILE without a date for the epochs before\n"
 	"  -o, --output-file FILE  write to FILE instead of stdout\n"
 	"      --output FMT      csv (default) or jsonl: one JSON object per line\n"
 	"      --no-header       do not write the CSV header line\n"
@@ -84,8 +88,10 @@ static const char usage_text[] =
 	"\n"
 	"Commands:\n"
 	"  keygen KEYFILE        write a new random key (mode 0600; never overwrites)\n"
-	"  check RULES [FILE]    validate RULES and print what leaves the filter for\n"
-	"                        each field (FILE: read column names from its header)\n"
+	"  check RULES [FILE] [-k KEY...]  validate RULES and print what leaves the\n"
+	"                        filter for each field (FILE: read column names from\n"
+	"                        its header); with -k, check the keys and show the\n"
+	"                        key schedule\n"
 	"\n"
 	"SIGINT or SIGTERM stops reading: the record in progress is completed from what\n"
 	"is there, what was read is processed and written, the summary is printed, and\n"
@@ -101,7 +107,9 @@ static const char usage_text[] =
 
 struct cli {
 	const char *rules_path;
-	const char *key_path;
+	const char *key_path; /* the first -k, or CDRMIN_KEY_FILE */
+	const char *key_args[CM_KEYS_MAX]; /* every -k FILE[@DATE] */
+	size_t nkey_args;
 	const char *out_path;
 	int no_header, stats, allow_rejects;
 	enum cm_output output;
@@ -122,7 +130,8 @@ struct cli {
 };
 
 /* The key material of the run, wiped at any exit (die_err exits too). */
-static struct cm_key run_key, store_key;
+static struct cm_key_schedule run_keys;
+static struct cm_key store_key;
 static struct cm_pseudo *run_ps;
 
 static struct cm_store *run_store;
@@ -162,7 +171,7 @@ static void wipe_keys(void)
 	cm_key_free(&store_key);
 	cm_pseudo_free(run_ps);
 	run_ps = NULL;
-	cm_key_free(&run_key);
+	cm_key_schedule_free(&run_keys);
 }
 
 /* The signal that asked us to stop (SIGINT, SIGTERM), or 0. */
@@ -208,6 +217,23 @@ static void die_err(const struct cm_err *err, const char *rules_path)
 	else
 		fprintf(stderr, "cdrmin: error: %s\n", err->msg);
 	exit(cm_err_exit_code(err->code));
+}
+
+/*
+ * The last check of a command that printed on stdout through stdio: a write
+ * that failed (closed pipe, full disk) makes the exit 74 with a message,
+ * even when the command had nothing else to say. Returns rc or EX_IOERR.
+ */
+static int stdout_done(int rc)
+{
+	int failed = fflush(stdout) != 0;
+	int e = errno;
+
+	if (!failed && !ferror(stdout))
+		return rc;
+	fprintf(stderr, "cdrmin: error: write error on stdout%s%s\n", failed ? ": " : "",
+		failed ? strerror(e) : "");
+	return EX_IOERR;
 }
 
 static void usage_error(const char *msg)
@@ -497,9 +523,64 @@ static void describe_rules(const struct cm_rules *r, const char *path, struct cm
 }
 
 /*
- * `cdrmin check RULES [FILE]`: the rules are compiled (against the declared
- * columns, or FILE's header) before anything is printed, so "valid" means
- * that the run would start.
+ * Appends the key schedule for `check`: each key's id, file and the records
+ * it serves. Loads the keys (their checks are the run's) and builds an
+ * engine, which refuses a date off the rules' epoch boundaries.
+ */
+static int describe_keys(const struct cm_rules *r, const char *const *kargs, size_t nk,
+			 struct cm_buf *b, struct cm_err *err)
+{
+	enum cm_epoch_unit u = r->epoch_field ? r->epoch_unit : CM_EPOCH_NONE;
+	struct cm_key_schedule ks;
+	struct cm_pseudo *ps = NULL;
+	char line[640], until[16];
+	struct cm_date d;
+	size_t i;
+	int rc = CM_FAIL;
+
+	memset(&ks, 0, sizeof ks);
+	for (i = 0; i < nk; i++)
+		if (cm_key_schedule_add(&ks, kargs[i], err) != 0)
+			goto out;
+	ps = cm_pseudo_new_schedule(&ks, u, 0, err);
+	if (!ps)
+		goto out;
+	if (u == CM_EPOCH_NONE)
+		snprintf(line, sizeof line, "key schedule: one key for all records (no epoch)\n");
+	else
+		snprintf(line, sizeof line, "key schedule: a record takes the key in effect on the "
+			 "first day of its %s (of field '%s'); tokens begin with the key id\n",
+			 epoch_unit_name(u), r->epoch_field);
+	cm_buf_adds(b, line);
+	for (i = 0; i < ks.n; i++) {
+		until[0] = '\0';
+		if (i + 1 < ks.n && cm_retention_day("UTC", ks.from[i + 1] - 1, &d) == 0)
+			cm_date_format(&d, until);
+		if (ks.n == 1)
+			snprintf(line, sizeof line, "  %.4s  %.255s  every record\n", ks.key[i].id, ks.path[i]);
+		else if (i == 0)
+			snprintf(line, sizeof line, "  %.4s  %.255s  records before %.10s (until %.10s)\n",
+				 ks.key[i].id, ks.path[i], ks.date[i + 1], until);
+		else if (i + 1 < ks.n)
+			snprintf(line, sizeof line, "  %.4s  %.255s  from %.10s until %.10s\n", ks.key[i].id,
+				 ks.path[i], ks.date[i], until);
+		else
+			snprintf(line, sizeof line, "  %.4s  %.255s  from %.10s on\n", ks.key[i].id, ks.path[i],
+				 ks.date[i]);
+		cm_buf_adds(b, line);
+	}
+	cm_buf_addc(b, '\n');
+	rc = 0;
+out:
+	cm_pseudo_free(ps);
+	cm_key_schedule_free(&ks);
+	return rc;
+}
+
+/*
+ * `cdrmin check RULES [FILE] [-k KEY...]`: the rules are compiled (against
+ * the declared columns, or FILE's header) before anything is printed, so
+ * "valid" means that the run would start; with -k, so do the keys.
  */
 static int cmd_check(int argc, char **argv)
 {
@@ -509,25 +590,47 @@ static int cmd_check(int argc, char **argv)
 	struct cm_plan plan;
 	struct cm_buf out;
 	const struct cm_schema *use = NULL;
-	size_t i;
-	int rc = EX_OK;
+	const char *kargs[CM_KEYS_MAX], *file = NULL;
+	size_t i, nk = 0;
+	int a, rc = EX_OK;
 
-	if (argc != 3 && argc != 4)
-		usage_error("usage: cdrmin check RULES [FILE]");
+	if (argc < 3)
+		usage_error("usage: cdrmin check RULES [FILE] [-k KEY...]");
+	for (a = 3; a < argc; a++) {
+		const char *karg = NULL;
+
+		if (strcmp(argv[a], "-k") == 0 || strcmp(argv[a], "--key") == 0) {
+			if (a + 1 == argc)
+				usage_error("check: -k needs a key file");
+			karg = argv[++a];
+		} else if (strncmp(argv[a], "--key=", 6) == 0) {
+			karg = argv[a] + 6;
+		} else if (strncmp(argv[a], "-k", 2) == 0) {
+			karg = argv[a] + 2;
+		} else if (!file && argv[a][0] != '-') {
+			file = argv[a];
+		} else {
+			usage_error("usage: cdrmin check RULES [FILE] [-k KEY...]");
+		}
+		if (karg && nk == CM_KEYS_MAX)
+			usage_error("-k: at most 8 keys in a key schedule");
+		if (karg)
+			kargs[nk++] = karg;
+	}
 	if (cm_rules_load(&rules, argv[2], &err) != 0)
 		die_err(&err, argv[2]);
 	cm_buf_init(&out);
 	cm_schema_init(&schema);
-	if (argc == 4 && !rules.header) {
+	if (file && !rules.header) {
 		fprintf(stderr, "cdrmin: check: FILE is read only for rules with 'header yes'\n");
 		rc = EX_USAGE;
 		goto out;
 	}
-	if (argc == 4) {
-		if (cm_csv_read_header(&rules, argv[3], &schema, &err) != 0)
+	if (file) {
+		if (cm_csv_read_header(&rules, file, &schema, &err) != 0)
 			goto fail;
 		if (rules.columns.n && !cm_schema_equal(&schema, &rules.columns)) {
-			cm_err_set(&err, CM_E_DATA, "%s: header line differs from the declared columns", argv[3]);
+			cm_err_set(&err, CM_E_DATA, "%s: header line differs from the declared columns", file);
 			goto fail;
 		}
 		use = &schema;
@@ -536,6 +639,8 @@ static int cmd_check(int argc, char **argv)
 	}
 
 	describe_rules(&rules, argv[2], &out);
+	if (nk && describe_keys(&rules, kargs, nk, &out, &err) != 0)
+		goto fail;
 	if (use) {
 		if (cm_plan_compile(&plan, &rules, use, &err) != 0)
 			goto fail;
@@ -633,12 +738,14 @@ int main(int argc, char **argv)
 	double t0;
 	int c, i, rc = EX_OK;
 
+	/* A closed reader is a write error (EPIPE) that we report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
 		return cmd_keygen(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "store") == 0)
-		return cm_cli_store(argc, argv);
+		return stdout_done(cm_cli_store(argc, argv));
 
 	memset(&cli, 0, sizeof cli);
 	cli.cache_size = CM_CACHE_DEFAULT;
@@ -656,9 +763,11 @@ int main(int argc, char **argv)
 			cli.rules_path = optarg;
 			break;
 		case 'k':
-			if (cli.key_path)
-				usage_error("-k given twice");
-			cli.key_path = optarg;
+			if (cli.nkey_args == CM_KEYS_MAX)
+				usage_error("-k: at most 8 keys in a key schedule");
+			if (!cli.key_path)
+				cli.key_path = optarg;
+			cli.key_args[cli.nkey_args++] = optarg;
 			break;
 		case 'o':
 			if (cli.out_path)
@@ -717,10 +826,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
-			return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+			return stdout_done(EX_OK);
 		case 'V':
 			printf("cdrmin %s\n", CDRMIN_VERSION);
-			return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+			return stdout_done(EX_OK);
 		default:
 			fprintf(stderr, "Try 'cdrmin --help'.\n");
 			return EX_USAGE;
@@ -741,8 +850,6 @@ int main(int argc, char **argv)
 	if (cli.fsync_every && cli.fsync_ms)
 		usage_error("choose one of --fsync-every and --fsync-ms (or neither: at segment close)");
 
-	/* A closed reader is a write error (EPIPE) that we report, not a silent death. */
-	signal(SIGPIPE, SIG_IGN);
 	catch_stop_signals();
 
 	if (cm_rules_load(&rules, cli.rules_path, &err) != 0)
@@ -771,10 +878,13 @@ int main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (!cli.key_path)
+	if (!cli.key_path) {
 		cli.key_path = getenv("CDRMIN_KEY_FILE");
-	if (cli.key_path && !*cli.key_path)
-		cli.key_path = NULL;
+		if (cli.key_path && !*cli.key_path)
+			cli.key_path = NULL;
+		if (cli.key_path)
+			cli.key_args[cli.nkey_args++] = cli.key_path;
+	}
 	if (cm_rules_keyed(&rules) && !cli.key_path) {
 		fprintf(stderr, "cdrmin: error: the rules need a pseudonym key: give -k KEYFILE or set "
 				"CDRMIN_KEY_FILE (make one with 'cdrmin keygen KEYFILE')\n");
@@ -784,20 +894,27 @@ int main(int argc, char **argv)
 	if (cm_crypto_init(&err) != 0)
 		die_err(&err, NULL);
 	if (cli.key_path) {
+		size_t ki;
+
 		atexit(wipe_keys);
-		if (cm_key_load(&run_key, cli.key_path, &err) != 0)
-			die_err(&err, NULL);
-		run_ps = ps = cm_pseudo_new(&run_key, cli.cache_size, &err);
+		for (ki = 0; ki < cli.nkey_args; ki++)
+			if (cm_key_schedule_add(&run_keys, cli.key_args[ki], &err) != 0)
+				die_err(&err, NULL);
+		run_ps = ps = cm_pseudo_new_schedule(&run_keys, rules.epoch_field ? rules.epoch_unit
+										  : CM_EPOCH_NONE,
+						     cli.cache_size, &err);
 		if (!ps)
 			die_err(&err, NULL);
 		if (cli.cpan_key) {
-			unsigned char ck[CM_CRYPTOPAN_KEYBYTES];
-			const char *why = "";
-			int krc = cm_cryptopan_key_load(cli.cpan_key, ck, &why);
+			/* protected memory, not the stack: it is a key */
+			unsigned char *ck = sodium_malloc(CM_CRYPTOPAN_KEYBYTES);
+			const char *why = "out of protected memory";
+			int krc = ck ? cm_cryptopan_key_load(cli.cpan_key, ck, &why) : -1;
 
 			if (krc == 0)
 				krc = cm_pseudo_set_cryptopan_key(ps, ck);
-			sodium_memzero(ck, sizeof ck);
+			if (ck)
+				sodium_free(ck); /* wipes */
 			if (krc != 0) {
 				cm_err_set(&err, CM_E_KEY, "Crypto-PAn key %s: %s", cli.cpan_key, why);
 				die_err(&err, NULL);
@@ -809,11 +926,16 @@ int main(int argc, char **argv)
 	if (cli.retain_dir) {
 		if (cm_key_load(&store_key, cli.store_key_path, &err) != 0)
 			die_err(&err, NULL);
-		if (run_key.k && sodium_memcmp(run_key.k, store_key.k, CM_KEY_BYTES) == 0) {
-			cm_err_set(&err, CM_E_KEY, "the store key must not be the pseudonym key: a key "
-						   "that opens the originals must not also make the pseudonyms");
-			die_err(&err, NULL);
-		}
+		size_t ki;
+
+		for (ki = 0; ki < run_keys.n; ki++)
+			if (sodium_memcmp(run_keys.key[ki].k, store_key.k, CM_KEY_BYTES) == 0) {
+				cm_err_set(&err, CM_E_KEY, "the store key must not be a pseudonym key "
+							   "(%s): a key that opens the originals must "
+							   "not also make the pseudonyms",
+					   run_keys.path[ki]);
+				die_err(&err, NULL);
+			}
 	}
 	check_output(&cli, argv + optind, argc - optind);
 	if (cm_sink_open(&sink, cli.out_path, &err) != 0)

@@ -10,7 +10,9 @@
 #include "cdrmin/blake2b.h"
 #include "cdrmin/clock.h"
 #include "cdrmin/cryptopan.h"
+#include "cdrmin/generalize.h"
 #include "cdrmin/pseudo.h"
+#include "cdrmin/retention.h"
 
 /*
  * Subkeys: crypto_kdf_derive_from_key(32 bytes, subkey id = epoch id,
@@ -89,7 +91,15 @@ struct state_tag {
 #define CPAN_ENGINES 4
 
 struct cm_pseudo {
-	const struct cm_key *key;
+	/*
+	 * The key schedule: keys[i] serves the epochs from first[i] on (of the
+	 * unit in unit), keys[0] every epoch before first[1] and epoch 0.
+	 */
+	const struct cm_key *keys[CM_KEYS_MAX];
+	uint64_t first[CM_KEYS_MAX];
+	unsigned nkeys;
+	unsigned unit;      /* the top byte of the schedule's epoch ids */
+	unsigned char *sub; /* CM_KEY_BYTES, sodium_malloc: derived keys pass only through here */
 	char id[CM_KEYID_CHARS + 1];
 
 	/* STATE_SLOTS, sodium_malloc: each is as secret as its subkey */
@@ -161,7 +171,8 @@ struct cm_pseudo *cm_pseudo_new(const struct cm_key *key, size_t cache_entries,
 	ps = calloc(1, sizeof *ps);
 	if (!ps)
 		goto nomem;
-	ps->key = key;
+	ps->keys[0] = key;
+	ps->nkeys = 1;
 	ps->cache_entries = cache_entries;
 	memcpy(ps->id, key->id, sizeof ps->id);
 	ps->id[CM_KEYID_CHARS] = '\0';
@@ -176,6 +187,9 @@ struct cm_pseudo *cm_pseudo_new(const struct cm_key *key, size_t cache_entries,
 	if (!ps->states)
 		goto nomem;
 	sodium_memzero(ps->states, STATE_SLOTS * sizeof *ps->states);
+	ps->sub = sodium_malloc(CM_KEY_BYTES);
+	if (!ps->sub)
+		goto nomem;
 
 	if (cache_entries) {
 		entries = pow2_ceil(cache_entries < MEMO_WAYS ? MEMO_WAYS : cache_entries);
@@ -207,6 +221,77 @@ fail:
 	return NULL;
 }
 
+static const char *unit_name(enum cm_epoch_unit u)
+{
+	return u == CM_EPOCH_DAY ? "day" : u == CM_EPOCH_MONTH ? "month" : "year";
+}
+
+/*
+ * The first epoch id of key i of s (i >= 1) under unit u, into *first.
+ * CM_E_USAGE when its date is not the first day of an epoch: the message
+ * names the epoch starts before and after it.
+ */
+static int key_first_epoch(const struct cm_key_schedule *s, size_t i, enum cm_epoch_unit u,
+			   uint64_t *first, struct cm_err *err)
+{
+	uint64_t before;
+	struct cm_date d;
+	char prev[32], next[32];
+
+	if (cm_time_epoch(s->from[i], u, first) != 0 ||
+	    cm_time_epoch(s->from[i] - 1, u, &before) != 0 || cm_date_parse(s->date[i], &d) != 0)
+		return cm_err_set(err, CM_E_USAGE, "key %s: the date %s is out of range", s->path[i],
+				  s->date[i]);
+	if (*first != before)
+		return 0;
+	if (u == CM_EPOCH_MONTH) {
+		snprintf(prev, sizeof prev, "%04d-%02d-01", d.y, d.m);
+		snprintf(next, sizeof next, "%04d-%02d-01", d.m == 12 ? d.y + 1 : d.y,
+			 d.m == 12 ? 1 : d.m + 1);
+	} else {
+		snprintf(prev, sizeof prev, "%04d-01-01", d.y);
+		snprintf(next, sizeof next, "%04d-01-01", d.y + 1);
+	}
+	return cm_err_set(err, CM_E_USAGE,
+			  "key %s@%s: the rules' epoch is a %s and %s is not the first day of one: "
+			  "a %s's pseudonyms must all come from one key; schedule the key at %s "
+			  "(or %s)", s->path[i], s->date[i], unit_name(u), s->date[i], unit_name(u),
+			  next, prev);
+}
+
+struct cm_pseudo *cm_pseudo_new_schedule(const struct cm_key_schedule *s,
+					 enum cm_epoch_unit unit, size_t cache_entries,
+					 struct cm_err *err)
+{
+	uint64_t first[CM_KEYS_MAX];
+	struct cm_pseudo *ps;
+	size_t i;
+
+	if (!s || cm_key_schedule_check(s, err) != 0)
+		return NULL;
+	if (s->n > 1 && unit == CM_EPOCH_NONE) {
+		cm_err_set(err, CM_E_USAGE,
+			   "key %s@%s: the rules have no epoch (one linkability window for all "
+			   "time), so there is no boundary for a new key to take effect at: give "
+			   "the rules an epoch, or one key",
+			   s->path[1], s->date[1]);
+		return NULL;
+	}
+	for (i = 1; i < s->n; i++)
+		if (key_first_epoch(s, i, unit, &first[i], err) != 0)
+			return NULL;
+	ps = cm_pseudo_new(&s->key[0], cache_entries, err);
+	if (!ps)
+		return NULL;
+	for (i = 1; i < s->n; i++) {
+		ps->keys[i] = &s->key[i];
+		ps->first[i] = first[i];
+	}
+	ps->nkeys = (unsigned)s->n;
+	ps->unit = (unsigned)unit;
+	return ps;
+}
+
 void cm_pseudo_free(struct cm_pseudo *ps)
 {
 	if (!ps)
@@ -219,6 +304,8 @@ void cm_pseudo_free(struct cm_pseudo *ps)
 	}
 	if (ps->states)
 		sodium_free(ps->states); /* wipes */
+	if (ps->sub)
+		sodium_free(ps->sub);
 	if (ps->sets) {
 		sodium_memzero(ps->sets, ps->map_bytes);
 		munmap(ps->sets, ps->map_bytes);
@@ -227,17 +314,45 @@ void cm_pseudo_free(struct cm_pseudo *ps)
 	free(ps);
 }
 
+/* See cm_pseudo_key_index: a few compares, and none with a single key. */
+static inline int key_index(const struct cm_pseudo *ps, uint64_t epoch)
+{
+	unsigned i;
+
+	if (ps->nkeys == 1 || epoch == 0)
+		return 0;
+	if ((unsigned)(epoch >> 56) != ps->unit)
+		return -1;
+	for (i = ps->nkeys - 1; i > 0 && ps->first[i] > epoch; i--)
+		;
+	return (int)i;
+}
+
+int cm_pseudo_key_index(const struct cm_pseudo *ps, uint64_t epoch)
+{
+	return key_index(ps, epoch);
+}
+
+const char *cm_pseudo_key_id_at(const struct cm_pseudo *ps, uint64_t epoch)
+{
+	int i = key_index(ps, epoch);
+
+	return i < 0 ? NULL : ps->keys[i]->id;
+}
+
 /*
- * The prepared BLAKE2b subkey of (kind, epoch), deriving it on a miss.
- * NULL only if libsodium refuses the derivation (it cannot with these sizes).
+ * The prepared BLAKE2b subkey of (kind, epoch), deriving it on a miss from
+ * the key the schedule gives epoch. NULL for an epoch the schedule cannot
+ * place, or if libsodium refuses the derivation (it cannot with these sizes).
  */
 static const struct cm_blake2b_keyed *keyed_state(struct cm_pseudo *ps, unsigned kind,
 						  uint64_t epoch)
 {
-	unsigned char sub[CM_BLAKE2B_KEYBYTES];
+	_Static_assert(CM_KEY_BYTES == CM_BLAKE2B_KEYBYTES, "a subkey fills the scratch key");
+	unsigned char *sub = ps->sub;
 	struct state_tag *t = &ps->tags[ps->last];
 	unsigned i, victim = 0;
-	int rc;
+	int rc, ki;
 
 	if (t->last_use && t->kind == kind && t->epoch == epoch)
 		goto found;
@@ -251,11 +366,15 @@ static const struct cm_blake2b_keyed *keyed_state(struct cm_pseudo *ps, unsigned
 			victim = i;
 	}
 
-	rc = crypto_kdf_derive_from_key(sub, sizeof sub, epoch, kind_ctx[kind], ps->key->k);
+	ki = key_index(ps, epoch);
+	if (ki < 0)
+		return NULL;
+	rc = crypto_kdf_derive_from_key(sub, CM_BLAKE2B_KEYBYTES, epoch, kind_ctx[kind],
+					ps->keys[ki]->k);
 	sodium_memzero(&ps->states[victim], sizeof ps->states[victim]);
 	if (rc == 0)
 		cm_blake2b_keyed_init(&ps->states[victim], sub);
-	sodium_memzero(sub, sizeof sub);
+	sodium_memzero(sub, CM_BLAKE2B_KEYBYTES);
 	t = &ps->tags[victim];
 	if (rc != 0) {
 		t->last_use = 0;
@@ -382,12 +501,14 @@ int cm_pseudo_token(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, con
 		    size_t n, unsigned bits, struct cm_buf *out)
 {
 	unsigned char d[CM_DIGEST_BYTES];
+	int ki = key_index(ps, epoch);
 
-	if (bits % 8 != 0 || bits < CM_TOKEN_BITS_MIN || bits > CM_DIGEST_BYTES * 8)
+	if (bits % 8 != 0 || bits < CM_TOKEN_BITS_MIN || bits > CM_DIGEST_BYTES * 8 || ki < 0)
 		return CM_FAIL;
 	if (cm_pseudo_digest(ps, kind, epoch, v, n, d) != 0)
 		return CM_FAIL;
-	cm_buf_add(out, ps->id, CM_KEYID_CHARS);
+	/* the id of the key that made this token: the analytics side sees a rotation */
+	cm_buf_add(out, ps->keys[ki]->id, CM_KEYID_CHARS);
 	cm_buf_addc(out, '.');
 	cm_base32_put(out, d, bits / 8);
 	return out->oom ? CM_FAIL : 0;
@@ -416,25 +537,33 @@ int cm_pseudo_set_cryptopan_key(struct cm_pseudo *ps, const unsigned char key[32
 	return ps->cpan[0] ? 0 : CM_FAIL;
 }
 
-/* The Crypto-PAn engine of epoch, derived on a miss (oldest replaced). */
+/*
+ * The Crypto-PAn engine of epoch, derived on a miss (oldest replaced) from
+ * the key the schedule gives epoch; NULL when it gives none.
+ */
 static struct cm_cryptopan *cpan_engine(struct cm_pseudo *ps, uint64_t epoch)
 {
-	unsigned char k[CM_CRYPTOPAN_KEYBYTES];
+	_Static_assert(CM_CRYPTOPAN_KEYBYTES == CM_KEY_BYTES, "the scratch key holds a Crypto-PAn key");
+	unsigned char *k = ps->sub;
 	unsigned i;
-	int rc;
+	int rc, ki;
 
 	if (ps->cpan_fixed)
 		return ps->cpan[0];
 	for (i = 0; i < CPAN_ENGINES; i++)
 		if (ps->cpan[i] && ps->cpan_epoch[i] == epoch)
 			return ps->cpan[i];
+	ki = key_index(ps, epoch);
+	if (ki < 0)
+		return NULL;
 	i = ps->cpan_next++ % CPAN_ENGINES;
 	cm_cryptopan_free(ps->cpan[i]);
 	ps->cpan[i] = NULL;
-	rc = crypto_kdf_derive_from_key(k, sizeof k, epoch, "cdrm-cpn", ps->key->k);
+	rc = crypto_kdf_derive_from_key(k, CM_CRYPTOPAN_KEYBYTES, epoch, "cdrm-cpn",
+					ps->keys[ki]->k);
 	if (rc == 0)
 		ps->cpan[i] = cm_cryptopan_new(k, ps->cache_entries / 4);
-	sodium_memzero(k, sizeof k);
+	sodium_memzero(k, CM_CRYPTOPAN_KEYBYTES);
 	ps->cpan_epoch[i] = epoch;
 	return ps->cpan[i];
 }

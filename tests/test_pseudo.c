@@ -572,3 +572,201 @@ Test(pseudo, kind_names)
 	cr_expect_eq(cm_kind_parse("phon"), -1);
 	cr_expect_eq(cm_kind_parse(NULL), -1);
 }
+
+/* ---- key schedules (rotation) ---- */
+
+#define MONTH(n) cm_epoch_id(CM_EPOCH_MONTH, (n)) /* months since 1970-01: 684 is 2027-01 */
+
+/* Writes pdir/name: bytes 00.. with last byte last (00..1f is key0, 00..1e 20 is key1). */
+static const char *key_path(const char *name, unsigned char last, const char *date)
+{
+	static char arg[128];
+	unsigned char b[CM_KEY_BYTES];
+	char path[96];
+	int fd, i;
+
+	for (i = 0; i < CM_KEY_BYTES; i++)
+		b[i] = (unsigned char)i;
+	b[CM_KEY_BYTES - 1] = last;
+	snprintf(path, sizeof path, "%s/%s", pdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, b, sizeof b), (ssize_t)sizeof b);
+	cr_assert_eq(close(fd), 0);
+	snprintf(arg, sizeof arg, "%s%s%s", path, date ? "@" : "", date ? date : "");
+	return arg;
+}
+
+static void sched_add(struct cm_key_schedule *s, const char *name, unsigned char last,
+		      const char *date)
+{
+	struct cm_err err = { 0 };
+
+	cr_assert_eq(cm_key_schedule_add(s, key_path(name, last, date), &err), 0, "%s", err.msg);
+}
+
+static void sched_cleanup(struct cm_key_schedule *s)
+{
+	char path[96];
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		snprintf(path, sizeof path, "%s", s->path[i]);
+		unlink(path);
+	}
+	cm_key_schedule_free(s);
+}
+
+/* key0 until 2026-12, key1 from 2027-01, key "c" (last byte 0x21) from 2027-03, given out of order. */
+static struct cm_pseudo *three_keys(struct cm_key_schedule *s, size_t cache)
+{
+	struct cm_err err = { 0 };
+	struct cm_pseudo *ps;
+
+	memset(s, 0, sizeof *s);
+	sched_add(s, "c", 0x21, "2027-03-01");
+	sched_add(s, "a", 0x1f, NULL);
+	sched_add(s, "b", 0x20, "2027-01-01");
+	ps = cm_pseudo_new_schedule(s, CM_EPOCH_MONTH, cache, &err);
+	cr_assert_not_null(ps, "%s", err.msg);
+	return ps;
+}
+
+Test(pseudo, schedule_selects_the_key_at_epoch_boundaries)
+{
+	struct cm_key_schedule s;
+	struct cm_pseudo *ps = three_keys(&s, 64);
+	struct cm_buf b;
+
+	cr_expect_eq(cm_pseudo_key_index(ps, 0), 0, "no epoch: the first key");
+	cr_expect_eq(cm_pseudo_key_index(ps, MONTH(0)), 0);
+	cr_expect_eq(cm_pseudo_key_index(ps, MONTH(683)), 0, "2026-12");
+	cr_expect_eq(cm_pseudo_key_index(ps, MONTH(684)), 1, "2027-01");
+	cr_expect_eq(cm_pseudo_key_index(ps, MONTH(685)), 1, "2027-02");
+	cr_expect_eq(cm_pseudo_key_index(ps, MONTH(686)), 2, "2027-03");
+	cr_expect_eq(cm_pseudo_key_index(ps, MONTH(100000)), 2);
+	cr_expect_str_eq(cm_pseudo_key_id_at(ps, MONTH(683)), key0.id);
+	cr_expect_str_eq(cm_pseudo_key_id_at(ps, MONTH(684)), key1.id);
+	cr_expect_str_eq(cm_pseudo_key_id(ps), key0.id);
+	/* an epoch of another unit cannot be placed: refused, nothing appended */
+	cr_expect_eq(cm_pseudo_key_index(ps, cm_epoch_id(CM_EPOCH_DAY, 20819)), -1);
+	cr_expect_null(cm_pseudo_key_id_at(ps, cm_epoch_id(CM_EPOCH_YEAR, 57)));
+	cm_buf_init(&b);
+	cr_expect_eq(cm_pseudo_token(ps, CM_KIND_PHONE, cm_epoch_id(CM_EPOCH_DAY, 20819), "+1", 2,
+				     128, &b), CM_FAIL);
+	cr_expect_eq(b.n, 0);
+	cm_buf_deinit(&b);
+	cm_pseudo_free(ps);
+	sched_cleanup(&s);
+}
+
+/* Each epoch's tokens and Crypto-PAn addresses are those of a single-key run with its key. */
+Test(pseudo, schedule_tokens_equal_single_key_tokens)
+{
+	static const char *const values[] = { "+442079460123", "+447700900123", "" };
+	static const unsigned months[] = { 0, 683, 684, 685, 686, 700 };
+	const uint8_t ip[4] = { 192, 0, 2, 77 }, ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 9 };
+	struct cm_key_schedule s;
+	struct cm_pseudo *ps = three_keys(&s, 64), *off, *single[3];
+	size_t i, j, k;
+
+	off = cm_pseudo_new_schedule(&s, CM_EPOCH_MONTH, 0, &(struct cm_err){ 0 });
+	cr_assert_not_null(off);
+	for (k = 0; k < 3; k++)
+		single[k] = engine(&s.key[k], 64);
+	for (i = 0; i < sizeof months / sizeof months[0]; i++) {
+		uint64_t e = MONTH(months[i]);
+		int ki = cm_pseudo_key_index(ps, e);
+		uint8_t a[16], want[16];
+		char t[CM_TOKEN_MAX];
+
+		cr_assert_geq(ki, 0);
+		for (j = 0; j < sizeof values / sizeof values[0]; j++) {
+			snprintf(t, sizeof t, "%s", tok_s(ps, CM_KIND_PHONE, e, values[j]));
+			cr_expect_str_eq(t, tok_s(single[ki], CM_KIND_PHONE, e, values[j]), "month %u",
+					 months[i]);
+			cr_expect_str_eq(t, tok_s(off, CM_KIND_PHONE, e, values[j]), "cache off");
+			cr_expect_eq(strncmp(t, s.key[ki].id, CM_KEYID_CHARS), 0, "%s", t);
+		}
+		cr_assert_eq(cm_pseudo_cryptopan(ps, e, 4, ip, a), 0);
+		cr_assert_eq(cm_pseudo_cryptopan(single[ki], e, 4, ip, want), 0);
+		cr_expect_eq(memcmp(a, want, 4), 0, "month %u", months[i]);
+		cr_assert_eq(cm_pseudo_cryptopan(ps, e, 6, ip6, a), 0);
+		cr_assert_eq(cm_pseudo_cryptopan(single[ki], e, 6, ip6, want), 0);
+		cr_expect_eq(memcmp(a, want, 16), 0, "month %u", months[i]);
+	}
+	/* across the switch the same number's tokens differ in key id and digest */
+	{
+		char before[CM_TOKEN_MAX];
+
+		snprintf(before, sizeof before, "%s", tok_s(ps, CM_KIND_PHONE, MONTH(683), values[0]));
+		cr_expect_str_neq(before, tok_s(ps, CM_KIND_PHONE, MONTH(684), values[0]));
+		cr_expect_neq(strncmp(before, tok_s(ps, CM_KIND_PHONE, MONTH(684), values[0]),
+				      CM_KEYID_CHARS), 0);
+	}
+	for (k = 0; k < 3; k++)
+		cm_pseudo_free(single[k]);
+	cm_pseudo_free(off);
+	cm_pseudo_free(ps);
+	sched_cleanup(&s);
+}
+
+/* Asserts that the schedule is refused under unit with CM_E_USAGE and a message holding want. */
+static void expect_schedule_refused(const struct cm_key_schedule *s, enum cm_epoch_unit unit,
+				    const char *want, const char *want2)
+{
+	struct cm_err err = { 0 };
+
+	cr_expect_null(cm_pseudo_new_schedule(s, unit, 16, &err));
+	cr_expect_eq(err.code, CM_E_USAGE);
+	cr_expect_not_null(strstr(err.msg, want), "\"%s\" lacks \"%s\"", err.msg, want);
+	if (want2)
+		cr_expect_not_null(strstr(err.msg, want2), "\"%s\" lacks \"%s\"", err.msg, want2);
+}
+
+Test(pseudo, schedule_dates_must_start_an_epoch)
+{
+	struct cm_key_schedule s;
+	struct cm_err err = { 0 };
+	struct cm_pseudo *ps;
+	uint64_t d = 20819 + 14; /* 2027-01-15 in days since 1970 */
+
+	memset(&s, 0, sizeof s);
+	sched_add(&s, "a", 0x1f, NULL);
+	sched_add(&s, "b", 0x20, "2027-01-15");
+	expect_schedule_refused(&s, CM_EPOCH_MONTH, "is not the first day of one", "2027-02-01");
+	expect_schedule_refused(&s, CM_EPOCH_YEAR, "is not the first day of one", "2028-01-01");
+	expect_schedule_refused(&s, CM_EPOCH_NONE, "the rules have no epoch", NULL);
+	/* day epochs: any date is a boundary */
+	ps = cm_pseudo_new_schedule(&s, CM_EPOCH_DAY, 16, &err);
+	cr_assert_not_null(ps, "%s", err.msg);
+	cr_expect_eq(cm_pseudo_key_index(ps, cm_epoch_id(CM_EPOCH_DAY, d - 1)), 0);
+	cr_expect_eq(cm_pseudo_key_index(ps, cm_epoch_id(CM_EPOCH_DAY, d)), 1);
+	cm_pseudo_free(ps);
+	sched_cleanup(&s);
+
+	memset(&s, 0, sizeof s);
+	sched_add(&s, "a", 0x1f, NULL);
+	sched_add(&s, "b", 0x20, "2027-01-01");
+	ps = cm_pseudo_new_schedule(&s, CM_EPOCH_YEAR, 16, &err);
+	cr_assert_not_null(ps, "%s", err.msg);
+	cr_expect_eq(cm_pseudo_key_index(ps, cm_epoch_id(CM_EPOCH_YEAR, 56)), 0, "2026");
+	cr_expect_eq(cm_pseudo_key_index(ps, cm_epoch_id(CM_EPOCH_YEAR, 57)), 1, "2027");
+	cm_pseudo_free(ps);
+	sched_cleanup(&s);
+
+	/* one key and no epoch: the ordinary run */
+	memset(&s, 0, sizeof s);
+	sched_add(&s, "a", 0x1f, NULL);
+	ps = cm_pseudo_new_schedule(&s, CM_EPOCH_NONE, 16, &err);
+	cr_assert_not_null(ps, "%s", err.msg);
+	cr_expect_str_eq(tok_s(ps, CM_KIND_PHONE, 0, "+442079460123"), token_kat[0].token);
+	cm_pseudo_free(ps);
+	sched_cleanup(&s);
+
+	/* every key dated: nothing serves the records before the first date */
+	memset(&s, 0, sizeof s);
+	sched_add(&s, "b", 0x20, "2027-01-01");
+	expect_schedule_refused(&s, CM_EPOCH_MONTH, "no key serves the records before 2027-01-01", NULL);
+	sched_cleanup(&s);
+}

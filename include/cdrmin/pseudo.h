@@ -17,6 +17,11 @@
  * recent digests; output is identical with the cache on or off. The cache
  * holds normalized originals: its memory is never dumped and is wiped on free.
  *
+ * Key rotation: an engine made from a key schedule (key.h) derives the
+ * subkeys of an epoch from the key in effect at the epoch's start, so the
+ * (kind, epoch) subkeys, the memo cache and Crypto-PAn engines need no key
+ * in their tags: an epoch has exactly one key for the engine's lifetime.
+ *
  * An engine is not thread-safe (cache, keyed states and stats are plain
  * memory): use one per thread. Engines over the same key agree on every token.
  */
@@ -74,6 +79,20 @@ struct cm_pseudo_stats {
  */
 struct cm_pseudo *cm_pseudo_new(const struct cm_key *key, size_t cache_entries,
 				struct cm_err *err);
+/*
+ * New engine for a key schedule (key.h; it must outlive the engine) and the
+ * rules' epoch unit. A record's epoch takes the key in effect at the
+ * epoch's first instant: so each key's date must be the first day of an
+ * epoch (any day for day epochs, the 1st for month, 1 January for year),
+ * else CM_E_USAGE naming the key and the next boundary; more than one key
+ * with CM_EPOCH_NONE is CM_E_USAGE too (one window for all time leaves no
+ * boundary to switch at). Subkeys and Crypto-PAn keys of an epoch are
+ * derived from its key; tokens start with its key id. NULL on failure.
+ */
+struct cm_pseudo *cm_pseudo_new_schedule(const struct cm_key_schedule *s,
+					 enum cm_epoch_unit unit, size_t cache_entries,
+					 struct cm_err *err);
+
 /* Wipes subkeys and cache; NULL does nothing. */
 void cm_pseudo_free(struct cm_pseudo *ps);
 
@@ -92,8 +111,20 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
 int cm_pseudo_token(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
 		    const char *v, size_t n, unsigned bits, struct cm_buf *out);
 
-/* The key identifier in tokens. */
+/* The key identifier in tokens (of the first key, the one without a date). */
 const char *cm_pseudo_key_id(const struct cm_pseudo *ps);
+
+/*
+ * The index in the schedule of the key that serves epoch: the last key
+ * whose first epoch is at or before it. Epoch 0 (no epoch) is the first
+ * key's. -1 for an epoch of another unit than the schedule's when there
+ * is more than one key (such an epoch cannot be placed); a token or digest
+ * in it fails (CM_FAIL) rather than guess.
+ */
+int cm_pseudo_key_index(const struct cm_pseudo *ps, uint64_t epoch);
+
+/* The key id of epoch's key (cm_pseudo_key_index), or NULL. */
+const char *cm_pseudo_key_id_at(const struct cm_pseudo *ps, uint64_t epoch);
 
 void cm_pseudo_get_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st);
 
