@@ -403,6 +403,7 @@ static long split_quoted(struct cm_csv *dec, char *buf, size_t n)
 	const char delim = dec->o.delim;
 	char *p = buf, *end = buf + n, *q;
 	size_t k = 0, j;
+	uint64_t esc = 0; /* bit k: field k (k < 64) holds "" */
 	int g;
 
 	for (;;) {
@@ -415,6 +416,7 @@ static long split_quoted(struct cm_csv *dec, char *buf, size_t n)
 				if (!q) /* cannot happen: scan() saw the close */
 					q = end;
 				if (q + 1 < end && q[1] == '"') {
+					esc |= k < 64 ? UINT64_C(1) << k : 0;
 					p = q + 2;
 					continue;
 				}
@@ -436,6 +438,8 @@ static long split_quoted(struct cm_csv *dec, char *buf, size_t n)
 	/* A quoted field's value follows its opening quote; an unquoted one
 	 * starts the record or follows a delimiter, never a quote. */
 	for (j = 0; j < k; j++) {
+		if (j < 64 && !(esc >> j & 1))
+			continue; /* no "" in it: nothing to unescape */
 		q = buf + (dec->fields[j].p - buf);
 		if (q > buf && q[-1] == '"')
 			unescape(&dec->fields[j], q);
@@ -557,16 +561,34 @@ ssize_t cm_csv_next(struct cm_csv *dec, char *buf, size_t len, int eof,
 	return finish(dec, buf, len, len, 1, res);
 }
 
+/* 1 when one of the eight bytes of w is b (exact: the zero-byte test of x ^ b). */
+static inline int has_byte(uint64_t w, unsigned char b)
+{
+	uint64_t x = w ^ (UINT64_C(0x0101010101010101) * b);
+
+	return ((x - UINT64_C(0x0101010101010101)) & ~x & UINT64_C(0x8080808080808080)) != 0;
+}
+
 void cm_csv_put(struct cm_buf *out, const char *p, size_t n, char delim)
 {
+	/* The bytes that need quotes whatever the delimiter (RFC 4180 section 2.6). */
+	static const unsigned char special[256] = { ['"'] = 1, ['\r'] = 1, ['\n'] = 1 };
+	const unsigned char *u = (const unsigned char *)p;
+	const unsigned char d = (unsigned char)delim;
 	const char *end = p + n, *q;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-		if (c == delim || c == '"' || c == '\r' || c == '\n')
+	uint64_t w;
+
+	/* Eight bytes at a time while none of them needs quotes, then bytewise. */
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (has_byte(w, '"') | has_byte(w, '\r') | has_byte(w, '\n') | has_byte(w, d))
 			break;
 	}
+	for (; i < n; i++)
+		if (special[u[i]] | (u[i] == d))
+			break;
 	if (i == n) {
 		cm_buf_add(out, p, n);
 		return;
