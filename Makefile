@@ -19,10 +19,10 @@ CC      ?= cc
 # real CDR producer also needs Kamailio and SIPp (tests/kamailio.sh), and the
 # SIP capture tests tcpdump.
 DEB_PKGS = gcc make pkg-config libsodium-dev libxxhash-dev libcriterion-dev libpcap-dev \
-           libosip2-dev libssl-dev
+           libosip2-dev libssl-dev zlib1g-dev libzstd-dev
 TEST_PKGS = kamailio sip-tester tcpdump strace
 
-PKGS      = libsodium libxxhash libpcap libosip2 libcrypto
+PKGS      = libsodium libxxhash libpcap libosip2 libcrypto zlib libzstd
 WARN      = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wcast-qual -Wwrite-strings -Wvla
 OPT      ?= -O2 -g
@@ -32,7 +32,7 @@ CPPFLAGS += -D_GNU_SOURCE -Iinclude
 ALL_CFLAGS = -std=c17 $(OPT) $(WARN) $(SAN) -MMD -MP $(CFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
-               echo -lsodium -lxxhash -lpcap -losipparser2 -losip2 -lcrypto)
+               echo -lsodium -lxxhash -lpcap -losipparser2 -losip2 -lcrypto -lz -lzstd)
 LIBS       = $(PKG_LIBS) -lm
 
 LIB_SRC  = $(filter-out src/main.c src/cli_store.c,$(wildcard src/*.c))
@@ -128,6 +128,73 @@ asan: deps test-deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" $(ASAN_SUITES)
 
+# I/O faults (tests/faults.sh): output to /dev/full and to a closed pipe,
+# unreadable inputs, and every input family under short reads and writes,
+# EINTR and EAGAIN injected by tests/faultio.c, an LD_PRELOAD library built
+# without sanitizers (under make asan the script preloads the binary's ASan
+# runtime first). setpriv (util-linux) makes a file unreadable for root.
+FAULTIO = $(BUILD)/faultio.so
+TEST_PKGS += util-linux
+.PHONY: faults
+
+$(FAULTIO): tests/faultio.c
+	@mkdir -p $(@D)
+	$(CC) -std=c17 $(OPT) $(WARN) -fPIC -shared -o $@ $< -ldl
+
+faults: $(BIN) $(FAULTIO)
+	CDRMIN=$(BIN) FAULTIO=$(FAULTIO) sh tests/faults.sh
+
+TEST_SUITES += faults
+ASAN_SUITES += faults
+
+# Operations (tests/ops.sh): gzip and zstd archives of every input family,
+# corrupt and truncated ones, a bomb; the progress bar on a terminal
+# (script, util-linux); --stats-json read by python3; SIGHUP log rotation.
+TEST_PKGS += zstd python3
+.PHONY: ops
+
+ops: $(BIN)
+	CDRMIN=$(BIN) sh tests/ops.sh
+
+TEST_SUITES += ops
+ASAN_SUITES += ops
+
+# Benchmark (bench/, README *Benchmark*). `bench` installs BENCH_PKGS when
+# missing, generates BENCH_MB MiB per case into BENCH_DIR (reused while the
+# generator and the arguments stay the same), runs cdrmin, the baselines and
+# the peers BENCH_RUNS times each (median), with -j N for N in BENCH_JOBS
+# when cdrmin has -j, and writes bench/results.md and bench/throughput.png.
+# `bench-smoke` (make test) checks the generator and the tools in seconds.
+BENCH_MB    ?= 1024
+BENCH_RUNS  ?= 3
+BENCH_JOBS  ?= 1 2
+BENCH_SEED  ?= 1
+BENCH_DIR   ?= $(BUILD)/bench-data
+BENCH_BIN    = $(BUILD)/bench-bin
+BENCH_TOOLS  = $(BENCH_BIN)/gen $(BENCH_BIN)/runner $(BENCH_BIN)/linecopy
+BENCH_PKGS   = miller tshark gnuplot-nox python3
+TEST_PKGS   += python3
+.PHONY: bench bench-smoke bench-tools
+
+$(BENCH_BIN)/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MF /dev/null -o $@ $< -lm
+
+bench-tools: $(BENCH_TOOLS)
+
+bench: deps
+	@$(MAKE) --no-print-directory DEB_PKGS="$(BENCH_PKGS)" deps
+	@$(MAKE) --no-print-directory all bench-tools
+	CDRMIN=$(BIN) GEN=$(BENCH_BIN)/gen RUNNER=$(BENCH_BIN)/runner LINECOPY=$(BENCH_BIN)/linecopy \
+	  BENCH_MB=$(BENCH_MB) BENCH_RUNS=$(BENCH_RUNS) BENCH_JOBS="$(BENCH_JOBS)" \
+	  BENCH_SEED=$(BENCH_SEED) BENCH_DIR=$(BENCH_DIR) BENCH_OUT=bench CC="$(CC)" sh bench/bench.sh
+
+bench-smoke: $(BIN) $(BENCH_TOOLS)
+	CDRMIN=$(BIN) BENCH_BIN=$(BENCH_BIN) sh bench/smoke.sh
+
+TEST_SUITES += bench-smoke
+ASAN_SUITES += bench-smoke
+
 valgrind: deps
 	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory DEB_PKGS=valgrind deps
 	@$(MAKE) --no-print-directory all $(TRICKLE)
@@ -149,15 +216,18 @@ clean:
 # UBSan in build-fuzz/ (clang installed with apt-get when missing; not a
 # `deps` package: `make test` does not need it) and runs it FUZZ_SECONDS
 # seconds on its corpus build-fuzz/corpus/<target>/, which grows from run to
-# run, seeded from fixtures/, rules/ and ../shared/corpus/sip-torture/. A
-# finding is saved as build-fuzz/artifacts/<target>-crash-... and fails the
-# run. `fuzz-replay` links the same targets to tests/fuzz/replay.c with gcc
-# (ASan + UBSan) and runs them on FILES, or on the seeds and corpora.
+# run, seeded from fixtures/, rules/, ../shared/corpus/, tests/fuzz/seeds/
+# and the target's regression inputs tests/hostile/<target>/ (every input
+# that ever crashed it). A finding is saved as
+# build-fuzz/artifacts/<target>-crash-... and fails the run. `fuzz-replay`
+# links the same targets to tests/fuzz/replay.c with gcc (ASan + UBSan) and
+# runs them on FILES, or on the seeds, regression inputs and corpora.
 FUZZ_CC      ?= clang
 FUZZ_DEB     ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
-FUZZ_TARGETS  = fuzz_csv fuzz_rules fuzz_scrub fuzz_json fuzz_linefmt fuzz_sip fuzz_packet fuzz_calls
+FUZZ_TARGETS  = fuzz_csv fuzz_rules fuzz_scrub fuzz_json fuzz_linefmt fuzz_sip fuzz_packet fuzz_calls \
+                fuzz_store
 FUZZ_DIR      = build-fuzz
 FUZZ_SAN      = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 REPLAY_CC    ?= gcc
@@ -169,9 +239,12 @@ FUZZ_SEEDS_fuzz_rules = $(wildcard rules/*.rules)
 FUZZ_SEEDS_fuzz_scrub = $(wildcard fixtures/*/*.csv $(SIP_TORTURE)/*.dat)
 FUZZ_SEEDS_fuzz_json  = $(wildcard fixtures/*/*.jsonl fixtures/kamailio/acc-json.log)
 FUZZ_SEEDS_fuzz_linefmt = $(wildcard fixtures/kannel/*.log tests/kamailio/sample-acc.log)
-FUZZ_SEEDS_fuzz_sip   = $(wildcard $(SIP_TORTURE)/*.dat)
+FUZZ_SEEDS_fuzz_sip   = $(wildcard $(SIP_TORTURE)/*.dat tests/hostile/sip/*.sip)
 FUZZ_SEEDS_fuzz_packet = $(wildcard ../shared/corpus/pcap/*.pcap fixtures/sip/*.pcap)
-FUZZ_SEEDS_fuzz_calls =
+FUZZ_SEEDS_fuzz_calls = $(wildcard tests/fuzz/seeds/fuzz_calls/*)
+FUZZ_SEEDS_fuzz_store = $(wildcard tests/fuzz/seeds/fuzz_store/*)
+# Seeds and regression inputs of each target, as shell assignments seeds_<target>="...".
+FUZZ_SEED_VARS = $(foreach t,$(FUZZ_TARGETS),seeds_$(t)="$(FUZZ_SEEDS_$(t)) $(wildcard tests/hostile/$(t)/*)";)
 FUZZ_HDR      = $(wildcard include/cdrmin/*.h)
 
 .PHONY: fuzz fuzz-bins fuzz-replay replay-bins fuzz-clean
@@ -187,30 +260,40 @@ $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB) $(FUZZ_HDR)
 fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 replay-bins: $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
 
+# Known attacks (tests/hostile/) through the binary, and the regression
+# inputs and seeds through the replay binaries built with $(CC): part of
+# `make test`, and of `make asan` under the sanitizers.
+.PHONY: hostile
+hostile: $(BIN) replay-bins
+	CDRMIN=$(BIN) REPLAY=$(BUILD)/replay sh tests/hostile.sh
+TEST_SUITES += hostile
+ASAN_SUITES += hostile
+TEST_PKGS += python3
+
+# The corpora are merged back into few files (-merge=1) after each run, so
+# that they do not grow without bound from CI run to CI run.
 fuzz: deps
 	@command -v $(FUZZ_CC) >/dev/null || $(MAKE) --no-print-directory DEB_PKGS="$(FUZZ_DEB)" deps
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR) CC=$(FUZZ_CC) OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="$(FUZZ_SAN)" fuzz-bins
-	@fail=""; for t in $(FUZZ_TARGETS); do \
-	  case $$t in \
-	    fuzz_csv) seeds="$(FUZZ_SEEDS_fuzz_csv)";; \
-	    fuzz_rules) seeds="$(FUZZ_SEEDS_fuzz_rules)";; \
-	    fuzz_scrub) seeds="$(FUZZ_SEEDS_fuzz_scrub)";; \
-	    fuzz_json) seeds="$(FUZZ_SEEDS_fuzz_json)";; \
-	    fuzz_linefmt) seeds="$(FUZZ_SEEDS_fuzz_linefmt)";; \
-	    fuzz_sip) seeds="$(FUZZ_SEEDS_fuzz_sip)";; \
-	    fuzz_packet) seeds="$(FUZZ_SEEDS_fuzz_packet)";; \
-	    fuzz_calls) seeds="$(FUZZ_SEEDS_fuzz_calls)";; \
-	  esac; \
+	@$(FUZZ_SEED_VARS) fail=""; for t in $(FUZZ_TARGETS); do \
+	  eval seeds=\"\$$seeds_$$t\"; \
+	  rm -rf $(FUZZ_DIR)/seeds/$$t; \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t $(FUZZ_DIR)/artifacts; \
 	  for f in $$seeds; do cp -f "$$f" $(FUZZ_DIR)/seeds/$$t/; done; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-	  $(FUZZ_DIR)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- $(FUZZ_FLAGS) \
+	  $(FUZZ_DIR)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -timeout=20 \
+	    -rss_limit_mb=2048 -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- $(FUZZ_FLAGS) \
 	    $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t 2>$(FUZZ_DIR)/$$t.log; rc=$$?; \
 	  grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|#[0-9]+ +DONE)' $(FUZZ_DIR)/$$t.log; \
 	  if [ $$rc -ne 0 ]; then \
 	    tail -n 60 $(FUZZ_DIR)/$$t.log; fail="$$fail $$t"; \
+	  else \
+	    rm -rf $(FUZZ_DIR)/corpus/$$t.min; mkdir -p $(FUZZ_DIR)/corpus/$$t.min; \
+	    $(FUZZ_DIR)/fuzz/$$t -merge=1 $(FUZZ_DIR)/corpus/$$t.min $(FUZZ_DIR)/corpus/$$t \
+	      2>$(FUZZ_DIR)/$$t.merge.log && \
+	      { rm -rf $(FUZZ_DIR)/corpus/$$t; mv $(FUZZ_DIR)/corpus/$$t.min $(FUZZ_DIR)/corpus/$$t; }; \
+	    echo "fuzz: $$t corpus $$(ls $(FUZZ_DIR)/corpus/$$t | wc -l) files"; \
 	  fi; \
 	done; \
 	if [ -n "$$fail" ]; then echo "fuzz: FINDINGS in:$$fail (see $(FUZZ_DIR)/*.log, $(FUZZ_DIR)/artifacts/)"; exit 1; fi; \
@@ -219,18 +302,9 @@ fuzz: deps
 fuzz-replay: deps
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_DIR)/gcc CC=$(REPLAY_CC) OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="$(REPLAY_SAN)" replay-bins
-	@set -e; for t in $(FUZZ_TARGETS); do \
+	@$(FUZZ_SEED_VARS) set -e; for t in $(FUZZ_TARGETS); do \
 	  if [ -n "$(FILES)" ]; then files="$(FILES)"; else \
-	    case $$t in \
-	      fuzz_csv) files="$(FUZZ_SEEDS_fuzz_csv)";; \
-	      fuzz_rules) files="$(FUZZ_SEEDS_fuzz_rules)";; \
-	      fuzz_scrub) files="$(FUZZ_SEEDS_fuzz_scrub)";; \
-	      fuzz_json) files="$(FUZZ_SEEDS_fuzz_json)";; \
-	      fuzz_linefmt) files="$(FUZZ_SEEDS_fuzz_linefmt)";; \
-	      fuzz_sip) files="$(FUZZ_SEEDS_fuzz_sip)";; \
-	      fuzz_packet) files="$(FUZZ_SEEDS_fuzz_packet)";; \
-	      fuzz_calls) files="$(FUZZ_SEEDS_fuzz_calls)";; \
-	    esac; \
+	    eval files=\"\$$seeds_$$t\"; \
 	    files="$$files $$(find $(FUZZ_DIR)/corpus/$$t -type f 2>/dev/null)"; \
 	  fi; \
 	  echo "replay: $$t on $$(echo $$files | wc -w) files"; \
