@@ -5,6 +5,8 @@
 #include <sys/mman.h>
 
 #include <sodium.h>
+/* XXH3 inlined: a tag costs a few dozen instructions, not a library call */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "cdrmin/blake2b.h"
@@ -51,7 +53,7 @@ static const char b32_alphabet[32] = "abcdefghijklmnopqrstuvwxyz234567";
 
 /*
  * Memo cache geometry. A set holds MEMO_WAYS entries behind one cache line
- * of 64-bit tags (the full XXH3 of the entry's kind, epoch and value), so a
+ * of 64-bit tags (the full XXH3 of the entry's value, seeded by kind and epoch), so a
  * lookup reads one tag line and, on a tag match, the entry. Replacement is
  * CLOCK within the set: a hit sets the entry's reference bit; a new entry
  * starts unreferenced, so values seen once are evicted before values that
@@ -59,9 +61,6 @@ static const char b32_alphabet[32] = "abcdefghijklmnopqrstuvwxyz234567";
  */
 #define MEMO_WAYS 4
 #define MEMO_ENTRIES_MAX ((size_t)1 << 24) /* 2.4 GB of cache: far beyond any sane setting */
-
-/* Bytes hashed for the memo index: kind (1), epoch id little-endian (8), value. */
-#define MEMO_HDR 9
 
 struct memo_entry {
 	_Alignas(64) unsigned char digest[CM_DIGEST_BYTES];
@@ -409,12 +408,10 @@ static int compute(struct cm_pseudo *ps, unsigned kind, uint64_t epoch, const ch
 int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
 		     size_t n, unsigned char out[CM_DIGEST_BYTES])
 {
-	unsigned char in[MEMO_HDR + CM_CACHE_VALUE_MAX];
 	struct memo_set *set;
 	struct memo_entry *e;
 	uint64_t h;
 	unsigned w, k = (unsigned)kind;
-	int i;
 
 	if (k >= CM_KIND__COUNT)
 		return CM_FAIL;
@@ -423,13 +420,12 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 		return compute(ps, k, epoch, v, n, out);
 	}
 
-	in[0] = (unsigned char)k;
-	for (i = 0; i < 8; i++)
-		in[1 + i] = (unsigned char)(epoch >> (8 * i));
-	if (n)
-		memcpy(in + MEMO_HDR, v, n);
-	h = XXH3_64bits_withSeed(in, MEMO_HDR + n, ps->seed);
-	sodium_memzero(in + MEMO_HDR, n);
+	/*
+	 * The tag: XXH3 of the value, seeded with the random seed moved by
+	 * (kind, epoch), so that one value in two kinds or epochs lands in
+	 * unrelated sets. The value is hashed where it lies: no copy to wipe.
+	 */
+	h = XXH3_64bits_withSeed(v, n, ps->seed ^ XXH3_64bits_withSeed(&epoch, sizeof epoch, k));
 
 	set = &ps->sets[h & ps->set_mask];
 	for (w = 0; w < MEMO_WAYS; w++) {
@@ -470,31 +466,34 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 /* RFC 4648 section 6: each 5-byte group gives 8 characters, 5 bits each, MSB first. */
 void cm_base32_put(struct cm_buf *out, const unsigned char *p, size_t n)
 {
-	char tmp[64]; /* a multiple of 8 */
-	size_t t = 0, i, chars;
+	size_t i, chars = (n * 8 + 4) / 5;
 	uint64_t g;
+	char *w;
 
-	for (; n >= 5; p += 5, n -= 5) {
+	if (out->cap - out->n < chars && cm_buf_reserve(out, chars) != 0)
+		return;
+	w = out->p + out->n;
+	for (; n >= 5; p += 5, n -= 5, w += 8) {
 		g = (uint64_t)p[0] << 32 | (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 |
 		    (uint64_t)p[3] << 8 | p[4];
-		for (i = 0; i < 8; i++)
-			tmp[t + i] = b32_alphabet[(g >> (35 - 5 * i)) & 31];
-		t += 8;
-		if (t == sizeof tmp) {
-			cm_buf_add(out, tmp, t);
-			t = 0;
-		}
+		w[0] = b32_alphabet[g >> 35 & 31];
+		w[1] = b32_alphabet[g >> 30 & 31];
+		w[2] = b32_alphabet[g >> 25 & 31];
+		w[3] = b32_alphabet[g >> 20 & 31];
+		w[4] = b32_alphabet[g >> 15 & 31];
+		w[5] = b32_alphabet[g >> 10 & 31];
+		w[6] = b32_alphabet[g >> 5 & 31];
+		w[7] = b32_alphabet[g & 31];
 	}
 	if (n) {
 		/* A last group of 1 to 4 bytes: zero bits fill its last character, no '=' padding. */
 		g = 0;
 		for (i = 0; i < n; i++)
 			g |= (uint64_t)p[i] << (32 - 8 * i);
-		chars = (n * 8 + 4) / 5;
-		for (i = 0; i < chars; i++)
-			tmp[t++] = b32_alphabet[(g >> (35 - 5 * i)) & 31];
+		for (i = 0; i < (n * 8 + 4) / 5; i++)
+			w[i] = b32_alphabet[(g >> (35 - 5 * i)) & 31];
 	}
-	cm_buf_add(out, tmp, t);
+	out->n += chars;
 }
 
 int cm_pseudo_token(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
