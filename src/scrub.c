@@ -655,7 +655,7 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 	struct cm_buf own, *tmp = ctx->tmp ? ctx->tmp : &own;
 	struct span m;
 	size_t i = 0, copied = 0, min = o->min_digits ? o->min_digits : 1, start = out->n;
-	size_t phone_from = 0, j, p;
+	size_t phone_from = 0, j, p, at = SIZE_MAX, at_lo = 0;
 	unsigned gate;
 	int rc = 0;
 
@@ -663,11 +663,36 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 	pthread_once(&gate_once, gate_build);
 	gate = scrub_gate(in, n, o->display_redact);
 	while (i < n) {
+		unsigned g = gate;
+
+		/*
+		 * An e-mail address starts only in the run of local-part bytes
+		 * that ends at the next '@': in [at_lo, at). The run is found
+		 * looking back over is_local, a superset of local_at (a
+		 * separator ends a run, its bytes pass is_local), so no start is
+		 * missed.
+		 */
+		if (gate & GATE_LOCAL) {
+			if (i > at || at == SIZE_MAX) {
+				const char *q = memchr(in + i, '@', n - i);
+
+				if (!q) {
+					gate &= ~(unsigned)GATE_LOCAL; /* no '@' ahead */
+					g = gate;
+				} else {
+					at = (size_t)(q - in);
+					for (at_lo = at; at_lo > i && is_local(in[at_lo - 1]); at_lo--)
+						;
+				}
+			}
+			if (i < at_lo || i >= at)
+				g &= ~(unsigned)GATE_LOCAL;
+		}
 		/*
 		 * Most bytes of a text start nothing: skip them without trying
-		 * each rule (gate is exact, so output is as if they were tried).
+		 * each rule (the gate is exact, so output is as if they were tried).
 		 */
-		if (!(gate_bits[(unsigned char)in[i]] & gate)) {
+		if (!(gate_bits[(unsigned char)in[i]] & g)) {
 			i++;
 			continue;
 		}
@@ -678,7 +703,7 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 			i = copied = quoted_end(in, n, i);
 			continue;
 		}
-		if (!((gate & GATE_LOCAL) && email_at(in, n, i, &m)) &&
+		if (!((g & GATE_LOCAL) && email_at(in, n, i, &m)) &&
 		    !((gate & GATE_V6) && ipv6_at(in, n, i, &m)) &&
 		    !((gate & GATE_DOT) && ipv4_at(in, n, i, &m)) &&
 		    !number_at(in, n, i, min, ctx, tmp, &m, &phone_from)) {
