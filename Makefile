@@ -159,6 +159,19 @@ ops: $(BIN)
 TEST_SUITES += ops
 ASAN_SUITES += ops
 
+# Key rotation and key memory (tests/keys.sh): a key schedule's switch at an
+# epoch boundary, its refusals, `check`, store find/export under two keys, and
+# a running cdrmin's /proc (core size 0, not dumpable; setpriv, util-linux,
+# runs it as another user when the suite runs as root).
+TEST_PKGS += util-linux
+.PHONY: keys
+
+keys: $(BIN)
+	CDRMIN=$(BIN) sh tests/keys.sh
+
+TEST_SUITES += keys
+ASAN_SUITES += keys
+
 # Benchmark (bench/, README *Benchmark*). `bench` installs BENCH_PKGS when
 # missing, generates BENCH_MB MiB per case into BENCH_DIR (reused while the
 # generator and the arguments stay the same), runs cdrmin, the baselines and
