@@ -305,12 +305,12 @@ $1 != "asterisk-small" {
 }
 END {
 	# cdrmin in purples, the baselines in greys, each peer its own colour
-	split("#4a148c #8e24aa #ba68c8 #e1bee7", purple, " "); split("#424242 #757575 #9e9e9e #e0e0e0", grey, " ")
+	split("#4a148c #7b1fa2 #9c27b0 #ba68c8 #ce93d8 #e1bee7", purple, " "); split("#424242 #757575 #9e9e9e #e0e0e0", grey, " ")
 	peer["Miller (sha256)"] = "#1e88e5"; peer["Python (blake2b)"] = "#43a047"
 	peer["awk (truncate)"] = "#fb8c00"; peer["tshark (fields)"] = "#e53935"
 	for (j = 1; j <= np; j++) {
 		p = porder[j]
-		col = (p in peer) ? peer[p] : (p ~ /cdrmin/) ? purple[++npu] : grey[++ngr]
+		col = (p in peer) ? peer[p] : (p ~ /cdrmin/) ? purple[npu++ % 6 + 1] : grey[ngr++ % 4 + 1]
 		printf("%s%s", (j > 1 ? " " : ""), col) > colors
 	}
 	printf "\n" >colors
