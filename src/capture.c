@@ -1,12 +1,16 @@
 /* \summary: capture sources: pcap and pcapng files, stdin, live interfaces (libpcap) */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cdrmin/capture.h"
+#include "cdrmin/decomp.h"
 
 struct cm_capture {
 	pcap_t *p;
@@ -15,6 +19,7 @@ struct cm_capture {
 	int fd;              /* live: the descriptor to wait on */
 	unsigned timeout_ms; /* live: how long one wait lasts */
 	uint64_t frames;
+	struct cm_zfile *zf;  /* a file: the stream libpcap reads (decompressed when compressed) */
 	char name[128];
 };
 
@@ -37,16 +42,38 @@ struct cm_capture *cm_capture_open_file(const char *path, struct cm_err *err)
 	struct cm_capture *c;
 	int stdin_ = strcmp(path, "-") == 0;
 
+	struct stat st;
+	FILE *fp;
+	int fd;
+
 	c = alloc_capture(stdin_ ? "stdin" : path, 0, err);
 	if (!c)
 		return NULL;
-	/* libpcap reads pcap and pcapng; microseconds whatever the file's precision */
-	c->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
-	if (!c->p) {
-		int missing = !stdin_ && errno == ENOENT;
+	fd = stdin_ ? 0 : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+		int e = fd >= 0 && S_ISDIR(st.st_mode) ? EISDIR : errno;
 
-		cm_err_set(err, missing ? CM_E_NOINPUT : CM_E_DATA, "%s: cannot read as a capture: %s",
-			   c->name, ebuf);
+		cm_err_set(err, CM_E_NOINPUT, "%s: cannot read: %s", c->name, strerror(e));
+		if (fd > 0)
+			close(fd);
+		free(c);
+		return NULL;
+	}
+	/* gzip and zstd captures are decompressed on the way (decomp.h) */
+	fp = cm_zfile_open(fd, !stdin_, &c->zf, err);
+	if (!fp) {
+		if (!stdin_)
+			close(fd);
+		free(c);
+		return NULL;
+	}
+	/* libpcap reads pcap and pcapng; microseconds whatever the file's precision */
+	c->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	if (!c->p) {
+		const char *why = *cm_zfile_error(c->zf) ? cm_zfile_error(c->zf) : ebuf;
+
+		cm_err_set(err, CM_E_DATA, "%s: cannot read as a capture: %s", c->name, why);
+		fclose(fp);
 		free(c);
 		return NULL;
 	}
@@ -144,9 +171,10 @@ int cm_capture_next(struct cm_capture *c, struct cm_frame *f, struct cm_err *err
 	case PCAP_ERROR_BREAK:
 		return 0;
 	default:
-		/* libpcap names what it refused (a truncated record, a bad block) */
+		/* libpcap names what it refused (a truncated record, a bad block), or the decompressor */
 		return cm_err_set(err, c->live ? CM_E_IO : CM_E_DATA, "%s: after frame %llu: %s", c->name,
-				  (unsigned long long)c->frames, pcap_geterr(c->p));
+				  (unsigned long long)c->frames,
+				  c->zf && *cm_zfile_error(c->zf) ? cm_zfile_error(c->zf) : pcap_geterr(c->p));
 	}
 }
 
@@ -157,6 +185,11 @@ uint64_t cm_capture_dropped(struct cm_capture *c)
 	if (!c->live || pcap_stats(c->p, &st) != 0)
 		return 0;
 	return (uint64_t)st.ps_drop + st.ps_ifdrop;
+}
+
+uint64_t cm_capture_bytes_in(const struct cm_capture *c)
+{
+	return c->zf ? cm_zfile_bytes_in(c->zf) : 0;
 }
 
 const char *cm_capture_name(const struct cm_capture *c)

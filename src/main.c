@@ -4,11 +4,14 @@
  * Only this file prints and exits. Exit codes follow sysexits(3).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +20,7 @@
 
 #include "cdrmin/cryptopan.h"
 #include "cdrmin/csv.h"
+#include "cdrmin/json.h"
 #include "cdrmin/key.h"
 #include "cdrmin/pipeline.h"
 #include "cdrmin/pseudo.h"
@@ -36,6 +40,9 @@
 #define EX_NOPERM 77
 
 #define MAX_REJECT_LINES 100
+
+/* long options without a letter */
+enum { OPT_STATS_JSON = 256, OPT_STATS_INTERVAL };
 
 static const char usage_text[] =
 	"usage: cdrmin -r RULES [-k KEYFILE] [-o OUT] [options] [FILE...]\n"
@@ -68,6 +75,12 @@ static const char usage_text[] =
 	"      --flush-ms N      when input keeps arriving, write each record at most\n"
 	"                        N ms after it is complete (default 100; 0: each record\n"
 	"                        at once); when the input pauses, output is written then\n"
+	"  -q, --quiet           no progress line and no notes on stderr (errors, rejects\n"
+	"                        and --stats are still printed)\n"
+	"      --stats-json FILE write the counters as JSON to FILE, every\n"
+	"                        --stats-interval seconds and at the end, atomically (a\n"
+	"                        temporary file beside it, renamed)\n"
+	"      --stats-interval N  seconds between two --stats-json writes (default 10)\n"
 	"SIP (rules of format sip or sip-calls):\n"
 	"      --pcap FILE       a pcap or pcapng capture ('-': stdin); repeatable; the\n"
 	"                        FILE arguments are read as captures too\n"
@@ -96,6 +109,13 @@ static const char usage_text[] =
 	"SIGINT or SIGTERM stops reading: the record in progress is completed from what\n"
 	"is there, what was read is processed and written, the summary is printed, and\n"
 	"the exit status is as at the end of the input. A second signal ends at once.\n"
+	"SIGHUP reopens the -o file (log rotation: mv OUT OUT.1; kill -HUP): what is\n"
+	"written from then on goes to a new OUT. Without -o, SIGHUP is ignored.\n"
+	"\n"
+	"Inputs (FILEs, stdin, captures) compressed with gzip or zstd are decompressed\n"
+	"as they are read, recognised by their first bytes whatever their names.\n"
+	"When stderr is a terminal and the output goes elsewhere, a progress line shows\n"
+	"the bytes read of the inputs' total, records/s and the time left.\n"
 	"\n"
 	"Exit status: 0 done; 65 some records were rejected (the rest is written);\n"
 	"66 input missing or unreadable; 74 I/O error; 77 key problem; 78 rules error;\n"
@@ -116,6 +136,10 @@ struct cli {
 	size_t cache_size, max_record;
 	unsigned flush_ms;
 	unsigned long reject_lines;
+	/* operations */
+	int quiet;
+	const char *stats_json;
+	unsigned stats_interval;
 	/* captures (rules of format sip or sip-calls) */
 	const char **pcaps;
 	size_t npcaps;
@@ -145,6 +169,61 @@ static void free_pcaps(void)
 	run_pcaps = NULL;
 }
 
+/* ------------------------------------------------------------- operations */
+
+/*
+ * The run's periodic work, done in the pipeline's tick (between records,
+ * never in a signal handler): the progress line on a terminal and the
+ * --stats-json file. Its state is here because the tick, the reject
+ * callback and the exits all reach it.
+ */
+#define BAR_EVERY 0.25 /* seconds between two redraws of the progress line */
+
+static struct {
+	struct cm_pipeline *pl;
+	const struct cm_pseudo *ps;
+	struct cm_capture *live; /* a live capture: the kernel's drops */
+	const char *stats_path;
+	double t0, next_bar, next_stats, interval;
+	uint64_t total;          /* file bytes of all the inputs; 0: not known */
+	int quiet, bar, bar_shown, stats_warned;
+	mode_t umask;
+} ops;
+
+/* SIGHUP with -o: a counter the sink compares with the last value it saw. */
+static volatile sig_atomic_t hup_count;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	hup_count++;
+}
+
+/*
+ * With -o, SIGHUP reopens the output file (log rotation, struct cm_sink);
+ * on stdout there is nothing to reopen and it is ignored. SA_RESTART: a
+ * rotation interrupts no read or write.
+ */
+static void catch_hup(int reopen)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = reopen ? on_hup : SIG_IGN;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Erases the progress line: before anything else goes to stderr, and at the end. */
+static void bar_clear(void)
+{
+	if (ops.bar_shown) {
+		fputs("\r\033[K", stderr);
+		ops.bar_shown = 0;
+	}
+}
+
 /* Closes the run's store (every segment gets its final frame) and prints what is durable. */
 static int close_store(struct cm_err *err)
 {
@@ -158,11 +237,12 @@ static int close_store(struct cm_err *err)
 	run_store = NULL;
 	if (rc == 0)
 		st.durable = st.records + st.rejected;
-	fprintf(stderr, "cdrmin: store: %llu records and %llu rejected kept, %llu durable, "
-			"%llu segments written, %llu recovered at open\n",
-		(unsigned long long)st.records, (unsigned long long)st.rejected,
-		(unsigned long long)st.durable, (unsigned long long)st.segments,
-		(unsigned long long)st.recovered);
+	if (!ops.quiet)
+		fprintf(stderr, "cdrmin: store: %llu records and %llu rejected kept, %llu durable, "
+				"%llu segments written, %llu recovered at open\n",
+			(unsigned long long)st.records, (unsigned long long)st.rejected,
+			(unsigned long long)st.durable, (unsigned long long)st.segments,
+			(unsigned long long)st.recovered);
 	return rc;
 }
 
@@ -268,6 +348,7 @@ static void on_reject(void *ud, const struct cm_rejection *r)
 	struct cli *cli = ud;
 	char why[400];
 
+	bar_clear();
 	if (++cli->reject_lines > MAX_REJECT_LINES) {
 		if (cli->reject_lines == MAX_REJECT_LINES + 1)
 			fprintf(stderr, "cdrmin: further rejects are counted (see --stats), not shown\n");
@@ -437,6 +518,323 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------- operations: the tick */
+
+static void human_bytes(char *b, size_t n, uint64_t v)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(b, n, "%llu B", (unsigned long long)v);
+	else
+		snprintf(b, n, "%.1f %s", d, unit[u]);
+}
+
+static void clock_text(char *b, size_t n, double secs)
+{
+	unsigned long t = secs > 0 && secs < 1e8 ? (unsigned long)(secs + 0.5) : 0;
+
+	if (t >= 3600)
+		snprintf(b, n, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(b, n, "%lu:%02lu", t / 60, t % 60);
+}
+
+/*
+ * One line, redrawn in place: with the inputs' total known (files; the
+ * compressed size of compressed ones) a bar, the share done, bytes,
+ * records/s and the time left (80 columns); else bytes, records, records/s and
+ * the time so far. Cut to the terminal's width so that it never wraps.
+ */
+static void bar_draw(double t)
+{
+	const struct cm_stats *st = cm_pipeline_stats(ops.pl);
+	struct cm_progress p;
+	struct winsize ws;
+	double el = t - ops.t0, rate = el > 0 ? (double)st->read / el : 0;
+	char line[256], done[32], total[32], when[32];
+	size_t width = 80, n;
+
+	cm_pipeline_progress(ops.pl, &p);
+	human_bytes(done, sizeof done, p.file_bytes);
+	if (ops.total) {
+		double frac = p.file_bytes >= ops.total ? 1.0 : (double)p.file_bytes / (double)ops.total;
+		char bar[11];
+		int k;
+
+		for (k = 0; k < 10; k++)
+			bar[k] = k < (int)(frac * 10) ? '#' : '.';
+		bar[10] = '\0';
+		human_bytes(total, sizeof total, ops.total);
+		if (frac > 0 && frac < 1 && el >= 1)
+			clock_text(when, sizeof when, el * (1 - frac) / frac);
+		else
+			snprintf(when, sizeof when, "--:--");
+		snprintf(line, sizeof line, "cdrmin [%s] %3.0f%%  %s of %s  %.0f records/s  ETA %s", bar,
+			 frac * 100, done, total, rate, when);
+	} else {
+		clock_text(when, sizeof when, el);
+		snprintf(line, sizeof line, "cdrmin  %s read  %llu records  %.0f records/s  %s elapsed", done,
+			 (unsigned long long)st->read, rate, when);
+	}
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
+		width = ws.ws_col;
+	n = strlen(line) < width - 1 ? strlen(line) : width - 1;
+	fprintf(stderr, "\r%.*s\033[K", (int)n, line);
+	ops.bar_shown = 1;
+}
+
+static void bprintf(struct cm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void bprintf(struct cm_buf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		cm_buf_add(b, tmp, (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
+}
+
+/*
+ * The --stats-json document: state is "starting", "running", "done",
+ * "stopped" (by a signal) or "failed"; exit_code (>= 0) and error only at
+ * the end. Before the pipeline exists every counter is 0.
+ */
+static void stats_json_build(struct cm_buf *b, const char *state, int exit_code, const char *error,
+			     double t)
+{
+	static const struct cm_stats zero;
+	const struct cm_stats *st = ops.pl ? cm_pipeline_stats(ops.pl) : &zero;
+	const struct cm_pkt_stats *k = ops.pl ? cm_pipeline_pkt_stats(ops.pl) : NULL;
+	const struct cm_calls_stats *c = ops.pl ? cm_pipeline_calls_stats(ops.pl) : NULL;
+	struct cm_progress p = {0, 0};
+	double el = ops.t0 > 0 && t > ops.t0 ? t - ops.t0 : 0;
+	time_t wall = time(NULL);
+	struct tm tm;
+	char when[32];
+	size_t i;
+
+	if (ops.pl)
+		cm_pipeline_progress(ops.pl, &p);
+	gmtime_r(&wall, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	bprintf(b, "{\"program\":\"cdrmin\",\"version\":\"%s\",\"state\":\"%s\",\"time\":\"%s\",\n",
+		CDRMIN_VERSION, state, when);
+	bprintf(b, "\"elapsed_s\":%.3f,\"records_per_s\":%.1f,\n", el, el > 0 ? (double)st->read / el : 0.0);
+	bprintf(b, "\"read\":%llu,\"written\":%llu,\"filtered\":%llu,\"rejected\":%llu,\n",
+		(unsigned long long)st->read, (unsigned long long)st->written,
+		(unsigned long long)st->filtered, (unsigned long long)st->rejected);
+	cm_buf_adds(b, "\"rejected_by_reason\":{");
+	for (i = 0; i < CM_REJ__COUNT; i++)
+		bprintf(b, "%s\"%s\":%llu", i ? "," : "", cm_reject_name((enum cm_reject)i),
+			(unsigned long long)st->by_reason[i]);
+	cm_buf_adds(b, "},\n");
+	bprintf(b, "\"other_lines\":%llu,\"bytes_in\":%llu,\"file_bytes_in\":%llu,",
+		(unsigned long long)st->other, (unsigned long long)p.bytes_in,
+		(unsigned long long)p.file_bytes);
+	if (ops.total)
+		bprintf(b, "\"file_bytes_total\":%llu,\n", (unsigned long long)ops.total);
+	else
+		cm_buf_adds(b, "\"file_bytes_total\":null,\n");
+	if (ops.ps) {
+		struct cm_pseudo_stats ps;
+		uint64_t all;
+
+		cm_pseudo_get_stats(ops.ps, &ps);
+		all = ps.hits + ps.misses;
+		bprintf(b, "\"pseudonym_cache\":{\"lookups\":%llu,\"hits\":%llu,\"hit_rate\":%.4f},\n",
+			(unsigned long long)all, (unsigned long long)ps.hits,
+			all ? (double)ps.hits / (double)all : 0.0);
+	}
+	if (k)
+		bprintf(b, "\"capture\":{\"frames\":%llu,\"sip_messages\":%llu,\"truncated\":%llu,"
+			   "\"malformed\":%llu,\"not_ip\":%llu,\"other\":%llu,\"fragments\":%llu,"
+			   "\"reassembled\":%llu,\"fragments_dropped\":%llu,\"tcp_segments\":%llu,"
+			   "\"tcp_bytes_dropped\":%llu,\"tcp_unframed\":%llu},\n",
+			(unsigned long long)k->frames, (unsigned long long)k->messages,
+			(unsigned long long)k->truncated, (unsigned long long)k->malformed,
+			(unsigned long long)k->not_ip, (unsigned long long)k->other,
+			(unsigned long long)k->fragments, (unsigned long long)k->reassembled,
+			(unsigned long long)k->frag_dropped, (unsigned long long)k->tcp_segments,
+			(unsigned long long)k->tcp_dropped, (unsigned long long)k->tcp_bad);
+	if (c)
+		bprintf(b, "\"calls\":{\"calls\":%llu,\"bye\":%llu,\"cancel\":%llu,\"rejected\":%llu,"
+			   "\"timeout\":%llu,\"evicted\":%llu,\"eof\":%llu,\"messages\":%llu,"
+			   "\"not_in_a_call\":%llu},\n",
+			(unsigned long long)c->calls, (unsigned long long)c->bye,
+			(unsigned long long)c->cancel, (unsigned long long)c->rejected,
+			(unsigned long long)c->timeout, (unsigned long long)c->evicted,
+			(unsigned long long)c->eof, (unsigned long long)c->messages,
+			(unsigned long long)c->not_calls);
+	if (ops.live)
+		bprintf(b, "\"kernel_dropped\":%llu,\n", (unsigned long long)cm_capture_dropped(ops.live));
+	if (error) {
+		cm_buf_adds(b, "\"error\":");
+		cm_json_put_string(b, error, strlen(error));
+		cm_buf_adds(b, ",\n");
+	}
+	if (exit_code >= 0)
+		bprintf(b, "\"exit_code\":%d,\n", exit_code);
+	bprintf(b, "\"stats_interval_s\":%.0f}\n", ops.interval);
+}
+
+/*
+ * Writes the document atomically: a temporary file beside the target
+ * (".NAME.XXXXXX", same directory, so same file system), renamed over it;
+ * a reader sees the old document or the new one, whole. Returns 0, or -1
+ * with why set.
+ */
+static int stats_json_write(const struct cm_buf *b, char *why, size_t whylen)
+{
+	const char *path = ops.stats_path, *slash = strrchr(path, '/');
+	size_t dir = slash ? (size_t)(slash - path) + 1 : 0, n = strlen(path);
+	char *tmp = malloc(n + 10);
+	int fd, e = 0;
+
+	if (!tmp) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	memcpy(tmp, path, dir);
+	snprintf(tmp + dir, n + 10 - dir, ".%s.XXXXXX", path + dir);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, whylen, "cannot create a file beside it: %s", strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (b->oom)
+		e = ENOMEM;
+	else if (fchmod(fd, 0666 & ~ops.umask) != 0 ||
+		 cm_write_full(fd, (const unsigned char *)b->p, b->n) != 0)
+		e = errno;
+	if (close(fd) != 0 && !e && errno != EINTR)
+		e = errno;
+	if (!e && rename(tmp, path) != 0)
+		e = errno;
+	if (e) {
+		snprintf(why, whylen, "%s", strerror(e));
+		unlink(tmp);
+	}
+	free(tmp);
+	return e ? -1 : 0;
+}
+
+/* Builds and writes the document; at the end (exit_code >= 0) a failure is returned, before it warned about once. */
+static int stats_json_emit(const char *state, int exit_code, const char *error)
+{
+	struct cm_buf b;
+	char why[300];
+	int rc;
+
+	if (!ops.stats_path)
+		return 0;
+	cm_buf_init(&b);
+	stats_json_build(&b, state, exit_code, error, now());
+	rc = stats_json_write(&b, why, sizeof why);
+	cm_buf_deinit(&b);
+	if (rc != 0 && (exit_code >= 0 || !ops.stats_warned)) {
+		bar_clear();
+		fprintf(stderr, "cdrmin: %s: --stats-json %s: %s\n", exit_code >= 0 ? "error" : "warning",
+			ops.stats_path, why);
+		ops.stats_warned = 1;
+	}
+	return rc;
+}
+
+/* The pipeline's tick: redraws the progress line and writes --stats-json when each is due. */
+static int ops_tick(void *ud, struct cm_err *err)
+{
+	double t;
+
+	(void)ud;
+	if (!ops.bar && !ops.stats_path)
+		return 0;
+	t = now();
+	if (ops.bar && t >= ops.next_bar) {
+		bar_draw(t);
+		ops.next_bar = t + BAR_EVERY;
+	}
+	if (ops.stats_path && t >= ops.next_stats) {
+		ops.next_stats = t + ops.interval;
+		/* what was encoded is written first: read = written + rejected + filtered in every snapshot */
+		if (cm_pipeline_flush(ops.pl, err) != 0)
+			return CM_FAIL;
+		(void)stats_json_emit("running", -1, NULL);
+	}
+	return 0;
+}
+
+/* A regular file's size (stdin's when "-"), or 0 when the input is a pipe or a terminal. */
+static uint64_t input_size(const char *path)
+{
+	struct stat st;
+	int r = strcmp(path, "-") == 0 ? fstat(0, &st) : stat(path, &st);
+
+	return r == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+}
+
+/*
+ * The total of the progress line: the sizes of all the inputs, or 0 (not
+ * known) when one of them is a pipe or a terminal (or none is given: stdin).
+ */
+static uint64_t inputs_total(const struct cli *cli, char **inputs, int n)
+{
+	uint64_t total = 0, k;
+	size_t i;
+	int j;
+
+	if (cli->iface)
+		return 0;
+	if (n == 0 && cli->npcaps == 0)
+		return input_size("-");
+	for (i = 0; i < cli->npcaps; i++) {
+		if (!(k = input_size(cli->pcaps[i])))
+			return 0;
+		total += k;
+	}
+	for (j = 0; j < n; j++) {
+		if (!(k = input_size(inputs[j])))
+			return 0;
+		total += k;
+	}
+	return total;
+}
+
+/*
+ * --stats-json must not name a file the run reads or writes: renaming over
+ * it would replace that file.
+ */
+static void check_stats_path(const struct cli *cli, char **inputs, int n)
+{
+	struct stat so;
+	int i, clash = cli->out_path && strcmp(cli->out_path, cli->stats_json) == 0;
+
+	if (!clash && stat(cli->stats_json, &so) == 0) {
+		clash = same_file(&so, cli->out_path) || same_file(&so, cli->rules_path) ||
+			same_file(&so, cli->key_path) || same_file(&so, cli->store_key_path);
+		for (i = 0; i < n && !clash; i++)
+			clash = strcmp(inputs[i], "-") != 0 && same_file(&so, inputs[i]);
+		for (i = 0; i < (int)cli->npcaps && !clash; i++)
+			clash = same_file(&so, cli->pcaps[i]);
+	}
+	if (clash) {
+		fprintf(stderr, "cdrmin: --stats-json %s is a file the run reads or writes\n",
+			cli->stats_json);
+		exit(EX_USAGE);
+	}
 }
 
 static int cmd_keygen(int argc, char **argv)
@@ -723,6 +1121,9 @@ int main(int argc, char **argv)
 		{"store-key", required_argument, NULL, 'Y'},
 		{"fsync-every", required_argument, NULL, 'E'},
 		{"fsync-ms", required_argument, NULL, 'W'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"stats-json", required_argument, NULL, OPT_STATS_JSON},
+		{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -755,8 +1156,24 @@ int main(int argc, char **argv)
 		return 71;
 	run_pcaps = cli.pcaps;
 	atexit(free_pcaps);
-	while ((c = getopt_long(argc, argv, "r:k:o:i:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:k:o:i:qhV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'q': cli.quiet = 1; break;
+		case OPT_STATS_JSON:
+			if (cli.stats_json)
+				usage_error("--stats-json given twice");
+			if (!*optarg)
+				usage_error("--stats-json needs a file name");
+			cli.stats_json = optarg;
+			break;
+		case OPT_STATS_INTERVAL: {
+			size_t secs = parse_size(optarg, "--stats-interval");
+
+			if (!secs || secs > 86400)
+				usage_error("--stats-interval must be from 1 to 86400 seconds");
+			cli.stats_interval = (unsigned)secs;
+			break;
+		}
 		case 'r':
 			if (cli.rules_path)
 				usage_error("-r given twice");
@@ -850,7 +1267,11 @@ int main(int argc, char **argv)
 	if (cli.fsync_every && cli.fsync_ms)
 		usage_error("choose one of --fsync-every and --fsync-ms (or neither: at segment close)");
 
+	if (cli.stats_interval && !cli.stats_json)
+		usage_error("--stats-interval is for --stats-json");
+
 	catch_stop_signals();
+	catch_hup(cli.out_path != NULL);
 
 	if (cm_rules_load(&rules, cli.rules_path, &err) != 0)
 		die_err(&err, cli.rules_path);
@@ -930,7 +1351,7 @@ int main(int argc, char **argv)
 
 		for (ki = 0; ki < run_keys.n; ki++)
 			if (sodium_memcmp(run_keys.key[ki].k, store_key.k, CM_KEY_BYTES) == 0) {
-				cm_err_set(&err, CM_E_KEY, "the store key must not be a pseudonym key "
+				cm_err_set(&err, CM_E_KEY, "the store key must not be the pseudonym key "
 							   "(%s): a key that opens the originals must "
 							   "not also make the pseudonyms",
 					   run_keys.path[ki]);
@@ -938,8 +1359,21 @@ int main(int argc, char **argv)
 			}
 	}
 	check_output(&cli, argv + optind, argc - optind);
+	ops.quiet = cli.quiet;
+	ops.interval = cli.stats_interval ? cli.stats_interval : 10;
+	if (cli.stats_json) {
+		check_stats_path(&cli, argv + optind, argc - optind);
+		ops.umask = umask(0);
+		umask(ops.umask);
+		ops.stats_path = cli.stats_json;
+		/* a path that cannot be written fails the run before it starts */
+		if (stats_json_emit("starting", -1, NULL) != 0)
+			return EX_IOERR;
+	}
 	if (cm_sink_open(&sink, cli.out_path, &err) != 0)
 		die_err(&err, NULL);
+	if (cli.out_path)
+		sink.reopen = &hup_count;
 
 	memset(&po, 0, sizeof po);
 	po.rules = &rules;
@@ -953,6 +1387,7 @@ int main(int argc, char **argv)
 	po.ud = &cli;
 	po.sip_ports = cli.ports;
 	po.nsip_ports = cli.nports;
+	po.tick = ops_tick;
 	if (cli.retain_dir) {
 		struct cm_store_opts so;
 
@@ -973,20 +1408,31 @@ int main(int argc, char **argv)
 		die_err(&err, cli.rules_path);
 
 	t0 = now();
+	ops.pl = pl;
+	ops.ps = ps;
+	ops.t0 = ops.next_bar = t0;
+	ops.next_stats = t0 + ops.interval;
+	ops.total = inputs_total(&cli, argv + optind, argc - optind);
+	/* the output on the same terminal would be torn by the line */
+	ops.bar = !cli.quiet && isatty(STDERR_FILENO) && (cli.out_path || !isatty(STDOUT_FILENO));
+	atexit(bar_clear);
 	if (cli.iface) {
 		struct cm_capture *cap = cm_capture_open_live(cli.iface, cli.bpf, 100, &err);
 		int frc;
 
 		if (!cap)
 			goto fail;
+		ops.live = cap;
 		frc = cm_pipeline_feed_capture(pl, cap, &err);
-		if (cli.stats || stop_signal) {
+		bar_clear();
+		if (cli.stats || (stop_signal && !cli.quiet)) {
 			uint64_t dropped = cm_capture_dropped(cap);
 
 			if (dropped)
 				fprintf(stderr, "cdrmin: stats: frames dropped by the kernel=%llu\n",
 					(unsigned long long)dropped);
 		}
+		ops.live = NULL;
 		cm_capture_close(cap);
 		if (frc != 0)
 			goto fail;
@@ -1001,14 +1447,15 @@ int main(int argc, char **argv)
 	for (i = optind; i < argc && !cm_pipeline_stopped(pl) && !stop_signal; i++)
 		if (cm_pipeline_feed(pl, argv[i], &err) != 0)
 			goto fail;
+	bar_clear();
 	if (cm_pipeline_finish(pl, &err) != 0 || cm_sink_close(&sink, &err) != 0)
 		goto fail;
 	if (close_store(&err) != 0)
 		goto fail;
 	st = cm_pipeline_stats(pl);
-	if (stop_signal)
+	if (stop_signal && !cli.quiet)
 		fprintf(stderr, "cdrmin: stopped by %s\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
-	if (cli.stats || stop_signal) {
+	if (cli.stats || (stop_signal && !cli.quiet)) {
 		print_stats(st, ps, now() - t0);
 		print_capture_stats(pl);
 	}
@@ -1017,8 +1464,11 @@ int main(int argc, char **argv)
 			(unsigned long long)st->rejected, st->rejected == 1 ? "" : "s");
 		rc = EX_DATAERR;
 	}
+	if (stats_json_emit(stop_signal ? "stopped" : "done", rc, NULL) != 0 && rc == EX_OK)
+		rc = EX_IOERR;
 	goto out;
 fail:
+	bar_clear();
 	/* What was complete is flushed; the error decides the exit code. */
 	if (err.code != CM_E_IO) {
 		struct cm_err e2 = {0};
@@ -1036,6 +1486,7 @@ fail:
 		struct cm_err e3 = {0};
 		(void)cm_sink_close(&sink, &e3);
 	}
+	(void)stats_json_emit("failed", rc, err.msg);
 out:
 	if (run_store) {
 		struct cm_err e4 = {0};

@@ -50,6 +50,10 @@ struct cm_pipeline {
 	uint64_t pending_since; /* ms clock when the oldest of them was encoded */
 	int stopped;
 	struct cm_err *cur_err; /* for the idle callback */
+	/* progress: the input being read, and the file bytes of those done */
+	const struct cm_source *cur_src;
+	const struct cm_capture *cur_cap;
+	uint64_t file_done;
 };
 
 static uint64_t now_ms(void)
@@ -380,11 +384,14 @@ static int handle_record(struct cm_pipeline *pl, const char *source, const struc
 	}
 }
 
+/* Waiting for input (and every CM_STOP_POLL_MS of the wait): output goes out, the caller's tick runs. */
 static int idle_flush(void *ud)
 {
 	struct cm_pipeline *pl = ud;
 
-	return flush(pl, 1, pl->cur_err);
+	if (flush(pl, 1, pl->cur_err) != 0)
+		return CM_FAIL;
+	return pl->o.tick ? pl->o.tick(pl->o.ud, pl->cur_err) : 0;
 }
 
 /*
@@ -685,7 +692,7 @@ static int on_sip(void *ud, const struct cm_pkt_meta *m, const char *msg, size_t
 	return 0;
 }
 
-int cm_pipeline_feed_capture(struct cm_pipeline *pl, struct cm_capture *c, struct cm_err *err)
+static int feed_capture(struct cm_pipeline *pl, struct cm_capture *c, struct cm_err *err)
 {
 	struct cm_frame f;
 	int rc = 0;
@@ -703,6 +710,8 @@ int cm_pipeline_feed_capture(struct cm_pipeline *pl, struct cm_capture *c, struc
 			pl->stopped = 1;
 			break;
 		}
+		if (pl->o.tick && pl->o.tick(pl->o.ud, err) != 0)
+			return CM_FAIL;
 		k = cm_capture_next(c, &f, err);
 		if (k == 0)
 			break;
@@ -734,6 +743,29 @@ int cm_pipeline_feed_capture(struct cm_pipeline *pl, struct cm_capture *c, struc
 	}
 	pl->cur_err = NULL;
 	return 0;
+}
+
+int cm_pipeline_feed_capture(struct cm_pipeline *pl, struct cm_capture *c, struct cm_err *err)
+{
+	int rc;
+
+	pl->cur_cap = c;
+	rc = feed_capture(pl, c, err);
+	pl->file_done += cm_capture_bytes_in(c);
+	pl->cur_cap = NULL;
+	return rc;
+}
+
+void cm_pipeline_progress(const struct cm_pipeline *pl, struct cm_progress *p)
+{
+	p->bytes_in = pl->st.bytes_in + (pl->cur_src ? pl->cur_src->bytes : 0);
+	p->file_bytes = pl->file_done + (pl->cur_src ? pl->cur_src->raw_bytes : 0) +
+			(pl->cur_cap ? cm_capture_bytes_in(pl->cur_cap) : 0);
+}
+
+int cm_pipeline_flush(struct cm_pipeline *pl, struct cm_err *err)
+{
+	return flush(pl, 1, err);
 }
 
 const struct cm_pkt_stats *cm_pipeline_pkt_stats(const struct cm_pipeline *pl)
@@ -776,6 +808,7 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 		return CM_FAIL;
 	}
 	pl->cur_err = err;
+	pl->cur_src = &src;
 	dec_reset(pl);
 	if (pl->have_plan && !need_header && emit_header(pl, err) != 0)
 		goto out;
@@ -804,6 +837,8 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 			/* A steady trickle never leaves the input idle: the timer bounds the wait. */
 			if (pl->pending && pl->o.flush_ms &&
 			    now_ms() - pl->pending_since >= pl->o.flush_ms && flush(pl, 1, err) != 0)
+				goto out;
+			if (pl->o.tick && pl->o.tick(pl->o.ud, err) != 0)
 				goto out;
 			if (cm_source_fill(&src, idle_flush, pl, pl->o.stop, err) < 0)
 				goto out;
@@ -856,6 +891,8 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 out:
 	pl->raw.p = NULL;
 	pl->st.bytes_in += src.bytes;
+	pl->file_done += src.raw_bytes;
+	pl->cur_src = NULL;
 	cm_source_close(&src);
 	pl->cur_err = NULL;
 	return rc;

@@ -28,7 +28,11 @@ struct cm_frame {
 	uint64_t no;      /* 1-based frame number in the source */
 };
 
-/* Opens a pcap or pcapng file, or stdin for "-". CM_E_NOINPUT or CM_E_DATA on failure. */
+/*
+ * Opens a pcap or pcapng file, or stdin for "-", decompressed on the way
+ * when it is gzip or zstd (decomp.h). CM_E_NOINPUT (missing, unreadable, a
+ * directory) or CM_E_DATA (not a capture) on failure.
+ */
 struct cm_capture *cm_capture_open_file(const char *path, struct cm_err *err);
 
 /*
@@ -51,6 +55,9 @@ int cm_capture_next(struct cm_capture *c, struct cm_frame *f, struct cm_err *err
 
 /* Frames the kernel dropped (live capture), or 0. */
 uint64_t cm_capture_dropped(struct cm_capture *c);
+
+/* Bytes read from a capture file so far (compressed bytes when compressed); 0 when live. */
+uint64_t cm_capture_bytes_in(const struct cm_capture *c);
 
 /* A name for messages ("stdin", the path, "interface lo"). */
 const char *cm_capture_name(const struct cm_capture *c);

@@ -27,19 +27,34 @@ struct cm_source {
 	size_t cap;
 	size_t start;     /* first unconsumed byte */
 	size_t end;       /* one past the last byte read */
-	uint64_t bytes;   /* bytes read so far */
+	uint64_t bytes;   /* bytes read so far (decompressed bytes when compressed) */
+	uint64_t raw_bytes; /* bytes read from the file or pipe (compressed bytes when compressed) */
+	uint64_t size;    /* a regular file's size, else 0 (unknown) */
+	/* Compressed input (decomp.h), recognised by its first bytes at the first fill. */
+	int sniffed;
+	int zkind;        /* enum cm_zkind: CM_Z_NONE when plain */
+	struct cm_z *z;   /* the decompressor, NULL when plain */
+	unsigned char *zin; /* compressed bytes read, not yet decompressed: zin[zin_start..zin_end) */
+	size_t zin_start, zin_end;
+	int raw_eof;      /* the compressed bytes have ended */
+	struct cm_err zerr; /* a fault found after good bytes: the next fill reports it */
 };
+
+struct cm_z;
 
 /*
  * Open path ("-" for stdin) with a buffer of cap bytes. Errors: CM_E_NOINPUT
- * (missing, unreadable, a directory), CM_E_NOMEM.
+ * (missing, unreadable, a directory), CM_E_NOMEM. Input whose first bytes
+ * are gzip or zstd (decomp.h) is decompressed as it is read, whatever its
+ * name; stdin too.
  */
 int cm_source_open(struct cm_source *s, const char *path, size_t cap, struct cm_err *err);
 
 /*
  * Moves the unconsumed bytes to the front of the buffer and reads more.
  * When the read could wait (may_block and no byte ready) it first calls
- * idle(ud), so that a live stream's output is flushed before waiting.
+ * idle(ud), so that a live stream's output is flushed before waiting, and
+ * again every CM_STOP_POLL_MS while the wait goes on (periodic work).
  * While waiting it looks at *stop (when stop is not NULL) at least every
  * CM_STOP_POLL_MS, and returns at once when a signal interrupts the wait.
  * Once *stop is non-zero it only completes the record in progress: it
@@ -47,7 +62,10 @@ int cm_source_open(struct cm_source *s, const char *path, size_t cap, struct cm_
  * of a file, what a pipe holds), and ends the input (eof and stopped set)
  * when the buffer has no partial record left or the next byte is not there.
  * Returns bytes read (> 0), 0 at end of input (eof set), or CM_FAIL
- * (CM_E_IO naming the source).
+ * (CM_E_IO naming the source; compressed input: CM_E_DATA for corrupt or
+ * truncated data, "NAME: gzip data corrupt at compressed offset X
+ * (decompressed offset Y): why", reported by the fill after the one that
+ * returned the last good bytes).
  */
 #define CM_STOP_POLL_MS 200
 long cm_source_fill(struct cm_source *s, int (*idle)(void *ud), void *ud,
@@ -62,6 +80,14 @@ struct cm_sink {
 	struct cm_buf buf;
 	size_t flush_at;  /* write when buf holds this much */
 	uint64_t bytes;   /* bytes written */
+	/*
+	 * Log rotation (a file sink): when *reopen (a counter a SIGHUP handler
+	 * bumps) differs from reopen_seen, the next flush first opens the path
+	 * again (created, or appended to) and closes the old descriptor, so that
+	 * every byte written after the signal goes to the new file. NULL: never.
+	 */
+	const volatile sig_atomic_t *reopen;
+	sig_atomic_t reopen_seen;
 };
 
 /* Open path for writing (created or truncated), or stdout when path is NULL. */

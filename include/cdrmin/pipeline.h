@@ -71,6 +71,20 @@ struct cm_pipeline_opts {
 	/* sip, sip-calls: ports whose payloads are handed to the SIP decoder whatever they hold */
 	const uint16_t *sip_ports;
 	size_t nsip_ports;
+	/*
+	 * The caller's periodic work (progress, monitoring), or NULL: called
+	 * with ud between records, before each read of more input, every
+	 * CM_STOP_POLL_MS while a live input is waited for (io.h), and before
+	 * each frame of a capture. It may call cm_pipeline_flush. A non-zero
+	 * return ends the run: the feed returns CM_FAIL with err as tick set it.
+	 */
+	int (*tick)(void *ud, struct cm_err *err);
+};
+
+/* How much input has been read, the source being read included. */
+struct cm_progress {
+	uint64_t bytes_in;   /* data bytes (decompressed when compressed; frames' bytes for captures) */
+	uint64_t file_bytes; /* bytes read from the files or pipes (compressed when compressed) */
 };
 
 struct cm_pipeline;
@@ -121,6 +135,15 @@ int cm_pipeline_finish(struct cm_pipeline *pl, struct cm_err *err);
 int cm_pipeline_stopped(const struct cm_pipeline *pl);
 
 const struct cm_stats *cm_pipeline_stats(const struct cm_pipeline *pl);
+
+void cm_pipeline_progress(const struct cm_pipeline *pl, struct cm_progress *p);
+
+/*
+ * Writes out the records encoded so far (they count as written once out),
+ * so that read = written + rejected + filtered holds at this moment. For
+ * the tick (between records). CM_E_IO as the sink.
+ */
+int cm_pipeline_flush(struct cm_pipeline *pl, struct cm_err *err);
 
 
 /*
