@@ -22,6 +22,7 @@
 #include "cdrmin/csv.h"
 #include "cdrmin/json.h"
 #include "cdrmin/key.h"
+#include "cdrmin/parallel.h"
 #include "cdrmin/pipeline.h"
 #include "cdrmin/pseudo.h"
 #include "cdrmin/rules.h"
@@ -42,7 +43,7 @@
 #define MAX_REJECT_LINES 100
 
 /* long options without a letter */
-enum { OPT_STATS_JSON = 256, OPT_STATS_INTERVAL };
+enum { OPT_STATS_JSON = 256, OPT_STATS_INTERVAL, OPT_CHUNK };
 
 static const char usage_text[] =
 	"usage: cdrmin -r RULES [-k KEYFILE] [-o OUT] [options] [FILE...]\n"
@@ -75,6 +76,10 @@ static const char usage_text[] =
 	"      --flush-ms N      when input keeps arriving, write each record at most\n"
 	"                        N ms after it is complete (default 100; 0: each record\n"
 	"                        at once); when the input pauses, output is written then\n"
+	"  -j, --jobs N          filter with N threads (csv, jsonl, kv, kannel; 0: one per\n"
+	"                        CPU; default 1); output in input order, the same bytes\n"
+	"      --chunk N         bytes of input a -j thread takes at a time (default\n"
+	"                        262144)\n"
 	"  -q, --quiet           no progress line and no notes on stderr (errors, rejects\n"
 	"                        and --stats are still printed)\n"
 	"      --stats-json FILE write the counters as JSON to FILE, every\n"
@@ -135,6 +140,8 @@ struct cli {
 	enum cm_output output;
 	size_t cache_size, max_record;
 	unsigned flush_ms;
+	unsigned jobs;    /* -j: worker threads (0 or 1: none) */
+	size_t chunk;     /* --chunk: bytes per -j chunk (0: the default) */
 	unsigned long reject_lines;
 	/* operations */
 	int quiet;
@@ -314,6 +321,32 @@ static int stdout_done(int rc)
 	fprintf(stderr, "cdrmin: error: write error on stdout%s%s\n", failed ? ": " : "",
 		failed ? strerror(e) : "");
 	return EX_IOERR;
+}
+
+/* -j: each worker's own pseudonym engine over the run's keys (engines are not shared). */
+static enum cm_epoch_unit eng_unit;
+
+static struct cm_pseudo *worker_engine(void *ud, struct cm_err *err)
+{
+	const struct cli *cli = ud;
+	struct cm_pseudo *ps = cm_pseudo_new_schedule(&run_keys, eng_unit, cli->cache_size, err);
+
+	if (ps && cli->cpan_key) {
+		unsigned char *ck = sodium_malloc(CM_CRYPTOPAN_KEYBYTES);
+		const char *why = "out of protected memory";
+		int krc = ck ? cm_cryptopan_key_load(cli->cpan_key, ck, &why) : -1;
+
+		if (krc == 0)
+			krc = cm_pseudo_set_cryptopan_key(ps, ck);
+		if (ck)
+			sodium_free(ck); /* wipes */
+		if (krc != 0) {
+			cm_pseudo_free(ps);
+			cm_err_set(err, CM_E_KEY, "Crypto-PAn key %s: %s", cli->cpan_key, why);
+			return NULL;
+		}
+	}
+	return ps;
 }
 
 static void usage_error(const char *msg)
@@ -732,7 +765,11 @@ static int stats_json_write(const struct cm_buf *b, char *why, size_t whylen)
 	return e ? -1 : 0;
 }
 
-/* Builds and writes the document; at the end (exit_code >= 0) a failure is returned, before it warned about once. */
+/*
+ * Builds and writes the document. A failure is an error at the start and
+ * at the end (exit_code >= 0); while the run goes on, a warning, printed
+ * once (monitoring must not stop the data). Returns 0 or -1.
+ */
 static int stats_json_emit(const char *state, int exit_code, const char *error)
 {
 	struct cm_buf b;
@@ -746,8 +783,10 @@ static int stats_json_emit(const char *state, int exit_code, const char *error)
 	rc = stats_json_write(&b, why, sizeof why);
 	cm_buf_deinit(&b);
 	if (rc != 0 && (exit_code >= 0 || !ops.stats_warned)) {
+		int fatal = exit_code >= 0 || strcmp(state, "starting") == 0;
+
 		bar_clear();
-		fprintf(stderr, "cdrmin: %s: --stats-json %s: %s\n", exit_code >= 0 ? "error" : "warning",
+		fprintf(stderr, "cdrmin: %s: --stats-json %s: %s\n", fatal ? "error" : "warning",
 			ops.stats_path, why);
 		ops.stats_warned = 1;
 	}
@@ -1122,6 +1161,8 @@ int main(int argc, char **argv)
 		{"fsync-every", required_argument, NULL, 'E'},
 		{"fsync-ms", required_argument, NULL, 'W'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"chunk", required_argument, NULL, OPT_CHUNK},
 		{"stats-json", required_argument, NULL, OPT_STATS_JSON},
 		{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
 		{"help", no_argument, NULL, 'h'},
@@ -1156,7 +1197,7 @@ int main(int argc, char **argv)
 		return 71;
 	run_pcaps = cli.pcaps;
 	atexit(free_pcaps);
-	while ((c = getopt_long(argc, argv, "r:k:o:i:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:k:o:i:j:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q': cli.quiet = 1; break;
 		case OPT_STATS_JSON:
@@ -1228,6 +1269,24 @@ int main(int argc, char **argv)
 		}
 		case 'A': cli.allow_rejects = 1; break;
 		case 'C': cli.cache_size = parse_size(optarg, "--cache-size"); break;
+		case OPT_CHUNK:
+			cli.chunk = parse_size(optarg, "--chunk");
+			if (cli.chunk < 1 || cli.chunk > ((size_t)1 << 30))
+				usage_error("--chunk must be from 1 to 1073741824 bytes");
+			break;
+		case 'j': {
+			size_t j = parse_size(optarg, "--jobs");
+
+			if (j > 256)
+				usage_error("--jobs must be at most 256");
+			if (j == 0) {
+				long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+				j = cpus > 0 ? (size_t)cpus : 1;
+			}
+			cli.jobs = (unsigned)j;
+			break;
+		}
 		case 'F': {
 			size_t ms = parse_size(optarg, "--flush-ms");
 
@@ -1291,6 +1350,12 @@ int main(int argc, char **argv)
 				cli.rules_path);
 			cm_rules_deinit(&rules);
 			return EX_USAGE;
+		}
+		if (cli.jobs > 1 && (rules.format == CM_FORMAT_SIP || rules.format == CM_FORMAT_SIP_CALLS ||
+				     cli.iface || cli.npcaps || cli.retain_dir)) {
+			cm_rules_deinit(&rules);
+			usage_error("-j is for csv, jsonl, kv and kannel input without --retain (captures "
+				    "and the store are read and written by one thread)");
 		}
 		if (cli.calls && rules.format != CM_FORMAT_SIP_CALLS) {
 			fprintf(stderr, "cdrmin: error: --calls needs rules of format sip-calls "
@@ -1368,7 +1433,7 @@ int main(int argc, char **argv)
 		ops.stats_path = cli.stats_json;
 		/* a path that cannot be written fails the run before it starts */
 		if (stats_json_emit("starting", -1, NULL) != 0)
-			return EX_IOERR;
+			exit(EX_IOERR);
 	}
 	if (cm_sink_open(&sink, cli.out_path, &err) != 0)
 		die_err(&err, NULL);
@@ -1440,13 +1505,29 @@ int main(int argc, char **argv)
 	for (i = 0; i < (int)cli.npcaps && !cm_pipeline_stopped(pl) && !stop_signal; i++)
 		if (cm_pipeline_feed(pl, cli.pcaps[i], &err) != 0)
 			goto fail;
-	if (optind == argc && !cli.iface && !cli.npcaps) {
-		if (cm_pipeline_feed(pl, "-", &err) != 0)
+	if (cli.jobs > 1) {
+		static const char *const stdin_only[] = {"-"};
+		struct cm_par_opts par;
+
+		memset(&par, 0, sizeof par);
+		par.jobs = cli.jobs;
+		par.chunk = cli.chunk;
+		par.engine = worker_engine;
+		par.ud = &cli;
+		eng_unit = rules.epoch_field ? rules.epoch_unit : CM_EPOCH_NONE;
+		if (cm_par_run(pl, &po, &sink,
+			       optind == argc ? stdin_only : (const char *const *)(argv + optind),
+			       optind == argc ? 1 : (size_t)(argc - optind), &par, &err) != 0)
 			goto fail;
+	} else {
+		if (optind == argc && !cli.iface && !cli.npcaps) {
+			if (cm_pipeline_feed(pl, "-", &err) != 0)
+				goto fail;
+		}
+		for (i = optind; i < argc && !cm_pipeline_stopped(pl) && !stop_signal; i++)
+			if (cm_pipeline_feed(pl, argv[i], &err) != 0)
+				goto fail;
 	}
-	for (i = optind; i < argc && !cm_pipeline_stopped(pl) && !stop_signal; i++)
-		if (cm_pipeline_feed(pl, argv[i], &err) != 0)
-			goto fail;
 	bar_clear();
 	if (cm_pipeline_finish(pl, &err) != 0 || cm_sink_close(&sink, &err) != 0)
 		goto fail;
