@@ -159,6 +159,16 @@ ops: $(BIN)
 TEST_SUITES += ops
 ASAN_SUITES += ops
 
+# -j N (tests/jobs.sh): every line format at -j 2 and 3 and at chunk sizes
+# down to 1 byte gives the bytes, rejections, counters and exit status of -j 1.
+.PHONY: jobs
+
+jobs: $(BIN)
+	CDRMIN=$(BIN) sh tests/jobs.sh
+
+TEST_SUITES += jobs
+ASAN_SUITES += jobs
+
 # Key rotation and key memory (tests/keys.sh): a key schedule's switch at an
 # epoch boundary, its refusals, `check`, store find/export under two keys, and
 # a running cdrmin's /proc (core size 0, not dumpable; setpriv, util-linux,
@@ -171,6 +181,31 @@ keys: $(BIN)
 
 TEST_SUITES += keys
 ASAN_SUITES += keys
+
+# Operations, part 2 (README *Man page and install*, *Live capture as a
+# systemd service*, *Sharding*, *Kafka*): the man page renders without
+# warnings and has every option of --help, make install puts it in place
+# (tests/man.sh); the example unit passes systemd-analyze, and its commands
+# capture on lo as nobody with CAP_NET_RAW alone (tests/systemd.sh: setpriv,
+# strace); GNU parallel shards give one run's bytes (tests/shard.sh); kcat
+# round trips through librdkafka's mock cluster (tests/kafka.sh).
+TEST_PKGS += man-db groff-base systemd util-linux strace python3 parallel kcat
+.PHONY: man systemd shard kafka
+
+man: $(BIN)
+	CDRMIN=$(BIN) BUILD=$(BUILD) sh tests/man.sh
+
+systemd: $(BIN)
+	CDRMIN=$(BIN) sh tests/systemd.sh
+
+shard: $(BIN)
+	CDRMIN=$(BIN) sh tests/shard.sh
+
+kafka: $(BIN)
+	CDRMIN=$(BIN) sh tests/kafka.sh
+
+TEST_SUITES += man systemd shard kafka
+ASAN_SUITES += shard kafka
 
 # Benchmark (bench/, README *Benchmark*). `bench` installs BENCH_PKGS when
 # missing, generates BENCH_MB MiB per case into BENCH_DIR (reused while the
@@ -273,10 +308,22 @@ valgrind: deps test-deps
 fixtures: $(BIN)
 	CDRMIN=$(BIN) sh tests/golden.sh --regenerate
 
+# The binary, the presets, the README, the man page, and the example
+# systemd unit (its /usr/local paths rewritten to PREFIX) with the
+# sysusers.d file of its user.
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cdrmin/rules
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cdrmin/rules \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cdrmin
 	install -m 0644 rules/*.rules $(DESTDIR)$(PREFIX)/share/cdrmin/rules/
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/cdrmin/README.md
+	install -m 0644 src/cdrmin.1 $(DESTDIR)$(PREFIX)/share/man/man1/cdrmin.1
+	sed 's|/usr/local/|$(PREFIX)/|g' 'src/systemd/cdrmin-capture@.service' > \
+	  '$(DESTDIR)$(UNITDIR)/cdrmin-capture@.service'
+	chmod 0644 '$(DESTDIR)$(UNITDIR)/cdrmin-capture@.service'
+	install -m 0644 src/systemd/cdrmin.sysusers $(DESTDIR)$(SYSUSERSDIR)/cdrmin.conf
 
 clean:
 	rm -rf build build-asan

@@ -54,6 +54,8 @@ struct cm_pipeline {
 	const struct cm_source *cur_src;
 	const struct cm_capture *cur_cap;
 	uint64_t file_done;
+	/* -j worker: the chunk's source still owes its header line; the header was bad */
+	int mem_header, mem_bad_header;
 };
 
 static uint64_t now_ms(void)
@@ -1012,4 +1014,154 @@ out:
 	cm_source_close(&src);
 	cm_csv_deinit(&dec);
 	return rc;
+}
+
+/*
+ * -j: the pipeline as a worker of a parallel run (parallel.h). A chunk of
+ * a source is fed from memory with the decoder placed at the chunk's line
+ * and offset; the loop is cm_pipeline_feed's, without reads, store or
+ * stop (the reader owns those).
+ */
+void cm_pipeline_mem_begin(struct cm_pipeline *pl, uint64_t line, uint64_t offset, int header)
+{
+	dec_reset(pl);
+	pl->dec.line = pl->lline = line;
+	pl->dec.offset = pl->loff = offset;
+	pl->mem_header = header && pl->o.rules->header;
+	pl->mem_bad_header = 0;
+}
+
+ssize_t cm_pipeline_mem_feed(struct cm_pipeline *pl, const char *name, char *buf, size_t len,
+			     int eof, struct cm_err *err)
+{
+	size_t at = 0;
+
+	for (;;) {
+		struct dec_res res;
+		ssize_t k = dec_next(pl, buf + at, len - at, eof, &res);
+
+		if (k == CM_NEED_MORE || k == 0)
+			return (ssize_t)at;
+		if (k == CM_FAIL)
+			return cm_err_set(err, CM_E_NOMEM, "%s: out of memory for fields", name);
+		at += (size_t)k;
+		if (res.what == CM_CSV_NOTHING) {
+			pl->st.other += (uint64_t)res.other;
+			continue;
+		}
+		if (pl->mem_header) {
+			struct cm_csv_result hr;
+
+			pl->mem_header = 0;
+			hr.what = res.what;
+			hr.reason = res.reason;
+			hr.rec = res.rec;
+			pl->mem_bad_header = take_header(pl, &hr, err);
+			if (pl->mem_bad_header < 0)
+				return CM_FAIL;
+			continue;
+		}
+		pl->st.read++;
+		if (pl->mem_bad_header)
+			reject(pl, name, res.rec.line, res.rec.offset, CM_REJ_HEADER, -1, 0);
+		else if (res.what == CM_CSV_REJECT)
+			reject_at(pl, name, res.rec.line, res.rec.offset, res.reason, res.field, 0,
+				  res.col);
+		else if (handle_record(pl, name, &res.rec, err) != 0)
+			return CM_FAIL;
+	}
+}
+
+int cm_pipeline_mem_clean(const struct cm_pipeline *pl)
+{
+	if (pl->o.rules->format == CM_FORMAT_CSV)
+		return !pl->dec.skipping && pl->dec.scan_pos == 0 && !pl->mem_header;
+	return !pl->lskip && !pl->mem_header;
+}
+
+void cm_pipeline_mem_truncated(struct cm_pipeline *pl, const char *name)
+{
+	if (dec_skipping(pl))
+		return;
+	pl->st.read++;
+	reject(pl, name, dec_line(pl), dec_offset(pl), CM_REJ_TRUNCATED, -1, 0);
+}
+
+uint64_t cm_pipeline_mem_take(struct cm_pipeline *pl)
+{
+	uint64_t n = pl->pending;
+
+	pl->pending = 0;
+	return n;
+}
+
+int cm_pipeline_start_output(struct cm_pipeline *pl, struct cm_err *err)
+{
+	return pl->have_plan && !pl->o.rules->header ? emit_header(pl, err) : 0;
+}
+
+void cm_pipeline_add_stats(struct cm_pipeline *pl, const struct cm_stats *d)
+{
+	size_t i;
+
+	pl->st.read += d->read;
+	pl->st.written += d->written;
+	pl->st.filtered += d->filtered;
+	pl->st.rejected += d->rejected;
+	for (i = 0; i < CM_REJ__COUNT; i++)
+		pl->st.by_reason[i] += d->by_reason[i];
+	pl->st.bytes_in += d->bytes_in;
+	pl->st.other += d->other;
+}
+
+void cm_pipeline_set_stopped(struct cm_pipeline *pl)
+{
+	pl->stopped = 1;
+}
+
+void cm_pipeline_mem_save(const struct cm_pipeline *pl, struct cm_mem_state *s)
+{
+	memset(s, 0, sizeof *s);
+	s->line = pl->dec.line;
+	s->offset = pl->dec.offset;
+	s->last_skip_line = pl->dec.last_skip_line;
+	s->scan_pos = pl->dec.scan_pos;
+	s->skipping = pl->dec.skipping;
+	s->skip_state = pl->dec.skip_state;
+	s->scan_state = pl->dec.scan_state;
+	s->scan_bad = pl->dec.scan_bad;
+	s->lline = pl->lline;
+	s->loff = pl->loff;
+	s->lskip = pl->lskip;
+	s->header = pl->mem_header;
+	s->bad_header = pl->mem_bad_header;
+}
+
+void cm_pipeline_mem_restore(struct cm_pipeline *pl, const struct cm_mem_state *s)
+{
+	pl->dec.line = s->line;
+	pl->dec.offset = s->offset;
+	pl->dec.last_skip_line = s->last_skip_line;
+	pl->dec.scan_pos = s->scan_pos;
+	pl->dec.skipping = s->skipping;
+	pl->dec.skip_state = s->skip_state;
+	pl->dec.scan_state = s->scan_state;
+	pl->dec.scan_bad = s->scan_bad;
+	pl->lline = s->lline;
+	pl->loff = s->loff;
+	pl->lskip = s->lskip;
+	pl->mem_header = s->header;
+	pl->mem_bad_header = s->bad_header;
+}
+
+int cm_pipeline_has_plan(const struct cm_pipeline *pl)
+{
+	return pl->have_plan;
+}
+
+void cm_pipeline_mem_source(struct cm_pipeline *pl, const struct cm_source *src)
+{
+	if (!src && pl->cur_src)
+		pl->file_done += pl->cur_src->raw_bytes;
+	pl->cur_src = src;
 }

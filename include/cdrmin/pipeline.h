@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cdrmin/calls.h"
 #include "cdrmin/capture.h"
@@ -145,6 +146,53 @@ void cm_pipeline_progress(const struct cm_pipeline *pl, struct cm_progress *p);
  */
 int cm_pipeline_flush(struct cm_pipeline *pl, struct cm_err *err);
 
+
+/*
+ * A pipeline as a worker of a parallel run (parallel.h): chunks of a
+ * source fed from memory. cm_pipeline_mem_begin places the decoder at a
+ * chunk's first line and offset (header: the chunk starts with its
+ * source's header line, which names the columns as in cm_pipeline_feed).
+ * cm_pipeline_mem_feed decodes and filters the records of buf[0..len)
+ * into the sink's buffer (never written out: the caller takes the bytes),
+ * and returns the bytes consumed, or CM_FAIL; a record not complete in
+ * buf (eof 0) is left unconsumed, and the next call must pass its bytes
+ * again followed by more. cm_pipeline_mem_clean says the decoder stands
+ * at a record boundary (nothing pending, no over-long record being
+ * skipped, no header owed). cm_pipeline_mem_truncated rejects the record
+ * a stop cut (as cm_pipeline_feed does). cm_pipeline_mem_take returns the
+ * records encoded since its last call (the caller counts them written
+ * once out).
+ */
+void cm_pipeline_mem_begin(struct cm_pipeline *pl, uint64_t line, uint64_t offset, int header);
+ssize_t cm_pipeline_mem_feed(struct cm_pipeline *pl, const char *name, char *buf, size_t len,
+			     int eof, struct cm_err *err);
+int cm_pipeline_mem_clean(const struct cm_pipeline *pl);
+void cm_pipeline_mem_truncated(struct cm_pipeline *pl, const char *name);
+uint64_t cm_pipeline_mem_take(struct cm_pipeline *pl);
+
+/*
+ * The decoder's state between two chunks (private to pipeline.c): saved
+ * where a worker's chunk did not end at a record boundary, restored in
+ * the pipeline that goes on from there.
+ */
+struct cm_mem_state {
+	uint64_t line, offset, last_skip_line, lline, loff;
+	size_t scan_pos;
+	int skipping, skip_state, scan_state, scan_bad, lskip, header, bad_header;
+};
+void cm_pipeline_mem_save(const struct cm_pipeline *pl, struct cm_mem_state *s);
+void cm_pipeline_mem_restore(struct cm_pipeline *pl, const struct cm_mem_state *s);
+/* 1 once the rules' columns are known (a header named them, or the rules did). */
+int cm_pipeline_has_plan(const struct cm_pipeline *pl);
+/* The source being read (progress), or NULL; at NULL its file bytes count as done. */
+void cm_pipeline_mem_source(struct cm_pipeline *pl, const struct cm_source *src);
+
+/* The output header of a format without an input header (as cm_pipeline_feed writes it first). */
+int cm_pipeline_start_output(struct cm_pipeline *pl, struct cm_err *err);
+/* Adds a worker's counters to pl's. */
+void cm_pipeline_add_stats(struct cm_pipeline *pl, const struct cm_stats *d);
+/* Marks pl stopped (cm_pipeline_stopped), when a parallel run's reader saw the stop. */
+void cm_pipeline_set_stopped(struct cm_pipeline *pl);
 
 /*
  * Read the header line of a CSV input (for `cdrmin check RULES FILE`) into

@@ -1,0 +1,761 @@
+/*
+ * \summary: -j N: records filtered by N threads, written in input order
+ *
+ * The main thread reads each source in chunks that end at a line feed and
+ * queues them; N workers, each with its own pipeline and pseudonym engine,
+ * filter the chunks in queue order into memory; the main thread writes
+ * each chunk's output, rejections and counters in input order.
+ *
+ * A chunk is cut at a line feed without knowing whether that LF ends a
+ * record (a quoted CSV field may hold one, a line may be over-long): a
+ * worker decodes its chunk as if it started at a record, and says whether
+ * it ended at one. When it did not, the chunks after it in that source
+ * were decoded from a wrong start: their results are dropped, and the main
+ * thread filters the rest of that source itself with the lead pipeline,
+ * from the worker's decoder state at the end of the chunk. The output is
+ * the same bytes as with one thread either way; only the speed differs.
+ *
+ * CSV with a header: every chunk of a source after its first is decoded
+ * after the source's header line (kept by the reader), so that each worker
+ * names the columns and judges the header as a single pipeline would.
+ * Until a good header has been seen, every header the reader meets is
+ * also shown to every worker and to the lead (which writes the output
+ * header at the first good one), in order, with the queue empty.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cdrmin/csv.h"
+#include "cdrmin/io.h"
+#include "cdrmin/parallel.h"
+#include "cdrmin/pseudo.h"
+
+enum job_state { J_FREE = 0, J_READY, J_TAKEN, J_DONE };
+
+struct job {
+	enum job_state state;
+	uint64_t seq;
+	size_t src;         /* index of the source */
+	const char *name;   /* its name, as the reader shows it */
+	char *in;           /* the chunk */
+	size_t n, cap;
+	uint64_t line, offset;
+	int first;          /* first chunk of its source: starts at its header, if any */
+	int last;           /* the source ends with it */
+	int stopped;        /* ... because a stop ended the input */
+	/* results */
+	struct cm_buf out;
+	uint64_t records;   /* records in out */
+	struct cm_stats st;
+	struct cm_rejection *rej;
+	size_t nrej, rejcap;
+	size_t used;        /* bytes of in consumed */
+	int clean;          /* ended at a record boundary */
+	struct cm_mem_state ms; /* the decoder at the end, when not clean */
+	int rc;
+	struct cm_err err;
+};
+
+/* A source's header line (csv with a header), kept for every chunk after the first. */
+struct header {
+	char *p;
+	size_t n;
+	uint64_t lines;
+	int known;          /* looked for (p may be NULL: none found in reach) */
+	char *name;         /* the source's name, for its chunks (the source closes before they are written) */
+};
+
+struct par;
+
+struct worker {
+	struct par *par;
+	pthread_t th;
+	int started;
+	struct cm_pipeline *pl;
+	struct cm_pseudo *ps;
+	struct cm_sink sink;
+	struct job *cur;    /* its rejections are collected into */
+	int rej_oom;
+	struct cm_buf hdr;  /* scratch copy of a header (decoding unescapes in place) */
+};
+
+struct par {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct job *ring;
+	size_t nring;
+	uint64_t next_seq;   /* the next chunk the reader queues */
+	uint64_t next_take;  /* the next chunk a worker takes */
+	uint64_t next_write; /* the next chunk written */
+	int quit;
+	struct worker *w;
+	unsigned nw;
+	const struct cm_pipeline_opts *o;
+	struct cm_pipeline *lead;
+	struct cm_sink *sink;
+	struct header *hdr; /* per source */
+	size_t nsrc;
+	/* the source the lead filters itself (SIZE_MAX: none), and its unconsumed bytes */
+	size_t seq_src;
+	struct cm_buf carry;
+	int seq_done;        /* that source has ended */
+	int header_ok;       /* a good header has been seen: no more priming */
+};
+
+static struct job *slot(struct par *p, uint64_t seq)
+{
+	return &p->ring[seq % p->nring];
+}
+
+/* A worker's rejection, kept for the main thread to report in order. */
+static void collect(void *ud, const struct cm_rejection *r)
+{
+	struct worker *w = ud;
+	struct job *j = w->cur;
+
+	if (j->nrej == j->rejcap) {
+		size_t cap = j->rejcap ? 2 * j->rejcap : 64;
+		struct cm_rejection *v = realloc(j->rej, cap * sizeof *v);
+
+		if (!v) {
+			w->rej_oom = 1;
+			return;
+		}
+		j->rej = v;
+		j->rejcap = cap;
+	}
+	j->rej[j->nrej++] = *r;
+}
+
+static void stats_delta(struct cm_stats *d, const struct cm_stats *a, const struct cm_stats *b)
+{
+	size_t i;
+
+	d->read = b->read - a->read;
+	d->written = 0; /* counted when the main thread writes the bytes */
+	d->filtered = b->filtered - a->filtered;
+	d->rejected = b->rejected - a->rejected;
+	for (i = 0; i < CM_REJ__COUNT; i++)
+		d->by_reason[i] = b->by_reason[i] - a->by_reason[i];
+	d->bytes_in = 0; /* the reader counts the sources' bytes */
+	d->other = b->other - a->other;
+}
+
+/* Decodes the source's header line into pl (the first chunk carries it itself). */
+static int feed_header(struct worker *w, struct cm_pipeline *pl, const struct header *h,
+		       const char *name, struct cm_err *err)
+{
+	cm_buf_reset(&w->hdr);
+	cm_buf_add(&w->hdr, h->p, h->n);
+	if (w->hdr.oom)
+		return cm_err_set(err, CM_E_NOMEM, "out of memory");
+	return cm_pipeline_mem_feed(pl, name, w->hdr.p, h->n, 0, err) < 0 ? CM_FAIL : 0;
+}
+
+/* Filters one chunk into the job's results. */
+static void run_job(struct worker *w, struct job *j)
+{
+	struct par *p = w->par;
+	const struct header *h = &p->hdr[j->src];
+	struct cm_stats before = *cm_pipeline_stats(w->pl);
+	struct cm_buf swap;
+	ssize_t k;
+
+	w->cur = j;
+	w->rej_oom = 0;
+	j->nrej = 0;
+	j->rc = 0;
+	memset(&j->err, 0, sizeof j->err);
+	if (j->first || !h->p) {
+		cm_pipeline_mem_begin(w->pl, j->line, j->offset, j->first);
+	} else {
+		cm_pipeline_mem_begin(w->pl, j->line - h->lines, j->offset - h->n, 1);
+		if (feed_header(w, w->pl, h, j->name, &j->err) != 0) {
+			j->rc = CM_FAIL;
+			return;
+		}
+	}
+	k = cm_pipeline_mem_feed(w->pl, j->name, j->in, j->n, j->last && !j->stopped, &j->err);
+	if (k < 0) {
+		j->rc = CM_FAIL;
+		return;
+	}
+	j->used = (size_t)k;
+	j->clean = j->used == j->n && cm_pipeline_mem_clean(w->pl);
+	if (j->stopped && !j->clean) {
+		/* a stop cut the last record: rejected, as one pipeline does */
+		cm_pipeline_mem_truncated(w->pl, j->name);
+		j->used = j->n;
+		j->clean = 1;
+	}
+	if (!j->clean)
+		cm_pipeline_mem_save(w->pl, &j->ms);
+	stats_delta(&j->st, &before, cm_pipeline_stats(w->pl));
+	j->records = cm_pipeline_mem_take(w->pl);
+	/* The output bytes change hands: the job's buffer becomes the sink's. */
+	swap = j->out;
+	j->out = w->sink.buf;
+	w->sink.buf = swap;
+	cm_buf_reset(&w->sink.buf);
+	if (w->rej_oom || j->out.oom) {
+		j->rc = cm_err_set(&j->err, CM_E_NOMEM, "out of memory");
+		return;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct par *p = w->par;
+	struct job *j;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		j = slot(p, p->next_take);
+		while (!p->quit && !(j->state == J_READY && j->seq == p->next_take)) {
+			pthread_cond_wait(&p->work, &p->mu);
+			j = slot(p, p->next_take);
+		}
+		if (p->quit)
+			break;
+		j->state = J_TAKEN;
+		p->next_take++;
+		pthread_mutex_unlock(&p->mu);
+		run_job(w, j);
+		pthread_mutex_lock(&p->mu);
+		j->state = J_DONE;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Appends out to the sink, writing it out past the sink's mark. */
+static int put_out(struct par *p, const char *b, size_t n, struct cm_err *err)
+{
+	cm_buf_add(&p->sink->buf, b, n);
+	if (p->sink->buf.oom)
+		return cm_err_set(err, CM_E_NOMEM, "out of memory");
+	if (p->sink->buf.n >= p->sink->flush_at)
+		return cm_sink_flush(p->sink, err);
+	return 0;
+}
+
+/*
+ * The lead filters the bytes carried so far and buf[0..n) of the source
+ * in fallback (seq_src), from where the last call stopped. last: the
+ * source ends with these bytes (stopped: because of a stop).
+ */
+static int lead_feed(struct par *p, const char *name, const char *buf, size_t n, int last,
+		     int stopped, struct cm_err *err)
+{
+	ssize_t k;
+
+	cm_buf_add(&p->carry, buf, n);
+	if (p->carry.oom)
+		return cm_err_set(err, CM_E_NOMEM, "out of memory");
+	static char none[1];
+
+	k = cm_pipeline_mem_feed(p->lead, name, p->carry.p ? p->carry.p : none, p->carry.n,
+				 last && !stopped, err);
+	if (k < 0)
+		return CM_FAIL;
+	if (last && stopped && (size_t)k < p->carry.n) {
+		cm_pipeline_mem_truncated(p->lead, name);
+		k = (ssize_t)p->carry.n;
+	}
+	if ((size_t)k < p->carry.n)
+		memmove(p->carry.p, p->carry.p + k, p->carry.n - (size_t)k);
+	p->carry.n -= (size_t)k;
+	if (last) {
+		/* the carry held originals */
+		if (p->carry.p)
+			sodium_memzero(p->carry.p, p->carry.cap);
+		p->carry.n = 0;
+		p->seq_done = 1;
+	}
+	/* the lead's records count as written when its sink writes them (flush) */
+	return 0;
+}
+
+/*
+ * Writes the chunks that are done, in order (all of those queued when
+ * block). A chunk that did not end at a record boundary turns the rest of
+ * its source over to the lead: the chunks of that source queued after it
+ * are filtered again, by the lead, continuing from the chunk's end.
+ */
+static int write_done(struct par *p, int block, struct cm_err *err)
+{
+	for (;;) {
+		struct job *j = slot(p, p->next_write);
+		size_t i;
+
+		if (p->next_write == p->next_seq)
+			return 0;
+		pthread_mutex_lock(&p->mu);
+		while (block && j->state != J_DONE)
+			pthread_cond_wait(&p->done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		if (j->state != J_DONE)
+			return 0;
+		if (p->seq_src == j->src) {
+			/* decoded from a wrong start: the lead goes on through it */
+			if (lead_feed(p, j->name, j->in, j->n, j->last, j->stopped, err) != 0)
+				return CM_FAIL;
+			goto next;
+		}
+		if (j->rc) {
+			*err = j->err;
+			return CM_FAIL;
+		}
+		if (j->out.n && put_out(p, j->out.p, j->out.n, err) != 0)
+			return CM_FAIL;
+		cm_buf_reset(&j->out);
+		j->st.written = j->records;
+		cm_pipeline_add_stats(p->lead, &j->st);
+		for (i = 0; i < j->nrej; i++)
+			if (p->o->on_reject)
+				p->o->on_reject(p->o->ud, &j->rej[i]);
+		if (!j->clean) {
+			/* the lead takes over this source where the chunk's records ended */
+			cm_pipeline_mem_restore(p->lead, &j->ms);
+			p->seq_src = j->src;
+			p->seq_done = 0;
+			cm_buf_reset(&p->carry);
+			if (lead_feed(p, j->name, j->in + j->used, j->n - j->used, j->last, j->stopped,
+				      err) != 0)
+				return CM_FAIL;
+		}
+	next:
+		pthread_mutex_lock(&p->mu);
+		j->state = J_FREE;
+		p->next_write++;
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+/* Lines in b[0..n): the line feeds. */
+static uint64_t count_lf(const char *b, size_t n)
+{
+	const char *q, *end = b + n;
+	uint64_t lf = 0;
+
+	while (b < end && (q = memchr(b, '\n', (size_t)(end - b))) != NULL) {
+		lf++;
+		b = q + 1;
+	}
+	return lf;
+}
+
+/* The reader's state in one source. */
+struct reader {
+	struct cm_source src;
+	size_t idx;
+	uint64_t line, offset; /* of the next byte not yet queued */
+	int first;             /* nothing queued yet */
+};
+
+/*
+ * Waiting for input: every chunk queued is written, and output goes out
+ * (a live stream is not held back), then the caller's tick.
+ */
+struct idle_ctx {
+	struct par *p;
+	struct cm_err *err;
+};
+
+static int on_idle(void *ud)
+{
+	struct idle_ctx *c = ud;
+
+	if (write_done(c->p, 1, c->err) != 0 || cm_sink_flush(c->p->sink, c->err) != 0)
+		return CM_FAIL;
+	return c->p->o->tick ? c->p->o->tick(c->p->o->ud, c->err) : 0;
+}
+
+/*
+ * Queues buf[0..n) of the source as a chunk (or feeds it to the lead when
+ * the source is in its hands), waiting for a free slot while writing what
+ * is done.
+ */
+static int queue(struct par *p, struct reader *r, const char *buf, size_t n, int last, int stopped,
+		 struct cm_err *err)
+{
+	struct job *j;
+
+	if (p->seq_src == r->idx) {
+		/* chunks of this source before the hand-over are written first */
+		if (write_done(p, 1, err) != 0)
+			return CM_FAIL;
+		return lead_feed(p, r->src.name, buf, n, last, stopped, err);
+	}
+	for (;;) {
+		j = slot(p, p->next_seq);
+		if (j->state == J_FREE)
+			break;
+		if (write_done(p, 1, err) != 0)
+			return CM_FAIL;
+	}
+	if (p->seq_src == r->idx) /* handed over while we waited */
+		return lead_feed(p, r->src.name, buf, n, last, stopped, err);
+	if (j->cap < n || !j->in) {
+		char *b = malloc(n ? n : 1); /* an empty last chunk still has a buffer */
+
+		if (!b)
+			return cm_err_set(err, CM_E_NOMEM, "out of memory");
+		if (j->in) {
+			sodium_memzero(j->in, j->cap);
+			free(j->in);
+		}
+		j->in = b;
+		j->cap = n ? n : 1;
+	}
+	if (n)
+		memcpy(j->in, buf, n);
+	j->n = n;
+	j->seq = p->next_seq;
+	j->src = r->idx;
+	j->name = p->hdr[r->idx].name;
+	j->line = r->line;
+	j->offset = r->offset;
+	j->first = r->first;
+	j->last = last;
+	j->stopped = stopped;
+	r->first = 0;
+	r->line += count_lf(buf, n);
+	r->offset += n;
+	pthread_mutex_lock(&p->mu);
+	j->state = J_READY;
+	p->next_seq++;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+/*
+ * The header line of a CSV source, from the bytes buffered at its start
+ * (a copy is decoded: decoding unescapes in place): h->p stays NULL when
+ * there is none in reach (the source is then the lead's). Blank lines
+ * before it belong to it.
+ */
+static int find_header(struct par *p, struct reader *r, struct header *h, struct cm_err *err)
+{
+	struct cm_csv dec;
+	struct cm_csv_opts co;
+	struct cm_csv_result res;
+	struct cm_buf copy;
+	size_t at = 0;
+	ssize_t k;
+	int rc = 0;
+
+	h->known = 1;
+	cm_csv_opts_default(&co);
+	co.delim = p->o->rules->delim;
+	if (p->o->max_record)
+		co.max_record = p->o->max_record;
+	if (cm_csv_init(&dec, &co) != 0)
+		return cm_err_set(err, CM_E_NOMEM, "out of memory");
+	cm_buf_init(&copy);
+	for (;;) {
+		size_t have = r->src.end - r->src.start;
+
+		cm_buf_reset(&copy);
+		cm_buf_add(&copy, r->src.buf + r->src.start, have);
+		if (copy.oom) {
+			rc = cm_err_set(err, CM_E_NOMEM, "out of memory");
+			goto out;
+		}
+		cm_csv_reset(&dec);
+		at = 0;
+		do {
+			k = cm_csv_next(&dec, copy.p + at, have - at, r->src.eof, &res);
+			if (k > 0)
+				at += (size_t)k;
+		} while (k > 0 && res.what == CM_CSV_NOTHING && !dec.skipping);
+		if (k > 0 && !dec.skipping)
+			break; /* the header record ends at at */
+		if (k == CM_FAIL) {
+			rc = cm_err_set(err, CM_E_NOMEM, "out of memory");
+			goto out;
+		}
+		if (k == 0 || dec.skipping || r->src.eof || have >= r->src.cap)
+			goto out; /* empty, or not in reach: the lead reads this source */
+		if (cm_source_fill(&r->src, NULL, NULL, p->o->stop, err) < 0) {
+			rc = CM_FAIL;
+			goto out;
+		}
+		if (r->src.stopped)
+			goto out;
+	}
+	h->p = malloc(at ? at : 1);
+	if (!h->p) {
+		rc = cm_err_set(err, CM_E_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(h->p, r->src.buf + r->src.start, at);
+	h->n = at;
+	h->lines = count_lf(h->p, at);
+out:
+	cm_buf_deinit(&copy);
+	cm_csv_deinit(&dec);
+	return rc;
+}
+
+/*
+ * Until the plan is known, every header goes to every pipeline in input
+ * order, as to one pipeline: the queue is emptied first.
+ */
+static int prime(struct par *p, const struct header *h, const char *name, struct cm_err *err)
+{
+	unsigned i;
+
+	if (write_done(p, 1, err) != 0)
+		return CM_FAIL;
+	for (i = 0; i < p->nw; i++) {
+		cm_pipeline_mem_begin(p->w[i].pl, 1, 0, 1);
+		if (feed_header(&p->w[i], p->w[i].pl, h, name, err) != 0)
+			return CM_FAIL;
+	}
+	return 0;
+}
+
+/* Reads one source into chunks. */
+static int read_source(struct par *p, struct reader *r, struct cm_err *err)
+{
+	static const char bom[3] = {'\xef', '\xbb', '\xbf'};
+	struct idle_ctx ic = {p, err};
+	struct header *h = &p->hdr[r->idx];
+	size_t chunk = p->w[0].sink.flush_at; /* the chunk size, kept there */
+	int csv_header = p->o->rules->format == CM_FORMAT_CSV && p->o->rules->header;
+
+	/* A UTF-8 byte order mark is not data (as cm_pipeline_feed). */
+	while (r->src.end - r->src.start < 3 && !r->src.eof &&
+	       memcmp(r->src.buf + r->src.start, bom, r->src.end - r->src.start) == 0)
+		if (cm_source_fill(&r->src, on_idle, &ic, p->o->stop, err) < 0)
+			return CM_FAIL;
+	if (r->src.end - r->src.start >= 3 && memcmp(r->src.buf + r->src.start, bom, 3) == 0)
+		r->src.start += 3;
+
+	if (csv_header) {
+		if (find_header(p, r, h, err) != 0)
+			return CM_FAIL;
+		if (!h->p) {
+			/* no header in reach: this source is the lead's, from its start */
+			if (write_done(p, 1, err) != 0)
+				return CM_FAIL;
+			cm_pipeline_mem_begin(p->lead, 1, 0, 1);
+			p->seq_src = r->idx;
+			p->seq_done = 0;
+			cm_buf_reset(&p->carry);
+		} else if (!p->header_ok) {
+			struct cm_mem_state ms;
+
+			if (prime(p, h, r->src.name, err) != 0)
+				return CM_FAIL;
+			cm_pipeline_mem_begin(p->lead, 1, 0, 1);
+			if (feed_header(&p->w[0], p->lead, h, r->src.name, err) != 0)
+				return CM_FAIL;
+			/* the lead wrote the output header when this one was good */
+			cm_pipeline_mem_save(p->lead, &ms);
+			p->header_ok = !ms.bad_header;
+		}
+	}
+	for (;;) {
+		size_t have = r->src.end - r->src.start;
+		const char *b = r->src.buf + r->src.start, *lf;
+
+		if (r->src.eof) {
+			if (queue(p, r, b, have, 1, r->src.stopped, err) != 0)
+				return CM_FAIL;
+			r->src.start = r->src.end;
+			return 0;
+		}
+		if (have >= chunk || (have > 0 && r->src.may_block) || have == r->src.cap) {
+			lf = have ? memrchr(b, '\n', have) : NULL;
+			if (lf || have == r->src.cap) {
+				size_t n = lf ? (size_t)(lf - b) + 1 : have;
+
+				if (queue(p, r, b, n, 0, 0, err) != 0)
+					return CM_FAIL;
+				r->src.start += n;
+				if (p->o->tick && p->o->tick(p->o->ud, err) != 0)
+					return CM_FAIL;
+				continue;
+			}
+		}
+		if (cm_source_fill(&r->src, on_idle, &ic, p->o->stop, err) < 0)
+			return CM_FAIL;
+	}
+}
+
+static void par_free(struct par *p)
+{
+	size_t i;
+	unsigned k;
+
+	if (p->w) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = 1;
+		pthread_cond_broadcast(&p->work);
+		pthread_mutex_unlock(&p->mu);
+		for (k = 0; k < p->nw; k++) {
+			struct worker *w = &p->w[k];
+
+			if (w->started)
+				pthread_join(w->th, NULL);
+			cm_pipeline_free(w->pl);
+			cm_pseudo_free(w->ps);
+			cm_buf_deinit(&w->sink.buf);
+			cm_buf_deinit(&w->hdr);
+		}
+		free(p->w);
+	}
+	for (i = 0; p->ring && i < p->nring; i++) {
+		struct job *j = &p->ring[i];
+
+		if (j->in) {
+			sodium_memzero(j->in, j->cap);
+			free(j->in);
+		}
+		cm_buf_deinit(&j->out);
+		free(j->rej);
+	}
+	free(p->ring);
+	for (i = 0; p->hdr && i < p->nsrc; i++) {
+		free(p->hdr[i].p);
+		free(p->hdr[i].name);
+	}
+	free(p->hdr);
+	cm_buf_deinit(&p->carry);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	pthread_mutex_destroy(&p->mu);
+}
+
+int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
+	       struct cm_sink *sink, const char *const *paths, size_t n,
+	       const struct cm_par_opts *po, struct cm_err *err)
+{
+	static char mem_name[] = "memory";
+	struct par p;
+	struct cm_csv_opts co;
+	size_t i, cap, chunk = po->chunk ? po->chunk : CM_PAR_CHUNK_DEFAULT;
+	unsigned k;
+	int rc = CM_FAIL;
+
+	memset(&p, 0, sizeof p);
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.work, NULL);
+	pthread_cond_init(&p.done, NULL);
+	cm_buf_init(&p.carry);
+	p.o = o;
+	p.lead = lead;
+	p.sink = sink;
+	p.seq_src = SIZE_MAX;
+	p.nsrc = n;
+	p.nw = po->jobs;
+	p.nring = 4 * (size_t)po->jobs;
+	p.ring = calloc(p.nring, sizeof *p.ring);
+	p.hdr = calloc(n ? n : 1, sizeof *p.hdr);
+	p.w = calloc(p.nw, sizeof *p.w);
+	if (!p.ring || !p.hdr || !p.w) {
+		cm_err_set(err, CM_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < p.nring; i++)
+		cm_buf_init(&p.ring[i].out);
+	for (k = 0; k < p.nw; k++) {
+		struct worker *w = &p.w[k];
+		struct cm_pipeline_opts wo = *o;
+
+		w->par = &p;
+		cm_buf_init(&w->hdr);
+		memset(&w->sink, 0, sizeof w->sink);
+		w->sink.fd = -1;
+		w->sink.name = mem_name;
+		cm_buf_init(&w->sink.buf);
+		w->sink.flush_at = chunk; /* never reached by a worker's flush: see below */
+		if (o->ps && !(w->ps = po->engine(po->ud, err)))
+			goto out;
+		wo.ps = w->ps;
+		wo.header_out = 0;
+		wo.on_reject = collect;
+		wo.ud = w;
+		wo.store = NULL;
+		wo.stop = NULL;
+		wo.tick = NULL;
+		wo.flush_ms = (unsigned)-1; /* records wait in memory: the main thread writes them */
+		if (!(w->pl = cm_pipeline_new(&wo, &w->sink, err)))
+			goto out;
+	}
+	/* A worker's sink is never written: its mark is out of reach once the pipelines exist. */
+	for (k = 0; k < p.nw; k++)
+		p.w[k].sink.flush_at = SIZE_MAX;
+	for (k = 0; k < p.nw; k++) {
+		if (pthread_create(&p.w[k].th, NULL, worker_main, &p.w[k]) != 0) {
+			cm_err_set(err, CM_E_NOMEM, "cannot start worker threads");
+			goto out;
+		}
+		p.w[k].started = 1;
+	}
+	if (cm_pipeline_start_output(lead, err) != 0)
+		goto out;
+
+	cm_csv_opts_default(&co);
+	cap = (o->max_record ? o->max_record : co.max_record) + chunk + 64 * 1024;
+	for (i = 0; i < n; i++) {
+		struct reader r;
+		int rrc, stopped;
+
+		if (o->stop && *o->stop) {
+			cm_pipeline_set_stopped(lead);
+			break;
+		}
+		memset(&r, 0, sizeof r);
+		r.idx = i;
+		r.line = 1;
+		r.first = 1;
+		if (cm_source_open(&r.src, paths[i], cap, err) != 0) {
+			if (o->stop && *o->stop) {
+				cm_pipeline_set_stopped(lead);
+				break;
+			}
+			/* what came before it is written, as with one pipeline */
+			if (write_done(&p, 1, err) == 0)
+				(void)cm_pipeline_flush(lead, NULL);
+			goto out;
+		}
+		if (!(p.hdr[i].name = strdup(r.src.name))) {
+			cm_source_close(&r.src);
+			cm_err_set(err, CM_E_NOMEM, "out of memory");
+			goto out;
+		}
+		cm_pipeline_mem_source(lead, &r.src);
+		rrc = read_source(&p, &r, err);
+		{
+			struct cm_stats bytes;
+
+			memset(&bytes, 0, sizeof bytes);
+			bytes.bytes_in = r.src.bytes;
+			cm_pipeline_add_stats(lead, &bytes);
+		}
+		cm_pipeline_mem_source(lead, NULL);
+		stopped = r.src.stopped;
+		cm_source_close(&r.src);
+		if (rrc != 0)
+			goto out;
+		if (stopped) {
+			cm_pipeline_set_stopped(lead);
+			break;
+		}
+	}
+	if (write_done(&p, 1, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	par_free(&p);
+	return rc;
+}

@@ -1,0 +1,122 @@
+#!/bin/sh
+# -j N: the same output bytes, rejection lines, counters and exit status as
+# one thread, for every line format, whatever the chunk size (--chunk 1
+# cuts at every line feed, so every quoted line break and over-long line
+# crosses a chunk), over one file, several files and stdin.
+. tests/lib.sh
+
+# same_as_one NAME RULES "OPTIONS" INPUT...: -j 2 and -j 3 at several chunk
+# sizes against -j 1 (stdout, stderr, status).
+same_as_one() {
+	_n=$1 _r=$2 _o=$3
+	shift 3
+	# shellcheck disable=SC2086
+	$CDRMIN -r "$_r" -k "$KEY" --stats $_o "$@" >"$TMP/j1.out" 2>"$TMP/j1.err" </dev/null
+	_rc1=$?
+	sed '/elapsed=/d; /cache lookups=/d' "$TMP/j1.err" >"$TMP/j1.errs"
+	for _j in 2 3; do
+		for _c in 1 7 64 4096 0; do
+			_copt=""
+			[ "$_c" -ne 0 ] && _copt="--chunk $_c"
+			# shellcheck disable=SC2086
+			$CDRMIN -r "$_r" -k "$KEY" --stats $_o -j $_j $_copt "$@" >"$TMP/jn.out" \
+				2>"$TMP/jn.err" </dev/null
+			_rcn=$?
+			sed '/elapsed=/d; /cache lookups=/d' "$TMP/jn.err" >"$TMP/jn.errs"
+			if [ "$_rcn" -eq "$_rc1" ]; then ok; else
+				fail "$_n -j $_j --chunk $_c: exit $_rcn, -j 1 gave $_rc1"
+				head -3 "$TMP/jn.err" >&2
+			fi
+			expect_same "$_n -j $_j --chunk $_c: output" "$TMP/j1.out" "$TMP/jn.out"
+			expect_same "$_n -j $_j --chunk $_c: stderr" "$TMP/j1.errs" "$TMP/jn.errs"
+		done
+	done
+}
+
+# The shipped fixtures, every line format (captures are refused below).
+same_as_one asterisk rules/asterisk.rules "" fixtures/asterisk/master.csv
+same_as_one asterisk-jsonl rules/asterisk.rules "--output jsonl" fixtures/asterisk/master.csv
+same_as_one asterisk-newcdr rules/asterisk-newcdr.rules "" fixtures/asterisk-newcdr/master.csv
+same_as_one freeswitch rules/freeswitch.rules "" fixtures/freeswitch/Master.csv
+same_as_one generic rules/generic.rules "" fixtures/generic/cdr.csv
+same_as_one mobile rules/mobile.rules "" fixtures/mobile/cdr.csv
+same_as_one kamailio-acc rules/kamailio-acc.rules "" fixtures/kamailio/acc.log
+same_as_one kamailio-acc-json rules/kamailio-acc-json.rules "" fixtures/kamailio/acc-json.log
+same_as_one freeswitch-json rules/freeswitch-json.rules "" fixtures/freeswitch-json/cdr.jsonl
+same_as_one kannel rules/kannel.rules "" fixtures/kannel/access.log
+same_as_one sms-json rules/sms-json.rules "--output jsonl" fixtures/sms-json/sms.jsonl
+
+# Volume: many chunks, repeated numbers.
+awk -v n=3000 -v seed=5 -f bench/gen-asterisk.awk >"$TMP/ast.csv"
+same_as_one volume rules/asterisk.rules "" "$TMP/ast.csv"
+
+# Several files in order, the second with a header that differs (its records
+# are rejected), a file in the middle without a final line feed.
+H='caller,callee,start,duration'
+cat >"$TMP/g.rules" <<'EOF'
+format csv
+header yes
+numbering country=44 trunk=0 international=00
+caller phone pseudonym
+callee phone pseudonym keep=cc
+start time floor=hour
+duration keep
+* drop
+EOF
+{
+	echo "$H"
+	i=0
+	while [ $i -lt 40 ]; do
+		echo "0207946$(printf %04d $i),+4477009001$(printf %02d $((i % 50))),2024-03-01 10:$(printf %02d $((i % 60))):00,$i"
+		i=$((i + 1))
+	done
+} >"$TMP/f1.csv"
+{ echo "callee,caller,start,duration"; tail -n 5 "$TMP/f1.csv"; } >"$TMP/f2.csv"
+{ echo "$H"; tail -n 7 "$TMP/f1.csv" | tr -d '\n'; } >"$TMP/f3.csv"
+same_as_one files "$TMP/g.rules" "" "$TMP/f1.csv" "$TMP/f2.csv" "$TMP/f3.csv" "$TMP/f1.csv"
+
+# Hostile CSV: quoted line breaks (a chunk cut inside a field), CRLF, a stray
+# quote, a NUL, a wrong field count, an over-long record, blank lines, a
+# byte order mark.
+printf '\357\273\277%s\r\n' "$H" >"$TMP/h.csv"
+printf '"0207946 0001","+44 7700 900001","2024-03-01 10:00:00",1\r\n' >>"$TMP/h.csv"
+printf '"0207946\n0002","+44 7700\n\n900002","2024-03-01 10:00:00",2\n' >>"$TMP/h.csv"
+printf '\n\n"0207946 0003"x,"+44 7700 900003","2024-03-01 10:00:00",3\n' >>"$TMP/h.csv"
+printf '02079460004,+447700900004,2024-03-01 10:00:00\n' >>"$TMP/h.csv"
+printf '02079460005,+447700900005,2024-03-01 1\00000:00,5\n' >>"$TMP/h.csv"
+awk 'BEGIN { printf "02079460006,\"+447700900006"; for (i = 0; i < 300; i++) printf "\n12345678"; printf "\",2024-03-01 10:00:00,6\n" }' >>"$TMP/h.csv"
+printf '02079460007,+447700900007,2024-03-01 10:00:00,7\n"02079460008,unclosed\n' >>"$TMP/h.csv"
+same_as_one hostile-csv "$TMP/g.rules" "--max-record 1000" "$TMP/h.csv"
+same_as_one hostile-csv-big "$TMP/g.rules" "--max-record 100000" "$TMP/h.csv"
+
+# Hostile lines: over-long lines, a NUL, CRLF, blank lines, no final line feed.
+{
+	head -n 3 fixtures/kannel/access.log
+	awk 'BEGIN { for (i = 0; i < 500; i++) printf "x"; printf "\n" }'
+	printf 'bad\000line\r\n\n'
+	sed -n '4,$p' fixtures/kannel/access.log | tr -d '\n'
+} >"$TMP/k.log"
+same_as_one hostile-kannel rules/kannel.rules "--max-record 300" "$TMP/k.log"
+
+# stdin through a pipe
+cat "$TMP/ast.csv" | $CDRMIN -r rules/asterisk.rules -k "$KEY" >"$TMP/p1.out" 2>/dev/null
+cat "$TMP/ast.csv" | $CDRMIN -r rules/asterisk.rules -k "$KEY" -j 2 --chunk 5000 >"$TMP/p2.out" 2>/dev/null
+expect_same "stdin pipe -j 2" "$TMP/p1.out" "$TMP/p2.out"
+
+# A missing file ends the run as with one thread: what came before is written, exit 66.
+$CDRMIN -r "$TMP/g.rules" -k "$KEY" "$TMP/f1.csv" "$TMP/nope.csv" "$TMP/f1.csv" >"$TMP/m1.out" 2>"$TMP/m1.err"
+rc1=$?
+$CDRMIN -r "$TMP/g.rules" -k "$KEY" -j 2 --chunk 64 "$TMP/f1.csv" "$TMP/nope.csv" "$TMP/f1.csv" >"$TMP/m2.out" 2>"$TMP/m2.err"
+rc2=$?
+[ "$rc1" -eq 66 ] && [ "$rc2" -eq 66 ] && ok || fail "missing file: exits $rc1 and $rc2, expected 66"
+expect_same "missing file: output" "$TMP/m1.out" "$TMP/m2.out"
+expect_same "missing file: stderr" "$TMP/m1.err" "$TMP/m2.err"
+
+# Captures and the store stay on one thread: refused with a usage error.
+expect_exit 64 "-j with sip" $CDRMIN -r rules/sip.rules -k "$KEY" -j 2 fixtures/sip/calls.pcap
+expect_grep "-j with sip: says why" "$TMP/err" "-j is for csv, jsonl, kv and kannel"
+expect_exit 64 "-j with --retain" $CDRMIN -r rules/asterisk.rules -k "$KEY" -j 2 \
+	--retain "$TMP/store" --store-key "$OTHER_KEY" fixtures/asterisk/master.csv
+expect_exit 64 "--chunk 0" $CDRMIN -r rules/asterisk.rules -k "$KEY" -j 2 --chunk 0 fixtures/asterisk/master.csv
+
+summary
