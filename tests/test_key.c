@@ -349,7 +349,7 @@ Test(key, schedule_refusals)
 	put_key_last("c", 0x21);
 	expect_add_refused(&s, karg("c", "2027-01-01"), CM_E_USAGE, "already takes effect on 2027-01-01");
 	for (i = 2; i < CM_KEYS_MAX; i++) {
-		char date[16];
+		char date[32];
 
 		snprintf(name, sizeof name, "k%d", i);
 		snprintf(date, sizeof date, "%04d-01-01", 2028 + i);
@@ -439,6 +439,7 @@ static unsigned char pat(size_t i)
 #define SCAN_CHUNK ((size_t)1 << 20)
 
 #define MAPS_MAX ((size_t)1 << 20)
+#define SCAN_MAP_MAX ((unsigned long)1 << 30)
 
 /*
  * Occurrences of pat()[0..32) in readable memory, not counting one at skip.
@@ -481,6 +482,13 @@ static size_t residue(const void *skip)
 			continue;
 		if (perm[1] != 'w' && path[0] == '/')
 			continue; /* code and constants of a file: not where a loaded key could be */
+		/*
+		 * Terabytes of reserved, never touched address space (AddressSanitizer's
+		 * shadow) would take hours to read as zero pages; the heap, stacks and
+		 * data the code under test uses are far smaller.
+		 */
+		if (hi - lo > SCAN_MAP_MAX)
+			continue;
 		for (a = lo; a < hi; a += SCAN_CHUNK) {
 			size_t want = hi - a < bufcap ? hi - a : bufcap, j, k;
 			ssize_t got = pread(mem, buf, want, (off_t)a);
@@ -557,20 +565,15 @@ Test(key, residue_scan_finds_planted_copies)
 	sodium_memzero(heap, 64);
 	free(heap);
 	cr_expect_eq(residue(NULL), 0);
+	at_depth(plant_on_stack, NULL);
+	cr_expect_eq(residue(NULL), 1, "a copy on a dead stack frame");
 	/* freed without a wipe: still there (past the allocator's own words) */
 	heap = malloc(4096);
 	cr_assert_not_null(heap);
 	for (i = 0; i < CM_KEY_BYTES; i++)
 		heap[64 + i] = pat(i);
 	free(heap);
-	cr_expect_eq(residue(NULL), 1, "a freed heap block");
-	heap = malloc(4096); /* glibc gives the same block back: wipe it for the next check */
-	cr_assert_not_null(heap);
-	sodium_memzero(heap, 4096);
-	free(heap);
-	cr_expect_eq(residue(NULL), 0);
-	at_depth(plant_on_stack, NULL);
-	cr_expect_eq(residue(NULL), 1, "a copy on a dead stack frame");
+	cr_expect_eq(residue(NULL), 2, "a freed heap block, and the stack copy");
 }
 
 struct load_job {
