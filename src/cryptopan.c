@@ -4,7 +4,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 
 #include "cdrmin/clock.h"
 #include "cdrmin/cryptopan.h"
+#include "cdrmin/secmem.h"
 #include "cdrmin/key.h"
 
 #define AES_BLOCK 16
@@ -126,18 +126,13 @@ struct cm_cryptopan *cm_cryptopan_new(const unsigned char key[CM_CRYPTOPAN_KEYBY
 	if (cache_slots) {
 		slots = pow2_ceil(cache_slots < MEMO_WAYS ? MEMO_WAYS : cache_slots);
 		c->map_bytes = slots / MEMO_WAYS * sizeof(struct memo_set);
-		map = mmap(NULL, c->map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			   -1, 0);
-		if (map == MAP_FAILED) {
+		/* The cache holds original addresses: out of core dumps and swap (secmem.h). */
+		map = cm_secmem_map(c->map_bytes, NULL);
+		if (!map) {
 			c->map_bytes = 0;
 			goto fail;
 		}
 		c->sets = map;
-		/* The cache holds original addresses: keep it out of core dumps... */
-		if (madvise(map, c->map_bytes, MADV_DONTDUMP) != 0)
-			goto fail;
-		/* ...and out of swap when RLIMIT_MEMLOCK allows; if not, it stays usable. */
-		(void)mlock(map, c->map_bytes);
 		c->set_mask = slots / MEMO_WAYS - 1;
 		randombytes_buf(&c->seed, sizeof c->seed);
 	}
@@ -155,10 +150,7 @@ void cm_cryptopan_free(struct cm_cryptopan *c)
 	EVP_CIPHER_CTX_free(c->ctx);
 	if (c->s)
 		sodium_free(c->s); /* wipes */
-	if (c->sets) {
-		sodium_memzero(c->sets, c->map_bytes);
-		munmap(c->sets, c->map_bytes);
-	}
+	cm_secmem_unmap(c->sets, c->map_bytes);
 	sodium_memzero(c, sizeof *c);
 	free(c);
 }

@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <sodium.h>
 /* XXH3 inlined: a memo lookup costs a few dozen instructions, not a library call */
@@ -17,6 +16,7 @@
 #include <xxhash.h>
 
 #include "cdrmin/phone.h"
+#include "cdrmin/secmem.h"
 
 void cm_numbering_default(struct cm_numbering *np)
 {
@@ -661,14 +661,11 @@ struct cm_phone_memo *cm_phone_memo_new(size_t entries)
 	if (!m)
 		return NULL;
 	m->bytes = slots * sizeof *m->slot;
-	map = mmap(NULL, m->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (map == MAP_FAILED || madvise(map, m->bytes, MADV_DONTDUMP) != 0) {
-		if (map != MAP_FAILED)
-			munmap(map, m->bytes);
+	map = cm_secmem_map(m->bytes, NULL);
+	if (!map) {
 		free(m);
 		return NULL;
 	}
-	(void)mlock(map, m->bytes); /* out of swap when RLIMIT_MEMLOCK allows */
 	m->slot = map;
 	m->mask = slots - 1;
 	randombytes_buf(&m->seed, sizeof m->seed);
@@ -679,8 +676,7 @@ void cm_phone_memo_free(struct cm_phone_memo *m)
 {
 	if (!m)
 		return;
-	sodium_memzero(m->slot, m->bytes);
-	munmap(m->slot, m->bytes);
+	cm_secmem_unmap(m->slot, m->bytes);
 	sodium_memzero(m, sizeof *m);
 	free(m);
 }

@@ -2,7 +2,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <sodium.h>
 /* XXH3 inlined: a tag costs a few dozen instructions, not a library call */
@@ -14,6 +13,7 @@
 #include "cdrmin/cryptopan.h"
 #include "cdrmin/generalize.h"
 #include "cdrmin/pseudo.h"
+#include "cdrmin/secmem.h"
 #include "cdrmin/retention.h"
 
 /*
@@ -193,22 +193,14 @@ struct cm_pseudo *cm_pseudo_new(const struct cm_key *key, size_t cache_entries,
 	if (cache_entries) {
 		entries = pow2_ceil(cache_entries < MEMO_WAYS ? MEMO_WAYS : cache_entries);
 		ps->map_bytes = entries / MEMO_WAYS * sizeof(struct memo_set);
-		map = mmap(NULL, ps->map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			   -1, 0);
-		if (map == MAP_FAILED)
-			goto nomem;
-		ps->sets = map;
-		/* The cache holds normalized originals: keep it out of core dumps. */
-		if (madvise(map, ps->map_bytes, MADV_DONTDUMP) != 0) {
-			cm_err_set(err, CM_E_INTERNAL,
-				   "pseudonym engine: cannot exclude the cache from core dumps");
+		/* The cache holds normalized originals: secmem.h keeps it out of dumps and swap. */
+		map = cm_secmem_map(ps->map_bytes, &ps->locked);
+		if (!map) {
+			cm_err_set(err, CM_E_NOMEM,
+				   "pseudonym engine: no memory for the cache out of core dumps");
 			goto fail;
 		}
-		/*
-		 * And out of swap when the system allows (RLIMIT_MEMLOCK): a
-		 * failure leaves the cache usable, only swappable.
-		 */
-		ps->locked = mlock(map, ps->map_bytes) == 0;
+		ps->sets = map;
 		ps->set_mask = entries / MEMO_WAYS - 1;
 		randombytes_buf(&ps->seed, sizeof ps->seed);
 	}
@@ -305,10 +297,7 @@ void cm_pseudo_free(struct cm_pseudo *ps)
 		sodium_free(ps->states); /* wipes */
 	if (ps->sub)
 		sodium_free(ps->sub);
-	if (ps->sets) {
-		sodium_memzero(ps->sets, ps->map_bytes);
-		munmap(ps->sets, ps->map_bytes);
-	}
+	cm_secmem_unmap(ps->sets, ps->map_bytes);
 	sodium_memzero(ps, sizeof *ps);
 	free(ps);
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cdrmin/key.h"
 #include "cdrmin/retention.h"
 #include "cdrmin/segment.h"
 
@@ -131,9 +132,7 @@ int cm_retention_zone_ok(const char *zone)
 		close(fd);
 		return -1;
 	}
-	do
-		got = read(fd, magic, sizeof magic);
-	while (got < 0 && errno == EINTR);
+	got = cm_read_full(fd, (unsigned char *)magic, sizeof magic); /* short reads and EINTR retried */
 	close(fd);
 	if (got != (ssize_t)sizeof magic || memcmp(magic, "TZif", 4) != 0)
 		return -1;

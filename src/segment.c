@@ -158,8 +158,7 @@ static uint64_t get_be64(const unsigned char *p)
 	return v;
 }
 
-/* Reads up to n bytes at off; fewer only at end of file. Returns the count or -1. */
-static ssize_t pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
+ssize_t cm_pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
 {
 	size_t got = 0;
 	ssize_t r;
@@ -612,13 +611,13 @@ static int read_small(const struct cm_seg *s, const char *name, unsigned char *b
 	fd = open_regular(s, name, &st, err);
 	if (fd < 0)
 		return CM_FAIL;
-	got = pread_full(fd, b, n, 0);
+	got = cm_pread_full(fd, b, n, 0);
 	if (got < 0) {
 		cm_err_set(err, CM_E_IO, "segment %s: %s: cannot read: %s", s->info.idhex, name,
 			   strerror(errno));
 		goto out;
 	}
-	if ((size_t)got != n || pread_full(fd, &extra, 1, n) != 0) {
+	if ((size_t)got != n || cm_pread_full(fd, &extra, 1, n) != 0) {
 		cm_err_set(err, CM_E_DATA, "segment %s: %s: wrong length (expected %zu bytes)",
 			   s->info.idhex, name, n);
 		goto out;
@@ -746,7 +745,7 @@ struct cm_seg *cm_seg_open_read(const char *dir, const char *idhex,
 	s->fd = open_regular(s, sname, &st, err);
 	if (s->fd < 0)
 		goto out;
-	got = pread_full(s->fd, hdr, HDR_BYTES, 0);
+	got = cm_pread_full(s->fd, hdr, HDR_BYTES, 0);
 	if (got < 0) {
 		cm_err_set(err, CM_E_IO, "segment %s: %s: cannot read: %s", idhex, sname,
 			   strerror(errno));
@@ -849,7 +848,7 @@ static int read_frame(struct cm_seg *s, struct cm_buf *out, struct cm_err *e)
 	ssize_t got;
 	char why[128];
 
-	got = pread_full(s->fd, lb, LEN_BYTES, s->pos);
+	got = cm_pread_full(s->fd, lb, LEN_BYTES, s->pos);
 	if (got < 0) {
 		s->rs = RS_FAULT;
 		return cm_err_set(e, CM_E_IO, "segment %s: frame %llu: cannot read: %s",
@@ -891,7 +890,7 @@ static int read_frame(struct cm_seg *s, struct cm_buf *out, struct cm_err *e)
 		return cm_err_set(e, CM_E_NOMEM, "segment %s: frame %llu: out of memory",
 				  s->info.idhex, (unsigned long long)no);
 	}
-	got = pread_full(s->fd, s->buf, clen, s->pos + LEN_BYTES);
+	got = cm_pread_full(s->fd, s->buf, clen, s->pos + LEN_BYTES);
 	if (got < 0)
 		return cm_err_set(e, CM_E_IO, "segment %s: frame %llu: cannot read: %s",
 				  s->info.idhex, (unsigned long long)no, strerror(errno));
@@ -920,7 +919,7 @@ static int read_frame(struct cm_seg *s, struct cm_buf *out, struct cm_err *e)
 		return data_fault(s, e, no, why);
 	}
 	s->saw_final = 1;
-	got = pread_full(s->fd, lb, 1, s->pos);
+	got = cm_pread_full(s->fd, lb, 1, s->pos);
 	if (got < 0)
 		return cm_err_set(e, CM_E_IO, "segment %s: frame %llu: cannot read: %s",
 				  s->info.idhex, (unsigned long long)no + 1, strerror(errno));
@@ -975,7 +974,7 @@ static int looks_closed(struct cm_seg *s, uint64_t size)
 	uint32_t clen = 0;
 
 	while (pos < size) {
-		if (size - pos < LEN_BYTES || pread_full(s->fd, lb, LEN_BYTES, pos) != LEN_BYTES)
+		if (size - pos < LEN_BYTES || cm_pread_full(s->fd, lb, LEN_BYTES, pos) != LEN_BYTES)
 			return 0;
 		clen = get_be32(lb);
 		if (clen < ABYTES || clen > CLEN_MAX || clen > size - pos - LEN_BYTES)
@@ -1004,8 +1003,8 @@ static int same_content(int dirfd, const char *a, const char *b)
 	if (fa < 0 || fb < 0 || !pa || !pb)
 		goto out;
 	for (;;) {
-		na = pread_full(fa, pa, COPY_CHUNK, off);
-		nb = pread_full(fb, pb, COPY_CHUNK, off);
+		na = cm_pread_full(fa, pa, COPY_CHUNK, off);
+		nb = cm_pread_full(fb, pb, COPY_CHUNK, off);
 		if (na < 0 || nb < 0)
 			goto out;
 		if (na != nb || memcmp(pa, pb, (size_t)na) != 0) {
@@ -1094,7 +1093,7 @@ static int quarantine(struct cm_seg *s, const char *quarantine_dir, uint64_t siz
 		goto io;
 	while (off < size) {
 		want = size - off < COPY_CHUNK ? (size_t)(size - off) : COPY_CHUNK;
-		got = pread_full(s->fd, b, want, off);
+		got = cm_pread_full(s->fd, b, want, off);
 		if (got < 0 || (size_t)got != want) {
 			if (got >= 0)
 				errno = EIO; /* the file shrank under us */

@@ -692,7 +692,7 @@ static int tail_looks_final(const char *path)
 		return 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size >= SEG_HDR_BYTES + LEN_BYTES + FINAL_CLEN &&
-	    pread(fd, lb, LEN_BYTES, st.st_size - (LEN_BYTES + FINAL_CLEN)) == LEN_BYTES &&
+	    cm_pread_full(fd, lb, LEN_BYTES, (uint64_t)st.st_size - (LEN_BYTES + FINAL_CLEN)) == LEN_BYTES &&
 	    get_be(lb, LEN_BYTES) == FINAL_CLEN)
 		ok = 1;
 	close(fd);
@@ -1642,10 +1642,17 @@ int cm_store_audit(const char *dir, const char *line, struct cm_err *err)
 		cm_err_set(err, CM_E_IO, "audit: %s: %s", p, strerror(errno));
 		goto out;
 	}
-	/* One write with O_APPEND: concurrent writers' lines do not interleave. */
+	/*
+	 * One write with O_APPEND: concurrent writers' lines do not interleave.
+	 * Should the kernel take only part of it, the rest follows at once, so
+	 * that no partial line is left for the next entry to run into.
+	 */
 	do
 		w = write(fd, b, n + 1);
 	while (w < 0 && errno == EINTR);
+	if (w >= 0 && (size_t)w < n + 1)
+		w = cm_write_full(fd, (const unsigned char *)b + w, n + 1 - (size_t)w) == 0
+			    ? (ssize_t)(n + 1) : -1;
 	if (w != (ssize_t)(n + 1)) {
 		cm_err_set(err, CM_E_IO, "audit: %s: %s", p,
 			   w < 0 ? strerror(errno) : "short write (a partial line)");

@@ -71,6 +71,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cdrmin/buf.h"
 #include "cdrmin/err.h"
@@ -83,6 +84,12 @@
 #define CM_SEG_HEADER_BYTES 156 /* a segment file's header, before its first frame */
 
 struct cm_seg;
+
+/*
+ * Reads up to n bytes of fd at off, short reads and EINTR retried: fewer
+ * only at end of file. Returns the count, or -1 (errno set).
+ */
+ssize_t cm_pread_full(int fd, unsigned char *p, size_t n, uint64_t off);
 
 /* 1 when s is a class name: [a-z0-9_-], 1 to CM_SEG_CLASS_MAX bytes. */
 int cm_seg_class_ok(const char *s);
