@@ -190,6 +190,7 @@ static struct {
 	struct cm_pipeline *pl;
 	const struct cm_pseudo *ps;
 	struct cm_capture *live; /* a live capture: the kernel's drops */
+	const struct cm_sink *sink; /* -o: the file SIGHUP reopens; NULL for stdout */
 	const char *stats_path;
 	double t0, next_bar, next_stats, interval;
 	uint64_t total;          /* file bytes of all the inputs; 0: not known */
@@ -799,6 +800,10 @@ static int ops_tick(void *ud, struct cm_err *err)
 	double t;
 
 	(void)ud;
+	/* a SIGHUP while nothing is written (a live capture without traffic): reopen now */
+	if (ops.sink && ops.sink->reopen && *ops.sink->reopen != ops.sink->reopen_seen &&
+	    cm_pipeline_flush(ops.pl, err) != 0)
+		return CM_FAIL;
 	if (!ops.bar && !ops.stats_path)
 		return 0;
 	t = now();
@@ -1437,8 +1442,10 @@ int main(int argc, char **argv)
 	}
 	if (cm_sink_open(&sink, cli.out_path, &err) != 0)
 		die_err(&err, NULL);
-	if (cli.out_path)
+	if (cli.out_path) {
 		sink.reopen = &hup_count;
+		ops.sink = &sink;
+	}
 
 	memset(&po, 0, sizeof po);
 	po.rules = &rules;

@@ -17,14 +17,18 @@ TestSuite(decomp);
 
 struct blob {
 	unsigned char *p;
-	size_t n;
+	size_t n, cap;
 };
 
 static void blob_add(struct blob *b, const void *p, size_t n)
 {
-	b->p = realloc(b->p, b->n + n + 1);
-	cr_assert_not_null(b->p);
-	memcpy(b->p + b->n, p, n);
+	if (b->n + n + 1 > b->cap) {
+		b->cap = (b->n + n + 1) * 2;
+		b->p = realloc(b->p, b->cap);
+		cr_assert_not_null(b->p);
+	}
+	if (n)
+		memcpy(b->p + b->n, p, n);
 	b->n += n;
 }
 
@@ -225,7 +229,7 @@ static void cut_everywhere(enum cm_zkind kind, const struct blob *c, const struc
 	size_t cut;
 
 	for (cut = 1; cut < c->n; cut++) {
-		struct blob part = {c->p, cut}, out = {0};
+		struct blob part = {c->p, cut, 0}, out = {0};
 		struct cm_err err = {0};
 		char want[64];
 
