@@ -21,6 +21,11 @@ LC_ALL=C
 export LC_ALL
 . tests/lib.sh
 UNIT=src/systemd/cdrmin-capture@.service
+PID=""
+SPID=""
+# The captures this test started end with it, whatever fails first.
+trap 'for p in $PID $SPID; do kill -TERM "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM
 BIN=$(readlink -f "${CDRMIN##* }")
 
 check() {
