@@ -337,6 +337,31 @@ expect_exit 66 "--quiet keeps errors" $CDRMIN -r $GEN -k "$KEY" -q "$TMP/none.cs
 expect_grep "--quiet keeps errors: message" "$TMP/err" "cdrmin: error: $TMP/none.csv"
 expect_exit 0 "--quiet keeps --stats" $CDRMIN -r $GEN -k "$KEY" -q --stats fixtures/generic/cdr.csv
 expect_grep "--quiet keeps --stats: summary" "$TMP/err" "cdrmin: stats: read="
+expect_exit 0 "store note" $CDRMIN -r rules/asterisk.rules -k "$KEY" --retain "$TMP/store" --store-key "$OTHER_KEY" "$TMP/gz/master.csv"
+expect_grep "store note: without --quiet" "$TMP/err" "cdrmin: store: 10 records and 0 rejected kept"
+expect_exit 0 "store note, --quiet" $CDRMIN -r rules/asterisk.rules -k "$KEY" --retain "$TMP/store" --store-key "$OTHER_KEY" -q "$TMP/gz/master.csv"
+check "store note: not with --quiet" [ ! -s "$TMP/err" ]
+# stopped by SIGTERM: the note and the summary it brings, not with --quiet
+for q in "" -q; do
+	rm -f "$TMP/fifo" "$TMP/term.out"
+	mkfifo "$TMP/fifo"
+	# shellcheck disable=SC2086
+	$CDRMIN -r $GEN -k "$KEY" -o "$TMP/term.out" $q <"$TMP/fifo" 2>"$TMP/term.err" &
+	pid=$!
+	exec 7>"$TMP/fifo"
+	head -n 11 "$TMP/big.csv" >&7
+	wait_for lines_are 11 "$TMP/term.out"
+	kill -TERM $pid
+	wait $pid
+	check "stopped by SIGTERM${q:+ with $q}: exit 0" [ $? -eq 0 ]
+	exec 7>&-
+	if [ -z "$q" ]; then
+		expect_grep "stopped by SIGTERM: the note" "$TMP/term.err" "cdrmin: stopped by SIGTERM"
+		expect_grep "stopped by SIGTERM: the summary" "$TMP/term.err" "cdrmin: stats: read=10 written=10"
+	else
+		check "stopped by SIGTERM with -q: nothing on stderr" [ ! -s "$TMP/term.err" ]
+	fi
+done
 
 # ================================================== 4. --stats-json
 SJ="$TMP/mon/stats.json"
