@@ -460,6 +460,7 @@ int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, co
 	case CM_ACT_SCRUB:
 		sc.np = c->np;
 		sc.pm = c->pm;
+		sc.probes = c->probes;
 		sc.ps = c->ps;
 		sc.epoch = c->epoch;
 		sc.row = c->row;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdrmin/fieldmemo.h"
 #include "cdrmin/generalize.h"
 #include "cdrmin/json.h"
 
@@ -125,6 +126,8 @@ void cm_plan_deinit(struct cm_plan *p)
 
 /* Slots of the normalizations memo: 16384 x 80 bytes, within the L2 cache of most cores. */
 #define PHONE_MEMO_SLOTS 16384
+/* Slots of the field output memo: 32768 x 320 bytes (10 MiB). */
+#define FIELD_MEMO_SLOTS 32768
 
 void cm_plan_out_init(struct cm_plan_out *o)
 {
@@ -135,6 +138,7 @@ void cm_plan_out_init(struct cm_plan_out *o)
 	cm_buf_init(&o->dec);
 	/* Without it (memory short) each value is normalized every time: same output. */
 	o->pm = cm_phone_memo_new(PHONE_MEMO_SLOTS);
+	o->fm = cm_field_memo_new(FIELD_MEMO_SLOTS);
 }
 
 void cm_plan_out_deinit(struct cm_plan_out *o)
@@ -151,6 +155,7 @@ void cm_plan_out_deinit(struct cm_plan_out *o)
 	free(o->ot);
 	free(o->raw);
 	cm_phone_memo_free(o->pm);
+	cm_field_memo_free(o->fm);
 	memset(o, 0, sizeof *o);
 }
 
@@ -382,6 +387,7 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	c.ps = ps;
 	c.np = &p->rules->numbering;
 	c.pm = o->pm;
+	c.probes = NULL;
 	c.epoch = 0;
 	c.tmp = &o->tmp;
 	c.dec = &o->dec;
@@ -432,7 +438,9 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 			rc = map_tree(p, a, &c, v, &o->scratch);
 			o->ot[i] = CM_OT_JSON;
 		} else {
-			rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
+			rc = cm_field_memo_wants(a)
+				     ? cm_field_memo_apply(o->fm, a, &c, v.p, v.n, &o->scratch)
+				     : cm_action_apply(a, &c, v.p, v.n, &o->scratch);
 			if (t == CM_VT_NUM && rc == 0 &&
 			    json_number(o->scratch.p + start, o->scratch.n - start))
 				o->ot[i] = CM_OT_JSON;

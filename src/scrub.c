@@ -429,17 +429,29 @@ static int in_row(const struct cm_scrub_ctx *ctx, const char *s, size_t a, size_
 	enum cm_phone_class cls;
 	size_t k;
 
+	int hit = 0;
+
 	if (ctx->nrow == 0 || !ctx->row)
 		return 0;
 	cls = cm_phone_normalize_memo(ctx->np ? ctx->pm : NULL, plan_of(ctx, &plan), s + a, b - a, tmp);
-	if (tmp->oom)
+	if (tmp->oom) {
+		if (ctx->probes)
+			cm_buf_addc(ctx->probes, (char)255);
 		return 1;
+	}
 	if (cls != CM_PHONE_E164 && cls != CM_PHONE_LOCAL)
 		return 0;
-	for (k = 0; k < ctx->nrow; k++)
-		if (ctx->row[k].n == tmp->n && memcmp(ctx->row[k].p, tmp->p, tmp->n) == 0)
-			return 1;
-	return 0;
+	for (k = 0; k < ctx->nrow && !hit; k++)
+		hit = ctx->row[k].n == tmp->n && memcmp(ctx->row[k].p, tmp->p, tmp->n) == 0;
+	if (ctx->probes) {
+		/* a value too long for the log marks the log unusable (255) */
+		cm_buf_addc(ctx->probes, (char)(tmp->n < 255 ? tmp->n : 255));
+		if (tmp->n < 255) {
+			cm_buf_addc(ctx->probes, (char)hit);
+			cm_buf_add(ctx->probes, tmp->p, tmp->n);
+		}
+	}
+	return hit;
 }
 
 /*

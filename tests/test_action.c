@@ -14,6 +14,7 @@
 
 #include "support.h"
 #include "cdrmin/action.h"
+#include "cdrmin/fieldmemo.h"
 #include "cdrmin/key.h"
 
 /* Per-test state (Criterion runs each test in its own process). */
@@ -1099,4 +1100,77 @@ Test(action, init_defaults)
 	cr_expect_eq(A.scrub.min_digits, (unsigned)CM_SCRUB_MIN_DIGITS_DEFAULT);
 	cr_expect_eq(A.scrub.display_redact, 1);
 	cr_expect_null(A.text);
+}
+
+/*
+ * The field memo (fieldmemo.h) answers as cm_action_apply does: the same
+ * text under two rows (the short run 101 is one of the record's numbers in
+ * one and not the other), two epochs, two actions, repeated many times in
+ * a memo of 4 slots, so that entries are hit, evicted and refilled; and a
+ * value the action rejects.
+ */
+Test(action, field_memo_matches_apply)
+{
+	static const struct cm_slice row101[] = { { "101", 3 } }, row102[] = { { "102", 3 } };
+	static const char *const texts[] = {
+		"\"Alice\" <101>", "PJSIP/101&PJSIP/102,30,tT", "call 020 7946 0123 ext 101",
+		"101", "+44 20 7946 0123", "mail alice@example.org from 192.0.2.1:5060", "",
+	};
+	struct { const struct cm_slice *row; size_t n; } rows[] = {
+		{ NULL, 0 }, { row101, 1 }, { row102, 1 },
+	};
+	struct cm_action B;
+	struct cm_field_memo *m = cm_field_memo_new(4);
+	struct cm_buf want, got;
+	size_t round, t, r, e, which;
+
+	cr_assert_not_null(m);
+	use(CM_ACT_SCRUB);
+	A.scrub.min_digits = 6;
+	cm_action_init(&B, CM_ACT_PHONE);
+	B.keep_cc = 1;
+	B.invalid = CM_INVALID_REJECT;
+	cr_expect_eq(cm_field_memo_wants(&A), 1);
+	cr_expect_eq(cm_field_memo_wants(&B), 1);
+	cm_buf_init(&want);
+	cm_buf_init(&got);
+	for (round = 0; round < 4; round++)
+		for (t = 0; t < sizeof texts / sizeof texts[0]; t++)
+			for (r = 0; r < 3; r++)
+				for (e = 0; e < 2; e++)
+					for (which = 0; which < 2; which++) {
+						const struct cm_action *act = which ? &B : &A;
+						const char *v = texts[t];
+						int rw, rg;
+
+						ctx.row = rows[r].row;
+						ctx.nrow = rows[r].n;
+						ctx.epoch = cm_epoch_id(CM_EPOCH_MONTH, 650 + e);
+						cm_buf_reset(&want);
+						cm_buf_reset(&got);
+						rw = cm_action_apply(act, &ctx, v, strlen(v), &want);
+						rg = cm_field_memo_apply(m, act, &ctx, v, strlen(v), &got);
+						cr_assert_eq(rg, rw, "answer for \"%s\"", v);
+						if (rw == 0) {
+							cr_assert_eq(got.n, want.n, "length for \"%s\" row %zu", v, r);
+							cr_assert(want.n == 0 ||
+									  memcmp(got.p, want.p, want.n) == 0,
+								  "bytes for \"%s\" row %zu", v, r);
+						}
+					}
+	/* the rows do change the output of one text: the memo did not hide it */
+	ctx.epoch = 0;
+	ctx.row = row101;
+	ctx.nrow = 1;
+	cm_buf_reset(&want);
+	cr_assert_eq(cm_field_memo_apply(m, &A, &ctx, "\"\" <101>", 8, &want), 0);
+	ctx.row = row102;
+	cm_buf_reset(&got);
+	cr_assert_eq(cm_field_memo_apply(m, &A, &ctx, "\"\" <101>", 8, &got), 0);
+	cr_expect(got.n != want.n || memcmp(got.p, want.p, got.n) != 0);
+	cm_action_deinit(&B);
+	cm_buf_deinit(&want);
+	cm_buf_deinit(&got);
+	cm_field_memo_free(m);
+	cm_field_memo_free(NULL);
 }

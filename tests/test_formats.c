@@ -524,6 +524,7 @@ static const char *act_out(const char *name, const char *v)
 	c.ps = ps;
 	c.np = &R.numbering;
 	c.pm = NULL;
+	c.probes = NULL;
 	c.epoch = 0;
 	c.tmp = &tmp;
 	c.row = NULL;

@@ -106,6 +106,7 @@ struct cm_action_ctx {
 	const struct cm_slice *row; /* the record's protected numbers, for scrub (see scrub.h) */
 	size_t nrow;
 	struct cm_buf *dec;   /* caller's scratch for decode=url values (may be NULL without it) */
+	struct cm_buf *probes; /* scrub's log of its lookups in the row (scrub.h), or NULL */
 };
 
 /* Sets defaults for an action of type t (bits 128, /24 and /48, 2 decimals, 5 geohash chars, ...). */

@@ -87,6 +87,7 @@ struct cm_plan_out {
 	size_t cap;
 	uint64_t epoch;         /* the last record's epoch id (0 without an epoch) */
 	struct cm_phone_memo *pm; /* normalizations memo, or NULL (memory short) */
+	struct cm_field_memo *fm; /* field outputs memo (fieldmemo.h), or NULL */
 };
 
 void cm_plan_out_init(struct cm_plan_out *o);

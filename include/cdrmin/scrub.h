@@ -95,6 +95,15 @@ struct cm_scrub_ctx {
 	 * it when done: it holds originals); NULL: cm_scrub uses its own.
 	 */
 	struct cm_buf *tmp;
+	/*
+	 * When not NULL, every comparison with the row is logged here: the
+	 * normalized value looked up (its length byte, then whether it was one
+	 * of the row's numbers, then its bytes), or a length byte of 255 when
+	 * memory ran short. The output depends on the row through these
+	 * answers only (and whether nrow is 0): a memo of the output is good
+	 * for another row that answers them the same (fieldmemo.h).
+	 */
+	struct cm_buf *probes;
 };
 
 /*

@@ -1,0 +1,42 @@
+/*
+ * cdrmin: a memo of whole field outputs.
+ *
+ * A keyed action's output is a function of the action, the record's epoch
+ * and the value; for scrub also of how the record's protected numbers
+ * answer the text's lookups in them (scrub.h, probes). Real traffic
+ * repeats numbers, caller ids and dial strings constantly: the memo gives
+ * the output of a value seen before without normalizing, hashing or
+ * scanning it again. Output is the same bytes with the memo or without.
+ *
+ * Direct mapped, indexed with XXH3 (random seed) of the value; a hit needs
+ * the same action (by address), epoch, row-emptiness and exact bytes, and
+ * for a scrub the same answers from this record's row. It holds
+ * originals: its memory is kept out of core dumps, locked when the system
+ * allows, and wiped on free (secmem.h). Not thread-safe: one per thread.
+ */
+#ifndef CDRMIN_FIELDMEMO_H
+#define CDRMIN_FIELDMEMO_H
+
+#include <stddef.h>
+
+#include "cdrmin/action.h"
+#include "cdrmin/buf.h"
+
+struct cm_field_memo;
+
+/* A memo of about slots entries (a power of two), or NULL when memory is short. */
+struct cm_field_memo *cm_field_memo_new(size_t slots);
+/* Wipes and frees; NULL does nothing. */
+void cm_field_memo_free(struct cm_field_memo *m);
+
+/* 1 when a's outputs are worth memoizing (keyed actions: tokens, scrub). */
+int cm_field_memo_wants(const struct cm_action *a);
+
+/*
+ * cm_action_apply(a, c, v, n, out), answered from m when it can be (m NULL:
+ * always computed). Same return, same bytes appended to out.
+ */
+int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
+			struct cm_action_ctx *c, const char *v, size_t n, struct cm_buf *out);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * \summary: a memo of whole field outputs (see fieldmemo.h)
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "cdrmin/fieldmemo.h"
+#include "cdrmin/secmem.h"
+
+/* Longer values, outputs or lookup logs are computed every time. */
+#define FM_V_MAX 80
+#define FM_OUT_MAX 144
+#define FM_PROBE_MAX 32
+
+struct fm_slot {
+	uint64_t tag; /* XXH3 of the value under (action, epoch, row); 0: empty */
+	const struct cm_action *a;
+	uint64_t epoch;
+	uint8_t vn, on, pn;
+	uint8_t row;  /* the record had protected numbers */
+	int8_t rc;    /* cm_action_apply's answer: 0, or 1 (the value was rejected) */
+	char v[FM_V_MAX];
+	char out[FM_OUT_MAX];
+	unsigned char probes[FM_PROBE_MAX];
+};
+
+struct cm_field_memo {
+	struct fm_slot *slot;
+	size_t mask, bytes;
+	uint64_t seed;
+	struct cm_buf probes; /* the lookups of the scrub being computed */
+};
+
+struct cm_field_memo *cm_field_memo_new(size_t slots)
+{
+	struct cm_field_memo *m = calloc(1, sizeof *m);
+	size_t s = 1;
+
+	if (!m)
+		return NULL;
+	while (s < slots && s < ((size_t)1 << 20))
+		s <<= 1;
+	m->bytes = s * sizeof *m->slot;
+	m->slot = cm_secmem_map(m->bytes, NULL);
+	if (!m->slot) {
+		free(m);
+		return NULL;
+	}
+	m->mask = s - 1;
+	randombytes_buf(&m->seed, sizeof m->seed);
+	cm_buf_init(&m->probes);
+	return m;
+}
+
+void cm_field_memo_free(struct cm_field_memo *m)
+{
+	if (!m)
+		return;
+	cm_secmem_unmap(m->slot, m->bytes);
+	cm_buf_deinit(&m->probes); /* wipes: normalized originals */
+	sodium_memzero(m, sizeof *m);
+	free(m);
+}
+
+int cm_field_memo_wants(const struct cm_action *a)
+{
+	switch (a->type) {
+	case CM_ACT_PSEUDONYM:
+	case CM_ACT_PHONE:
+	case CM_ACT_IP:
+	case CM_ACT_SCRUB:
+		return 1;
+	default:
+		return 0; /* cheap already, or values that seldom repeat (times) */
+	}
+}
+
+/* The row answers every lookup of the log as it did when the entry was made. */
+static int same_answers(const struct fm_slot *e, const struct cm_action_ctx *c)
+{
+	size_t i = 0, k;
+
+	while (i < e->pn) {
+		size_t len = e->probes[i];
+		const unsigned char *val = e->probes + i + 2;
+		int hit = 0;
+
+		for (k = 0; k < c->nrow && !hit; k++)
+			hit = c->row[k].n == len && memcmp(c->row[k].p, val, len) == 0;
+		if (hit != e->probes[i + 1])
+			return 0;
+		i += 2 + len;
+	}
+	return 1;
+}
+
+/* The log can stand for the row: complete (no 255) and short enough. */
+static int log_usable(const struct cm_buf *p)
+{
+	size_t i = 0;
+
+	if (p->oom || p->n > FM_PROBE_MAX)
+		return 0;
+	while (i < p->n) {
+		if ((unsigned char)p->p[i] == 255 || i + 2 > p->n)
+			return 0;
+		i += 2 + (unsigned char)p->p[i];
+	}
+	return i == p->n;
+}
+
+int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
+			struct cm_action_ctx *c, const char *v, size_t n, struct cm_buf *out)
+{
+	struct fm_slot *e;
+	uint64_t h, salt;
+	size_t start = out->n, on;
+	int row = c->nrow > 0, rc;
+
+	if (!m || n > FM_V_MAX)
+		return cm_action_apply(a, c, v, n, out);
+	salt = XXH3_64bits_withSeed(&c->epoch, sizeof c->epoch,
+				    (uint64_t)(uintptr_t)a ^ (uint64_t)row);
+	h = XXH3_64bits_withSeed(v, n, m->seed ^ salt) | 1; /* never 0, the empty tag */
+	e = &m->slot[h & m->mask];
+	if (e->tag == h && e->a == a && e->epoch == c->epoch && e->row == row && e->vn == n &&
+	    memcmp(e->v, v, n) == 0 && same_answers(e, c)) {
+		cm_buf_add(out, e->out, e->on);
+		return out->oom ? CM_FAIL : e->rc;
+	}
+	cm_buf_reset(&m->probes);
+	c->probes = a->type == CM_ACT_SCRUB ? &m->probes : NULL;
+	rc = cm_action_apply(a, c, v, n, out);
+	c->probes = NULL;
+	on = out->n - start;
+	if ((rc != 0 && rc != 1) || out->oom || on > FM_OUT_MAX || !log_usable(&m->probes))
+		return rc;
+	e->tag = h;
+	e->a = a;
+	e->epoch = c->epoch;
+	e->row = (uint8_t)row;
+	e->rc = (int8_t)rc;
+	e->vn = (uint8_t)n;
+	e->on = (uint8_t)on;
+	e->pn = (uint8_t)m->probes.n;
+	memcpy(e->v, v, n);
+	memcpy(e->out, out->p + start, on);
+	if (m->probes.n)
+		memcpy(e->probes, m->probes.p, m->probes.n);
+	/* No tail of an evicted entry may linger. */
+	memset(e->v + n, 0, FM_V_MAX - n);
+	memset(e->out + on, 0, FM_OUT_MAX - on);
+	memset(e->probes + m->probes.n, 0, FM_PROBE_MAX - m->probes.n);
+	return rc;
+}
