@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "cdrmin/capture.h"
+
+#define CAPTURE_BUFFER_BYTES (32 << 20)
 #include "cdrmin/decomp.h"
 
 struct cm_capture {
@@ -97,7 +99,13 @@ struct cm_capture *cm_capture_open_live(const char *iface, const char *bpf, unsi
 		goto fail;
 	}
 	if (pcap_set_snaplen(c->p, 262144) != 0 || pcap_set_promisc(c->p, 0) != 0 ||
-	    pcap_set_immediate_mode(c->p, 1) != 0 || pcap_set_timeout(c->p, (int)timeout_ms) != 0) {
+	    pcap_set_immediate_mode(c->p, 1) != 0 || pcap_set_timeout(c->p, (int)timeout_ms) != 0 ||
+	    /*
+	     * The kernel ring: libpcap's default 2 MiB holds only a few frames
+	     * of 256 KiB snaplen, and a burst of signalling overflows it while
+	     * the filter is busy. 32 MiB rides out bursts of thousands.
+	     */
+	    pcap_set_buffer_size(c->p, CAPTURE_BUFFER_BYTES) != 0) {
 		cm_err_set(err, CM_E_INTERNAL, "%s: cannot set capture options", c->name);
 		goto fail;
 	}
