@@ -456,31 +456,73 @@ static void on_reject(void *ud, const struct cm_rejection *r)
 			(unsigned long long)r->line, cm_reject_name(r->reason), why);
 }
 
+/* A named counter of the capture stages, as the summary names it. */
+struct counter {
+	const char *name;
+	uint64_t v;
+};
+
+#define PKT_COUNTERS 12
+#define CALL_COUNTERS 9
+
+static void pkt_counters(const struct cm_pkt_stats *k, struct counter o[PKT_COUNTERS])
+{
+	const struct counter c[PKT_COUNTERS] = {
+		{"frames", k->frames}, {"sip-messages", k->messages},
+		{"truncated", k->truncated}, {"malformed", k->malformed},
+		{"not-ip", k->not_ip}, {"other", k->other},
+		{"fragments", k->fragments}, {"reassembled", k->reassembled},
+		{"fragments-dropped", k->frag_dropped}, {"tcp-segments", k->tcp_segments},
+		{"tcp-bytes-dropped", k->tcp_dropped}, {"tcp-unframed", k->tcp_bad},
+	};
+
+	memcpy(o, c, sizeof c);
+}
+
+/* calls first, then how they ended (the summary puts those in parentheses), then the rest. */
+static void call_counters(const struct cm_calls_stats *k, struct counter o[CALL_COUNTERS])
+{
+	const struct counter c[CALL_COUNTERS] = {
+		{"calls", k->calls}, {"bye", k->bye}, {"cancel", k->cancel},
+		{"rejected", k->rejected}, {"timeout", k->timeout}, {"evicted", k->evicted},
+		{"eof", k->eof}, {"messages", k->messages}, {"not-in-a-call", k->not_calls},
+	};
+
+	memcpy(o, c, sizeof c);
+}
+
+/* "name=v" for c[from..to), a space before each but the first. */
+static void print_counters(const struct counter *c, size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = from; i < to; i++)
+		fprintf(stderr, "%s%s=%llu", i > from ? " " : "", c[i].name,
+			(unsigned long long)c[i].v);
+}
+
 static void print_capture_stats(const struct cm_pipeline *pl)
 {
 	const struct cm_pkt_stats *k = cm_pipeline_pkt_stats(pl);
 	const struct cm_calls_stats *c = cm_pipeline_calls_stats(pl);
+	struct counter pc[PKT_COUNTERS], cc[CALL_COUNTERS];
 
-	if (k)
-		fprintf(stderr,
-			"cdrmin: stats: frames=%llu sip-messages=%llu truncated=%llu malformed=%llu "
-			"not-ip=%llu other=%llu fragments=%llu reassembled=%llu fragments-dropped=%llu "
-			"tcp-segments=%llu tcp-bytes-dropped=%llu tcp-unframed=%llu\n",
-			(unsigned long long)k->frames, (unsigned long long)k->messages,
-			(unsigned long long)k->truncated, (unsigned long long)k->malformed,
-			(unsigned long long)k->not_ip, (unsigned long long)k->other,
-			(unsigned long long)k->fragments, (unsigned long long)k->reassembled,
-			(unsigned long long)k->frag_dropped, (unsigned long long)k->tcp_segments,
-			(unsigned long long)k->tcp_dropped, (unsigned long long)k->tcp_bad);
-	if (c)
-		fprintf(stderr,
-			"cdrmin: stats: calls=%llu (bye=%llu cancel=%llu rejected=%llu timeout=%llu "
-			"evicted=%llu eof=%llu) messages=%llu not-in-a-call=%llu\n",
-			(unsigned long long)c->calls, (unsigned long long)c->bye,
-			(unsigned long long)c->cancel, (unsigned long long)c->rejected,
-			(unsigned long long)c->timeout, (unsigned long long)c->evicted,
-			(unsigned long long)c->eof, (unsigned long long)c->messages,
-			(unsigned long long)c->not_calls);
+	if (k) {
+		pkt_counters(k, pc);
+		fputs("cdrmin: stats: ", stderr);
+		print_counters(pc, 0, PKT_COUNTERS);
+		fputc('\n', stderr);
+	}
+	if (c) {
+		call_counters(c, cc);
+		fputs("cdrmin: stats: ", stderr);
+		print_counters(cc, 0, 1);
+		fputs(" (", stderr);
+		print_counters(cc, 1, 7);
+		fputs(") ", stderr);
+		print_counters(cc, 7, CALL_COUNTERS);
+		fputc('\n', stderr);
+	}
 }
 
 static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, double secs)
@@ -641,6 +683,21 @@ static void bprintf(struct cm_buf *b, const char *fmt, ...)
 		cm_buf_add(b, tmp, (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
 }
 
+/* "obj":{"name":v,...}, the summary's names with '_' for '-'. */
+static void json_counters(struct cm_buf *b, const char *obj, const struct counter *c, size_t n)
+{
+	size_t i, j;
+
+	bprintf(b, "\"%s\":{", obj);
+	for (i = 0; i < n; i++) {
+		bprintf(b, "%s\"", i ? "," : "");
+		for (j = 0; c[i].name[j]; j++)
+			cm_buf_addc(b, c[i].name[j] == '-' ? '_' : c[i].name[j]);
+		bprintf(b, "\":%llu", (unsigned long long)c[i].v);
+	}
+	cm_buf_adds(b, "},\n");
+}
+
 /*
  * The --stats-json document: state is "starting", "running", "done",
  * "stopped" (by a signal) or "failed"; exit_code (>= 0) and error only at
@@ -692,26 +749,18 @@ static void stats_json_build(struct cm_buf *b, const char *state, int exit_code,
 			(unsigned long long)all, (unsigned long long)ps.hits,
 			all ? (double)ps.hits / (double)all : 0.0);
 	}
-	if (k)
-		bprintf(b, "\"capture\":{\"frames\":%llu,\"sip_messages\":%llu,\"truncated\":%llu,"
-			   "\"malformed\":%llu,\"not_ip\":%llu,\"other\":%llu,\"fragments\":%llu,"
-			   "\"reassembled\":%llu,\"fragments_dropped\":%llu,\"tcp_segments\":%llu,"
-			   "\"tcp_bytes_dropped\":%llu,\"tcp_unframed\":%llu},\n",
-			(unsigned long long)k->frames, (unsigned long long)k->messages,
-			(unsigned long long)k->truncated, (unsigned long long)k->malformed,
-			(unsigned long long)k->not_ip, (unsigned long long)k->other,
-			(unsigned long long)k->fragments, (unsigned long long)k->reassembled,
-			(unsigned long long)k->frag_dropped, (unsigned long long)k->tcp_segments,
-			(unsigned long long)k->tcp_dropped, (unsigned long long)k->tcp_bad);
-	if (c)
-		bprintf(b, "\"calls\":{\"calls\":%llu,\"bye\":%llu,\"cancel\":%llu,\"rejected\":%llu,"
-			   "\"timeout\":%llu,\"evicted\":%llu,\"eof\":%llu,\"messages\":%llu,"
-			   "\"not_in_a_call\":%llu},\n",
-			(unsigned long long)c->calls, (unsigned long long)c->bye,
-			(unsigned long long)c->cancel, (unsigned long long)c->rejected,
-			(unsigned long long)c->timeout, (unsigned long long)c->evicted,
-			(unsigned long long)c->eof, (unsigned long long)c->messages,
-			(unsigned long long)c->not_calls);
+	if (k) {
+		struct counter pc[PKT_COUNTERS];
+
+		pkt_counters(k, pc);
+		json_counters(b, "capture", pc, PKT_COUNTERS);
+	}
+	if (c) {
+		struct counter cc[CALL_COUNTERS];
+
+		call_counters(c, cc);
+		json_counters(b, "calls", cc, CALL_COUNTERS);
+	}
 	if (ops.live)
 		bprintf(b, "\"kernel_dropped\":%llu,\n", (unsigned long long)cm_capture_dropped(ops.live));
 	if (error) {
