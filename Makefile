@@ -281,7 +281,11 @@ TEST_SUITES += plainhash
 # `CDRMIN=... sh tests/NAME.sh` with VALGRIND_SUITES += NAME.
 VG_DIR   = $(BUILD)/valgrind
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-           --log-file=$(CURDIR)/$(VG_DIR)/vg.%p.log
+           --show-leak-kinds=definite --log-file=$(CURDIR)/$(VG_DIR)/vg.%p.log
+# The unit tests but one: key/residue_scan_finds_planted_copies reads the
+# whole process through /proc/self/mem, which under valgrind holds the
+# tool's own copies of what the test planted.
+VG_UNIT_FILTER = !(key/residue_scan_finds_planted_copies)
 VG_BIN   = $(VALGRIND) $(CURDIR)/$(BIN)
 VALGRIND_SUITES = unit e2e formats store sip kamailio rejectleak plainhash
 
@@ -292,7 +296,7 @@ valgrind: deps test-deps
 	for s in $(VALGRIND_SUITES); do \
 	  t=$$(date +%s); echo "valgrind: $$s"; \
 	  case $$s in \
-	    unit) $(VALGRIND) --trace-children=yes $(UNIT) --jobs 2 ;; \
+	    unit) $(VALGRIND) --trace-children=yes $(UNIT) --jobs 2 --filter '$(VG_UNIT_FILTER)' ;; \
 	    e2e) TRICKLE=$(TRICKLE) CDRMIN="$(VG_BIN)" sh tests/e2e.sh ;; \
 	    plainhash) PLAINHASH_N=100000 PLAINHASH=$(PLAINHASH) CDRMIN="$(VG_BIN)" sh tests/plainhash.sh ;; \
 	    *) CDRMIN="$(VG_BIN)" sh tests/$$s.sh ;; \

@@ -22,7 +22,10 @@
  *   plainhash check [-n N]
  *       Reads such an output, keeps every DIGEST in a hash table, then hashes
  *       every number of the range with SHA-256 in each form and looks each
- *       encoding up. Prints counts (see report()); the shell test asserts them.
+ *       encoding up. Prints "rows= duplicates= foreign-chars=" (what was
+ *       read), "numbers= candidates= lookups= matched=" (matched: numbers
+ *       with at least one hit), then "hits FORM ENCODING COUNT" for each
+ *       pair; the shell test asserts them.
  *
  * Forms of a number hashed (the bytes an attacker would feed SHA-256):
  *   e164 "+447700ddddddd" (what the filter hashes, keyed), plain
