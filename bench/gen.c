@@ -302,7 +302,7 @@ static uint64_t uk_digits(uint64_t i)
 
 /*
  * Writes subscriber i in a UK form: form 0 E.164, 1 international 00,
- * 2 national, 3 E.164 with spaces; no spaces when nospace (URIs).
+ * 2 national, 3 E.164 with spaces.
  */
 static void sb_uk(struct sb *b, uint64_t i, int form)
 {
@@ -330,7 +330,10 @@ static void sb_uk(struct sb *b, uint64_t i, int form)
 	}
 }
 
-/* A UK form: 40% E.164, 20% international, 30% national, 10% spaced. */
+/*
+ * A UK form: 40% E.164, 20% international, 30% national, 10% spaced; the
+ * spaced share goes to national where spaces cannot be (URIs, most logs).
+ */
 static int uk_form(struct gen *g, int spaces)
 {
 	uint64_t r = rng_below(&g->rng, 10);
@@ -1042,6 +1045,7 @@ int main(int argc, char **argv)
 	const struct format *f = NULL;
 	uint64_t size = 0, count = 0, seed = 1, numbers = 1000000, recs = 0;
 	double s = 1.0;
+	int size_given = 0, count_given = 0;
 	const char *path = NULL;
 	struct out o = {1, "stdout", NULL, 0, 0};
 	struct gen g;
@@ -1059,28 +1063,31 @@ int main(int argc, char **argv)
 		if (!v)
 			usage();
 		i++;
-		if (strcmp(a, "-s") == 0)
+		if (strcmp(a, "-s") == 0) {
 			size = parse_u64(v, 1);
-		else if (strcmp(a, "-n") == 0)
+			size_given++;
+		} else if (strcmp(a, "-n") == 0) {
 			count = parse_u64(v, 0);
-		else if (strcmp(a, "--seed") == 0)
+			count_given++;
+		} else if (strcmp(a, "--seed") == 0) {
 			seed = parse_u64(v, 0);
-		else if (strcmp(a, "--numbers") == 0)
+		} else if (strcmp(a, "--numbers") == 0) {
 			numbers = parse_u64(v, 0);
-		else if (strcmp(a, "--zipf") == 0) {
+		} else if (strcmp(a, "--zipf") == 0) {
 			char *end;
 
 			s = strtod(v, &end);
 			if (*end || end == v || !(s >= 0 && s <= 10))
 				usage();
-		} else if (strcmp(a, "-o") == 0)
+		} else if (strcmp(a, "-o") == 0) {
 			path = v;
-		else
+		} else {
 			usage();
+		}
 	}
-	if (size && count)
+	if (size_given + count_given > 1 || (size_given && !size) || (count_given && !count))
 		usage();
-	if (!size && !count)
+	if (!size_given && !count_given)
 		count = 1000;
 	if (numbers < 1 || numbers > MAX_NUMBERS)
 		die("--numbers must be 1 to %llu", (unsigned long long)MAX_NUMBERS);

@@ -46,6 +46,9 @@ if [ "$(gen_field "$TMP/s.meta" bytes)" = "$size" ] &&
 fi
 expect_exit 64 "gen: unknown format" "$GEN" nosuchformat -n 1
 expect_exit 64 "gen: -s and -n together" "$GEN" asterisk -n 1 -s 1K
+expect_exit 64 "gen: -s 0" "$GEN" asterisk -s 0
+expect_exit 64 "gen: -n 0" "$GEN" asterisk -n 0
+expect_exit 64 "gen: --zipf not a number" "$GEN" asterisk --zipf one
 
 # --- cdrmin reads every format with its preset, zero rejects ---------------------
 for f in asterisk freeswitch kamailio-json kannel sip; do
