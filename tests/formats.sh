@@ -28,12 +28,6 @@ SMS=rules/sms-json.rules
 AST=rules/asterisk.rules
 PY=${PYTHON:-python3}
 
-# check NAME COND...: passes when the command COND succeeds.
-check() {
-	_n=$1
-	shift
-	if "$@"; then ok; else fail "$_n"; fi
-}
 # stats_is NAME "read=.. written=.. rejected=.. filtered=.." [FILE]
 stats_is() {
 	if grep -qF "stats: $2" "${3:-$TMP/err}"; then ok; else

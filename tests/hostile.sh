@@ -54,11 +54,6 @@ crun() {
 		ok
 	fi
 }
-check() {
-	_n=$1
-	shift
-	if "$@"; then ok; else fail "$_n"; fi
-}
 # statv NAME: a counter of the summary (the first "NAME=N" after a space or colon).
 statv() { sed -n "s/.*[ :]$1=\\([0-9]*\\).*/\\1/p" "$TMP/err" | head -1; }
 # reason NAME: the count of reject reason NAME in the summary.

@@ -26,12 +26,7 @@ LC_ALL=C
 export LC_ALL
 . tests/lib.sh
 
-if ! command -v kcat >/dev/null 2>&1; then
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get update -qq >&2 &&
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends kcat >/dev/null
-fi
+install_missing kcat
 if ! command -v kcat >/dev/null 2>&1; then
 	fail "kcat is not installed (Debian package kcat)"
 	printf 'kafka: '
@@ -47,12 +42,6 @@ stop_started() {
 trap stop_started EXIT
 trap 'exit 1' INT TERM
 
-# check NAME CMD...: passes when CMD succeeds.
-check() {
-	_n=$1
-	shift
-	if "$@"; then ok; else fail "$_n"; fi
-}
 
 # The mock cluster: a consumer of a topic nobody writes, alive until the end.
 kcat -b 127.0.0.1:1 -X test.mock.num.brokers=1 -d mock -q -C -t keepalive -o end \

@@ -81,18 +81,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------- dependencies
-missing=""
-for pkg in kamailio sip-tester; do
-	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing="$missing $pkg"
-done
-if [ -n "$missing" ]; then
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	echo "installing:$missing" >&2
-	$sudo apt-get update -qq >&2 &&
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
-		{ fail "could not install$missing"; summary; exit 1; }
-fi
+install_missing kamailio sip-tester || { fail "could not install kamailio, sip-tester"; summary; exit 1; }
 KAMAILIO=$(command -v kamailio || echo /usr/sbin/kamailio)
 SIPP=$(command -v sipp || echo /usr/bin/sipp)
 [ -x "$KAMAILIO" ] && [ -x "$SIPP" ] || { fail "kamailio or sipp not found"; summary; exit 1; }

@@ -17,6 +17,32 @@ fail() {
 	echo "FAIL: $*" >&2
 }
 
+# install_missing PKG...: installs the Debian packages not installed yet
+# (apt-get, through sudo when not root), so that a suite also runs alone on
+# a fresh machine. Returns non-zero when the installation fails.
+install_missing() {
+	_missing=""
+	for _pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$_pkg" 2>/dev/null | grep -q 'ok installed' ||
+			_missing="$_missing $_pkg"
+	done
+	[ -n "$_missing" ] || return 0
+	_sudo=""
+	[ "$(id -u)" -eq 0 ] || _sudo=sudo
+	echo "installing:$_missing" >&2
+	# shellcheck disable=SC2086
+	$_sudo apt-get update -qq >&2 &&
+		DEBIAN_FRONTEND=noninteractive $_sudo apt-get install -y -qq --no-install-recommends \
+			$_missing >/dev/null
+}
+
+# check NAME CMD...: passes when CMD succeeds.
+check() {
+	_n=$1
+	shift
+	if "$@"; then ok; else fail "$_n"; fi
+}
+
 # run CMD...: runs with stdout in $TMP/out, stderr in $TMP/err, status in $RC.
 run() {
 	"$@" >"$TMP/out" 2>"$TMP/err" </dev/null

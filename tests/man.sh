@@ -14,11 +14,6 @@ export LC_ALL
 : "${BUILD:=build}"
 PAGE=src/cdrmin.1
 
-check() {
-	_n=$1
-	shift
-	if "$@"; then ok; else fail "$_n"; fi
-}
 
 # --- 1. warnings ---------------------------------------------------------------
 groff -man -ww -z "$PAGE" 2>"$TMP/groff.err"

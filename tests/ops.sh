@@ -27,12 +27,6 @@ GEN=rules/generic.rules
 ESC=$(printf '\033')
 CR=$(printf '\r')
 
-# check NAME CMD...: passes when CMD succeeds.
-check() {
-	_n=$1
-	shift
-	if "$@"; then ok; else fail "$_n"; fi
-}
 
 # counts FILE: the summary's "read=.. written=.. rejected=.. filtered=.." line.
 counts() {

@@ -18,13 +18,7 @@ LC_ALL=C
 export LC_ALL
 . tests/lib.sh
 
-# Installs GNU parallel when missing (apt-get, sudo when not root).
-if ! command -v parallel >/dev/null 2>&1; then
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get update -qq >&2 &&
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends parallel >/dev/null
-fi
+install_missing parallel
 if ! parallel --version 2>/dev/null | grep -q 'GNU parallel'; then
 	fail "GNU parallel is not installed (Debian package parallel)"
 	printf 'shard: '
@@ -34,12 +28,6 @@ fi
 # Two jobs at a time: the machine's cores, shared with the other suites.
 PAR="parallel --will-cite -j 2 -k"
 
-# check NAME CMD...: passes when CMD succeeds.
-check() {
-	_n=$1
-	shift
-	if "$@"; then ok; else fail "$_n"; fi
-}
 
 # sum NAME FILES...: the total of the --stats counter NAME over the files.
 sum() {

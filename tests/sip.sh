@@ -89,12 +89,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- helpers
-# check NAME COMMAND...: passes when COMMAND succeeds.
-check() {
-	_n=$1
-	shift
-	if "$@"; then ok; else fail "$_n"; fi
-}
 # crun NAME ARGS...: cdrmin ARGS bounded by 20 s, as run (stdout $TMP/out,
 # stderr $TMP/err, status $RC); a hang or a crash fails on its own.
 crun() {
@@ -151,18 +145,7 @@ keep_for_scan() { # NAME: keeps the last run's stdout and stderr
 }
 
 # ---------------------------------------------------------- dependencies
-missing=""
-for pkg in sip-tester tcpdump; do
-	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing="$missing $pkg"
-done
-if [ -n "$missing" ]; then
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	echo "installing:$missing" >&2
-	$sudo apt-get update -qq >&2 &&
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
-		fail "could not install$missing"
-fi
+install_missing sip-tester tcpdump || fail "could not install sip-tester, tcpdump"
 SIPP=$(command -v sipp || echo /usr/bin/sipp)
 TCPDUMP=$(command -v tcpdump || echo /usr/bin/tcpdump)
 [ -x /usr/sbin/tcpdump ] && [ ! -x "$TCPDUMP" ] && TCPDUMP=/usr/sbin/tcpdump

@@ -28,11 +28,6 @@ trap 'for p in $PID $SPID; do kill -TERM "$p" 2>/dev/null; done; rm -rf "$TMP"' 
 trap 'exit 1' INT TERM
 BIN=$(readlink -f "${CDRMIN##* }")
 
-check() {
-	_n=$1
-	shift
-	if "$@"; then ok; else fail "$_n"; fi
-}
 finish() {
 	printf 'systemd: '
 	summary

@@ -45,96 +45,30 @@ SRC, DST = '192.0.2.10', '192.0.2.20'
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b'\0'
-    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
-def a4(s):
-    return bytes(int(x) for x in s.split('.'))
-
-
-def a6(s):
-    # only the forms used here: 2001:db8::N
-    head, tail = s.split('::')
-    h = [int(x, 16) for x in head.split(':')]
-    t = [int(x, 16) for x in tail.split(':')] if tail else []
-    return struct.pack('!8H', *(h + [0] * (8 - len(h) - len(t)) + t))
-
-
-def ip4(src, dst, proto, payload, ident=1, frag=0x4000, total=None):
-    hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, total or 20 + len(payload), ident, frag, 64, proto, 0,
-                      a4(src), a4(dst))
-    return hdr[:10] + struct.pack('!H', csum(hdr)) + hdr[12:] + payload
-
-
-def udp4(src, dst, sport, dport, payload):
-    seg = struct.pack('!HHHH', sport, dport, 8 + len(payload), 0) + payload
-    c = csum(a4(src) + a4(dst) + struct.pack('!xBH', 17, len(seg)) + seg) or 0xffff
-    return seg[:6] + struct.pack('!H', c) + seg[8:]
-
-
-def udp6(src, dst, sport, dport, payload):
-    seg = struct.pack('!HHHH', sport, dport, 8 + len(payload), 0) + payload
-    c = csum(a6(src) + a6(dst) + struct.pack('!IxxxB', len(seg), 17) + seg) or 0xffff
-    seg = seg[:6] + struct.pack('!H', c) + seg[8:]
-    return struct.pack('!IHBB16s16s', 6 << 28, len(seg), 17, 64, a6(src), a6(dst)) + seg
-
-
-def tcp4(src, dst, sport, dport, seq, ack, flags, payload=b''):
-    seg = struct.pack('!HHIIBBHHH', sport, dport, seq & 0xffffffff, ack & 0xffffffff, 5 << 4, flags,
-                      65535, 0, 0) + payload
-    c = csum(a4(src) + a4(dst) + struct.pack('!xBH', 6, len(seg)) + seg)
-    return ip4(src, dst, 6, seg[:16] + struct.pack('!H', c) + seg[18:])
-
-
-def eth(packet):
-    etype = 0x86dd if packet[0] >> 4 == 6 else 0x0800
-    return b'\x02\0\0\0\0\x02' + b'\x02\0\0\0\0\x01' + struct.pack('!H', etype) + packet
+# The frame builders and the pcap writer are the SIP suite's.
+sys.path.insert(0, os.path.join(HERE, '..', 'sip'))
+from mkpcap import Pcap, eth, ip4, tcp, udp, udp_seg  # noqa: E402
 
 
 def udp_frame(msg):
-    return eth(ip4(SRC, DST, 17, udp4(SRC, DST, 5060, 5060, msg)))
-
-
-class Pcap:
-    def __init__(self, path, snaplen=262144):
-        self.f = open(path, 'wb')
-        self.f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, snaplen, 1))
-        self.n = 0
-
-    def frame(self, data, caplen=None, length=None):
-        self.n += 1
-        self.f.write(struct.pack('<IIII', T0, self.n * 1000, len(data) if caplen is None else caplen,
-                                 len(data) if length is None else length))
-        self.f.write(data)
-
-    def raw(self, data):
-        self.f.write(data)
-
-    def close(self):
-        self.f.close()
+    return eth(ip4(SRC, DST, 17, udp_seg(SRC, DST, 5060, 5060, msg)))
 
 
 def tcp_connection(p, data, sport=40001, mss=1400):
     """A TCP connection 192.0.2.10:sport -> 192.0.2.20:5060 carrying data in segments of mss."""
     c, s = 1000, 5000
-    p.frame(eth(tcp4(SRC, DST, sport, 5060, c, 0, 0x02)))
-    p.frame(eth(tcp4(DST, SRC, 5060, sport, s, c + 1, 0x12)))
+    p.frame(eth(tcp(SRC, DST, sport, 5060, c, 0, 0x02)))
+    p.frame(eth(tcp(DST, SRC, 5060, sport, s, c + 1, 0x12)))
     c, s = c + 1, s + 1
-    p.frame(eth(tcp4(SRC, DST, sport, 5060, c, s, 0x10)))
+    p.frame(eth(tcp(SRC, DST, sport, 5060, c, s, 0x10)))
     for i in range(0, len(data), mss):
         chunk = data[i:i + mss]
-        p.frame(eth(tcp4(SRC, DST, sport, 5060, c, s, 0x18, chunk)))
+        p.frame(eth(tcp(SRC, DST, sport, 5060, c, s, 0x18, chunk)))
         c += len(chunk)
-        p.frame(eth(tcp4(DST, SRC, 5060, sport, s, c, 0x10)))
-    p.frame(eth(tcp4(SRC, DST, sport, 5060, c, s, 0x11)))
-    p.frame(eth(tcp4(DST, SRC, 5060, sport, s, c + 1, 0x11)))
-    p.frame(eth(tcp4(SRC, DST, sport, 5060, c + 1, s + 1, 0x10)))
+        p.frame(eth(tcp(DST, SRC, 5060, sport, s, c, 0x10)))
+    p.frame(eth(tcp(SRC, DST, sport, 5060, c, s, 0x11)))
+    p.frame(eth(tcp(DST, SRC, 5060, sport, s, c + 1, 0x11)))
+    p.frame(eth(tcp(SRC, DST, sport, 5060, c + 1, s + 1, 0x10)))
 
 
 def options(n, transport=b'UDP', extra=b''):
@@ -200,7 +134,7 @@ def main(d):
     tcp_connection(p, big_options(2, 65536, b'TCP') + options(3, b'TCP'))
     p.close()
     p = Pcap(os.path.join(d, 'big-header-frag.pcap'))
-    for f in reversed(fragments(udp4(SRC, DST, 5060, 5060, big_options(4, 65000)), 7)):
+    for f in reversed(fragments(udp_seg(SRC, DST, 5060, 5060, big_options(4, 65000)), 7)):
         p.frame(f)
     p.close()
     with open(os.path.join(d, 'big-header-64k.sip'), 'wb') as f:
@@ -215,7 +149,7 @@ def main(d):
     p.frame(udp_frame(options(9)))
     p.close()
     p = Pcap(os.path.join(d, 'caplen-gt-len-v6.pcap'))
-    fr = eth(udp6('2001:db8::10', '2001:db8::20', 5060, 5060, options(10)))
+    fr = eth(udp('2001:db8::10', '2001:db8::20', 5060, 5060, options(10)))
     p.frame(fr[:200], caplen=200, length=120)
     p.close()
 
@@ -255,14 +189,14 @@ def main(d):
 
     p = Pcap(os.path.join(d, 'frag-oversize.pcap'))
     body = b'\x5a' * 1480
-    p.frame(eth(ip4(SRC, DST, 17, udp4(SRC, DST, 5060, 5060, b'\x5a' * 1472), 9, 0x2000)))
+    p.frame(eth(ip4(SRC, DST, 17, udp_seg(SRC, DST, 5060, 5060, b'\x5a' * 1472), 9, 0x2000)))
     p.frame(eth(ip4(SRC, DST, 17, body, 9, 0x2000 | 4000)))
     p.frame(eth(ip4(SRC, DST, 17, body, 9, 8189)))
     p.frame(udp_frame(options(20)))
     p.close()
 
     p = Pcap(os.path.join(d, 'frag-overlap.pcap'))
-    dg = udp4(SRC, DST, 5060, 5060, options(21))
+    dg = udp_seg(SRC, DST, 5060, 5060, options(21))
     third = (len(dg) // 3) & ~7
     p.frame(eth(ip4(SRC, DST, 17, dg[:third], 11, 0x2000)))
     p.frame(eth(ip4(SRC, DST, 17, b'\x5a' * (third + 16), 11, 0x2000 | ((third - 8) // 8))))

@@ -47,9 +47,10 @@ def csum(data):
     return ~s & 0xffff
 
 
-def ip4(src, dst, proto, payload, ident=1):
-    hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), ident, 0x4000, 64, proto, 0,
-                      socket.inet_aton(src), socket.inet_aton(dst))
+def ip4(src, dst, proto, payload, ident=1, frag=0x4000, total=None):
+    """An IPv4 packet: frag holds the flags and fragment offset, total overrides the length."""
+    hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, total or 20 + len(payload), ident, frag, 64, proto,
+                      0, socket.inet_aton(src), socket.inet_aton(dst))
     hdr = hdr[:10] + struct.pack('!H', csum(hdr)) + hdr[12:]
     return hdr + payload
 
@@ -67,11 +68,15 @@ def pseudo(src, dst, proto, length):
     return socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack('!xBH', proto, length)
 
 
-def udp(src, dst, sport, dport, payload):
+def udp_seg(src, dst, sport, dport, payload):
+    """A UDP datagram with its checksum, without the IP header (to be fragmented)."""
     seg = struct.pack('!HHHH', sport, dport, 8 + len(payload), 0) + payload
     c = csum(pseudo(src, dst, 17, len(seg)) + seg) or 0xffff
-    seg = seg[:6] + struct.pack('!H', c) + seg[8:]
-    return (ip6 if ':' in src else ip4)(src, dst, 17, seg)
+    return seg[:6] + struct.pack('!H', c) + seg[8:]
+
+
+def udp(src, dst, sport, dport, payload):
+    return (ip6 if ':' in src else ip4)(src, dst, 17, udp_seg(src, dst, sport, dport, payload))
 
 
 def tcp(src, dst, sport, dport, seq, ack, flags, payload=b''):
