@@ -136,9 +136,7 @@ void cm_plan_out_init(struct cm_plan_out *o)
 	cm_buf_init(&o->tmp);
 	cm_buf_init(&o->rowbuf);
 	cm_buf_init(&o->dec);
-	/* Without it (memory short) each value is normalized every time: same output. */
-	o->pm = cm_phone_memo_new(PHONE_MEMO_SLOTS);
-	o->fm = cm_field_memo_new(FIELD_MEMO_SLOTS);
+	/* The memos come with the first record (an idle pipeline holds none: see cm_plan_apply). */
 }
 
 void cm_plan_out_deinit(struct cm_plan_out *o)
@@ -384,6 +382,15 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	if (out_reserve(o, p->nout ? p->nout : 1) != 0)
 		return CM_FAIL;
 
+	if (!o->memos_tried) {
+		/*
+		 * Without them (memory short) each value is normalized and
+		 * transformed every time: the same output, only slower.
+		 */
+		o->memos_tried = 1;
+		o->pm = cm_phone_memo_new(PHONE_MEMO_SLOTS);
+		o->fm = cm_field_memo_new(FIELD_MEMO_SLOTS);
+	}
 	c.ps = ps;
 	c.np = &p->rules->numbering;
 	c.pm = o->pm;

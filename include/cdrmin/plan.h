@@ -88,6 +88,7 @@ struct cm_plan_out {
 	uint64_t epoch;         /* the last record's epoch id (0 without an epoch) */
 	struct cm_phone_memo *pm; /* normalizations memo, or NULL (memory short) */
 	struct cm_field_memo *fm; /* field outputs memo (fieldmemo.h), or NULL */
+	int memos_tried;          /* pm and fm were made (at the first record applied) */
 };
 
 void cm_plan_out_init(struct cm_plan_out *o);
