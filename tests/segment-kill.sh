@@ -9,7 +9,8 @@
 # frames. Prints "segment-kill: N passed, M failed".
 #
 #   SEGKILL_RUNS (100), SEGKILL_SEED, SEGKILL_VERBOSE (set: one line per
-#   run), CDRMIN_LIB (build/libcdrmin.a, made when unset), CC (cc).
+#   run), CDRMIN_LIB (build/libcdrmin.a, made when unset), CC (cc), SAN
+#   (sanitizer flags the library was built with, for the link).
 cd "$(dirname "$0")/.." || exit 1
 
 RUNS=${SEGKILL_RUNS:-100}
@@ -26,7 +27,8 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/cdrmin-segkill.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT INT TERM
 
 # shellcheck disable=SC2046 # pkg-config output is a list of flags
-$CC -std=c17 -D_GNU_SOURCE -Iinclude -O2 -g $WARN -o "$TMP/segkill" tests/segkill.c \
+# shellcheck disable=SC2086 # SAN is a list of flags
+$CC -std=c17 -D_GNU_SOURCE -Iinclude -O2 -g $WARN $SAN -o "$TMP/segkill" tests/segkill.c \
 	"$CDRMIN_LIB" $(pkg-config --cflags --libs libsodium libxxhash) -lm || exit 1
 
 KEY="$TMP/store.key"
