@@ -396,7 +396,13 @@ if grep -q "0 missing" "$TMP/live.out" && grep -qE "[12] over 500 ms" "$TMP/live
 awk -v n=200000 -v seed=3 -f bench/gen-asterisk.awk >"$TMP/bulk.csv"
 $CDRMIN -r $AST -k "$KEY" --stats "$TMP/bulk.csv" >"$TMP/bulk.out" 2>"$TMP/bulk.err" </dev/null &
 pid=$!
-sleep 0.3
+# Signal once output has started (the handlers are in place by then; under
+# valgrind start-up alone takes longer than any fixed delay).
+i=0
+while [ ! -s "$TMP/bulk.out" ] && [ $i -lt 600 ] && kill -0 $pid 2>/dev/null; do
+	sleep 0.05
+	i=$((i + 1))
+done
 kill -TERM $pid 2>/dev/null
 wait $pid
 rc=$?
@@ -410,7 +416,8 @@ mkfifo "$TMP/fifo"
 $CDRMIN -r $AST -k "$KEY" --stats fixtures/asterisk/master.csv "$TMP/fifo" fixtures/asterisk/master.csv \
 	>"$TMP/ff.out" 2>"$TMP/ff.err" </dev/null &
 pid=$!
-sleep 0.5
+# time to read the first file and block in the FIFO's open (far longer under valgrind)
+case "$CDRMIN" in *valgrind*) sleep 8 ;; *) sleep 0.5 ;; esac
 kill -TERM $pid 2>/dev/null
 wait $pid
 rc=$?
