@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <xxhash.h>
 
+#include "cdrmin/fdio.h"
 #include "cdrmin/clock.h"
 #include "cdrmin/cryptopan.h"
 #include "cdrmin/secmem.h"

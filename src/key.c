@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "cdrmin/fdio.h"
 #include "cdrmin/generalize.h"
 #include "cdrmin/key.h"
 #include "cdrmin/retention.h"
@@ -60,46 +61,6 @@ static void key_id(char id[CM_KEYID_CHARS + 1], const unsigned char *k)
 	}
 	id[CM_KEYID_CHARS] = '\0';
 	sodium_memzero(d, sizeof d);
-}
-
-ssize_t cm_read_full(int fd, unsigned char *p, size_t n)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		r = read(fd, p + got, n - got);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
-int cm_write_full(int fd, const unsigned char *p, size_t n)
-{
-	ssize_t r;
-
-	while (n) {
-		r = write(fd, p, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0) { /* not expected of a regular file; do not spin */
-			errno = EIO;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
 }
 
 int cm_key_load(struct cm_key *key, const char *path, struct cm_err *err)

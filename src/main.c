@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "cdrmin/fdio.h"
 #include "cdrmin/cryptopan.h"
 #include "cdrmin/csv.h"
 #include "cdrmin/json.h"

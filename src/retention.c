@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cdrmin/key.h"
+#include "cdrmin/fdio.h"
 #include "cdrmin/retention.h"
 #include "cdrmin/segment.h"
 

@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "cdrmin/fdio.h"
 #include "cdrmin/key.h"
 #include "cdrmin/segment.h"
 
@@ -158,24 +159,6 @@ static uint64_t get_be64(const unsigned char *p)
 	return v;
 }
 
-ssize_t cm_pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		r = pread(fd, p + got, n - got, (off_t)(off + got));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
 
 /* fsync of a directory: makes the entries created or removed in it durable. */
 static int fsync_dir(int dirfd)

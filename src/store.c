@@ -21,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "cdrmin/fdio.h"
 #include "cdrmin/buf.h"
 #include "cdrmin/key.h"
 #include "cdrmin/store.h"

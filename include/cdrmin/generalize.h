@@ -12,7 +12,17 @@
 #include <stdint.h>
 
 #include "cdrmin/buf.h"
-#include "cdrmin/pseudo.h"
+
+/*
+ * Epoch ids. 0 means no epoch (one window for all time). Otherwise the
+ * unit sits in the top byte and the number of whole units since
+ * 1970-01-01 UTC (days, months or years) in the low bits.
+ */
+enum cm_epoch_unit { CM_EPOCH_NONE = 0, CM_EPOCH_DAY, CM_EPOCH_MONTH, CM_EPOCH_YEAR };
+static inline uint64_t cm_epoch_id(enum cm_epoch_unit u, uint64_t n)
+{
+	return u == CM_EPOCH_NONE ? 0 : ((uint64_t)u << 56) | (n & 0x00ffffffffffffffULL);
+}
 
 enum cm_time_unit { CM_TIME_MINUTE = 0, CM_TIME_HOUR, CM_TIME_DAY };
 

@@ -90,13 +90,5 @@ int cm_key_schedule_check(const struct cm_key_schedule *s, struct cm_err *err)
 /* Wipes and releases every key; *s is left zeroed. NULL does nothing. */
 void cm_key_schedule_free(struct cm_key_schedule *s);
 
-/*
- * Reads up to n bytes from fd into p, retrying on EINTR and short reads
- * (for key files). Returns the bytes read (less than n at end of file), or -1.
- */
-ssize_t cm_read_full(int fd, unsigned char *p, size_t n);
-
-/* Writes all n bytes of p to fd, retrying on EINTR and short writes. Returns 0 or -1. */
-int cm_write_full(int fd, const unsigned char *p, size_t n);
 
 #endif

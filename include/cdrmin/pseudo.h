@@ -33,6 +33,7 @@
 
 #include "cdrmin/buf.h"
 #include "cdrmin/err.h"
+#include "cdrmin/generalize.h"
 #include "cdrmin/key.h"
 
 enum cm_kind {
@@ -49,16 +50,7 @@ enum cm_kind {
 const char *cm_kind_name(enum cm_kind k);
 int cm_kind_parse(const char *s);
 
-/*
- * Epoch ids. 0 means no epoch (one window for all time). Otherwise the
- * unit sits in the top byte and the number of whole units since
- * 1970-01-01 UTC (days, months or years) in the low bits.
- */
-enum cm_epoch_unit { CM_EPOCH_NONE = 0, CM_EPOCH_DAY, CM_EPOCH_MONTH, CM_EPOCH_YEAR };
-static inline uint64_t cm_epoch_id(enum cm_epoch_unit u, uint64_t n)
-{
-	return u == CM_EPOCH_NONE ? 0 : ((uint64_t)u << 56) | (n & 0x00ffffffffffffffULL);
-}
+/* Epoch ids (cm_epoch_id, enum cm_epoch_unit): generalize.h, with the times they come from. */
 
 #define CM_DIGEST_BYTES 32
 #define CM_TOKEN_BITS_DEFAULT 128

@@ -85,12 +85,6 @@
 
 struct cm_seg;
 
-/*
- * Reads up to n bytes of fd at off, short reads and EINTR retried: fewer
- * only at end of file. Returns the count, or -1 (errno set).
- */
-ssize_t cm_pread_full(int fd, unsigned char *p, size_t n, uint64_t off);
-
 /* 1 when s is a class name: [a-z0-9_-], 1 to CM_SEG_CLASS_MAX bytes. */
 int cm_seg_class_ok(const char *s);
 
