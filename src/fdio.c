@@ -6,13 +6,14 @@
 
 #include "cdrmin/fdio.h"
 
-ssize_t cm_read_full(int fd, unsigned char *p, size_t n)
+/* Reads up to n bytes: with read(2), or with pread(2) at off when at is set. */
+static ssize_t read_all(int fd, unsigned char *p, size_t n, int at, uint64_t off)
 {
 	size_t got = 0;
 	ssize_t r;
 
 	while (got < n) {
-		r = read(fd, p + got, n - got);
+		r = at ? pread(fd, p + got, n - got, (off_t)(off + got)) : read(fd, p + got, n - got);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -23,6 +24,16 @@ ssize_t cm_read_full(int fd, unsigned char *p, size_t n)
 		got += (size_t)r;
 	}
 	return (ssize_t)got;
+}
+
+ssize_t cm_read_full(int fd, unsigned char *p, size_t n)
+{
+	return read_all(fd, p, n, 0, 0);
+}
+
+ssize_t cm_pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
+{
+	return read_all(fd, p, n, 1, off);
 }
 
 int cm_write_full(int fd, const unsigned char *p, size_t n)
@@ -44,23 +55,4 @@ int cm_write_full(int fd, const unsigned char *p, size_t n)
 		n -= (size_t)r;
 	}
 	return 0;
-}
-
-ssize_t cm_pread_full(int fd, unsigned char *p, size_t n, uint64_t off)
-{
-	size_t got = 0;
-	ssize_t r;
-
-	while (got < n) {
-		r = pread(fd, p + got, n - got, (off_t)(off + got));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
 }
