@@ -102,8 +102,12 @@ static int check(const struct cm_linedec *d, const struct cm_schema *s, int ok, 
 	if (ok != 1 || rec->n != s->n || rec->f != d->f || rec->type || rec->raw)
 		abort();
 	for (i = 0; i < rec->n; i++) {
+		uintptr_t tlo = (uintptr_t)d->text.p, thi = tlo + d->text.n;
+
 		pi = (uintptr_t)rec->f[i].p;
-		if (rec->f[i].n && (pi < lo || pi > hi || rec->f[i].n > hi - pi))
+		/* a slice of the line, or of the decoder's text (a Kannel UCS-2 message decoded) */
+		if (rec->f[i].n && (pi < lo || pi > hi || rec->f[i].n > hi - pi) &&
+		    (!d->text.p || pi < tlo || pi > thi || rec->f[i].n > thi - pi))
 			abort(); /* not a slice of the line */
 		if (!d->seen[i] && rec->f[i].n)
 			abort(); /* absent yet not empty */
