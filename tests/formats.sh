@@ -51,39 +51,6 @@ col() {
 }
 
 # ------------------------------------------------------------- leak search
-# As tests/e2e.sh: LEAK_ASCII writes every script's digits in ASCII,
-# LEAK_JOINED takes out every byte but ASCII letters, digits and ','.
-LEAK_ASCII='function hex(h,   i, v) {
-		for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
-		return v }
-	function utf8(c) {
-		if (c < 2048) return sprintf("%c%c", 192 + int(c / 64), 128 + c % 64)
-		if (c < 65536) return sprintf("%c%c%c", 224 + int(c / 4096), 128 + int(c / 64) % 64, 128 + c % 64)
-		return sprintf("%c%c%c%c", 240 + int(c / 262144), 128 + int(c / 4096) % 64, 128 + int(c / 64) % 64, 128 + c % 64) }
-	BEGIN {
-		nz = split("0660 06f0 07c0 0966 09e6 0a66 0ae6 0b66 0be6 0c66 0ce6 0d66 0de6 0e50 0ed0 0f20 " \
-			"1040 1090 17e0 1810 1946 19d0 1a80 1a90 1b50 1bb0 1c40 1c50 2080 a620 a8d0 a900 a9d0 " \
-			"a9f0 aa50 abf0 ff10 104a0 10d30 11066 110f0 11136 111d0 112f0 11450 114d0 11650 116c0 " \
-			"11730 118e0 11950 11c50 11d50 11da0 11f50 16a60 16ac0 16b50 1d7ce 1d7d8 1d7e2 1d7ec " \
-			"1d7f6 1e140 1e2f0 1e4f0 1e950 1fbf0", z, " ")
-		for (i = 1; i <= nz; i++) for (d = 0; d < 10; d++) asc[utf8(hex(z[i]) + d)] = d
-		split("2070 00b9 00b2 00b3 2074 2075 2076 2077 2078 2079", z, " ")
-		for (d = 0; d < 10; d++) asc[utf8(hex(z[d + 1]))] = d }
-	{ out = ""; s = $0
-	  while (match(s, /[\300-\367][\200-\277]+/)) {
-		c = substr(s, RSTART, RLENGTH)
-		out = out substr(s, 1, RSTART - 1) (c in asc ? asc[c] : c)
-		s = substr(s, RSTART + RLENGTH) }
-	  print out s }'
-LEAK_JOINED='{ gsub(/[^A-Za-z0-9,]/, ""); print }'
-# leak_windows SECRETS FILE: "leak: WINDOW" for the first 7-digit window of a secret in FILE.
-leak_windows() {
-	awk 'NR == FNR { for (i = 1; i + 6 <= length($0); i++) win[substr($0, i, 7)] = 1; next }
-		{ s = $0; while (match(s, /[0-9][0-9][0-9][0-9][0-9][0-9][0-9]+/)) {
-			r = substr(s, RSTART, RLENGTH)
-			for (i = 1; i + 6 <= length(r); i++) if (substr(r, i, 7) in win) { print "leak: " substr(r, i, 7); exit 1 }
-			s = substr(s, RSTART + RLENGTH) } }' "$1" "$2"
-}
 # The decoded values of an output, one a line (keys and values of JSON,
 # fields of CSV; a CSV field holding JSON is decoded too), in two forms:
 # FILE.raw as they are (line breaks as spaces) and FILE.norm with every
