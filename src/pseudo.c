@@ -42,7 +42,6 @@ static const char *const kind_names[CM_KIND__COUNT] = {
 	[CM_KIND_EMAIL] = "email",
 };
 
-static const char b32_alphabet[32] = "abcdefghijklmnopqrstuvwxyz234567";
 
 /*
  * Prepared subkeys of recently used (kind, epoch) pairs, fully associative with
@@ -452,6 +451,56 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 	return 0;
 }
 
+/*
+ * The 8 base32 characters of the 40 bits g (MSB first), as a uint64 whose
+ * byte k (k * 8 bits up) is character k. Each step halves the lanes (20-bit
+ * halves to 32-bit lanes, 10 bits to 16, 5 bits to 8), the first character
+ * of a lane going low; then one add per byte maps v to 'a' + v, or to
+ * '2' + v - 26 from 26 on: v + 102 has bit 7 set just then, and no byte
+ * carries into the next (v < 32). The alphabet of RFC 4648 section 6 in
+ * lower case, without a table load per character.
+ */
+static inline uint64_t b32_chars(uint64_t g)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	uint64_t x, ge26;
+
+	x = g >> 20 | (g & 0xfffff) << 32;
+	x = (x >> 10 & UINT64_C(0x000003ff000003ff)) | (x & UINT64_C(0x000003ff000003ff)) << 16;
+	x = (x >> 5 & UINT64_C(0x001f001f001f001f)) | (x & UINT64_C(0x001f001f001f001f)) << 8;
+	ge26 = (x + 0x66 * ones) >> 7 & ones;
+	return x + 'a' * ones - ge26 * ('a' - '2' + 26);
+}
+
+/* The first c (1 to 8) characters of b32_chars into w, in order. */
+static inline void b32_store(char *w, uint64_t x, size_t c)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (c == 8) {
+		memcpy(w, &x, 8); /* memory order is character order: one store */
+		return;
+	}
+#endif
+	for (; c > 0; c--, w++, x >>= 8)
+		*w = (char)(x & 0xff);
+}
+
+/* The 5 bytes at p as the 40-bit big-endian number of RFC 4648's groups. */
+static inline uint64_t b32_group(const unsigned char *p, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+	uint64_t t;
+
+	if (n >= 8) { /* 8 bytes lie in p[0..n): one load */
+		memcpy(&t, p, 8);
+		return __builtin_bswap64(t) >> 24;
+	}
+#endif
+	(void)n;
+	return (uint64_t)p[0] << 32 | (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 |
+	       (uint64_t)p[3] << 8 | p[4];
+}
+
 /* RFC 4648 section 6: each 5-byte group gives 8 characters, 5 bits each, MSB first. */
 void cm_base32_put(struct cm_buf *out, const unsigned char *p, size_t n)
 {
@@ -462,25 +511,18 @@ void cm_base32_put(struct cm_buf *out, const unsigned char *p, size_t n)
 	if (out->cap - out->n < chars && cm_buf_reserve(out, chars) != 0)
 		return;
 	w = out->p + out->n;
-	for (; n >= 5; p += 5, n -= 5, w += 8) {
-		g = (uint64_t)p[0] << 32 | (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 |
-		    (uint64_t)p[3] << 8 | p[4];
-		w[0] = b32_alphabet[g >> 35 & 31];
-		w[1] = b32_alphabet[g >> 30 & 31];
-		w[2] = b32_alphabet[g >> 25 & 31];
-		w[3] = b32_alphabet[g >> 20 & 31];
-		w[4] = b32_alphabet[g >> 15 & 31];
-		w[5] = b32_alphabet[g >> 10 & 31];
-		w[6] = b32_alphabet[g >> 5 & 31];
-		w[7] = b32_alphabet[g & 31];
-	}
+	for (; n >= 5; p += 5, n -= 5, w += 8)
+		b32_store(w, b32_chars(b32_group(p, n)), 8);
 	if (n) {
 		/* A last group of 1 to 4 bytes: zero bits fill its last character, no '=' padding. */
 		g = 0;
 		for (i = 0; i < n; i++)
 			g |= (uint64_t)p[i] << (32 - 8 * i);
-		for (i = 0; i < (n * 8 + 4) / 5; i++)
-			w[i] = b32_alphabet[(g >> (35 - 5 * i)) & 31];
+		/*
+		 * Room for a whole group past the token (bytes past out->n are
+		 * scratch): one store, of which the buffer keeps (n * 8 + 4) / 5.
+		 */
+		b32_store(w, b32_chars(g), (size_t)(out->p + out->cap - w) >= 8 ? 8 : (n * 8 + 4) / 5);
 	}
 	out->n += chars;
 }

@@ -394,8 +394,17 @@ static size_t group_at(const char *s, size_t n, size_t i, size_t *digits)
 
 	if (j < n && s[j] == '(')
 		paren = 1, j++;
-	while (cm_phone_digit_at(s, n, j, &dl) >= 0)
+	for (;;) {
+		size_t a = j;
+
+		/* ASCII digits without a call per digit; the other scripts' one at a time */
+		while (j < n && (unsigned)(s[j] - '0') < 10)
+			j++;
+		count += j - a;
+		if (j >= n || !is_high(s[j]) || cm_phone_digit_at(s, n, j, &dl) < 0)
+			break;
 		j += dl, count++;
+	}
 	if (count == 0)
 		return 0;
 	*digits = count;
@@ -676,6 +685,7 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 	gate = scrub_gate(in, n, o->display_redact);
 	while (i < n) {
 		unsigned g = gate;
+		size_t lim = n; /* the skip below may not pass where g changes */
 
 		/*
 		 * An e-mail address starts only in the run of local-part bytes
@@ -697,15 +707,19 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 						;
 				}
 			}
-			if (i < at_lo || i >= at)
+			if (i < at_lo || i >= at) {
 				g &= ~(unsigned)GATE_LOCAL;
+				lim = i < at_lo ? at_lo : at + 1; /* past at, the next '@' is looked for */
+			}
 		}
 		/*
 		 * Most bytes of a text start nothing: skip them without trying
-		 * each rule (the gate is exact, so output is as if they were tried).
+		 * each rule (the gate is exact, so output is as if they were
+		 * tried), in a tight loop up to lim, where g may change.
 		 */
 		if (!(gate_bits[(unsigned char)in[i]] & g)) {
-			i++;
+			for (i++; i < lim && !(gate_bits[(unsigned char)in[i]] & g); i++)
+				;
 			continue;
 		}
 		if (o->display_redact && in[i] == '"') {

@@ -557,6 +557,73 @@ Test(pseudo, base32_long_input)
 	cr_expect_str_eq(b32(in, sizeof in), want);
 }
 
+/* RFC 4648 base32 one bit at a time: the reference cm_base32_put must match. */
+static void b32_ref(const unsigned char *p, size_t n, char *out)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+	size_t bit, nbits = n * 8, k = 0;
+	unsigned v;
+	int j;
+
+	for (bit = 0; bit < nbits; bit += 5) {
+		for (v = 0, j = 0; j < 5; j++) {
+			size_t b = bit + (size_t)j;
+
+			v = v << 1 | (b < nbits ? (unsigned)(p[b / 8] >> (7 - b % 8) & 1) : 0u);
+		}
+		out[k++] = alphabet[v];
+	}
+	out[k] = '\0';
+}
+
+/*
+ * Every length from 1 to 64 bytes (whole groups and each tail of 1 to 4),
+ * every byte value, and the input at the very end of its allocation (the
+ * encoder's 8-byte loads must stay inside p[0..n): ASan and valgrind see
+ * any over-read), into an empty buffer, a buffer of exactly the token's
+ * room, and after text already there.
+ */
+Test(pseudo, base32_every_length_against_reference)
+{
+	char want[128];
+	uint32_t x = 2463534242u;
+	size_t n, i, r;
+
+	for (n = 1; n <= 64; n++) {
+		for (r = 0; r < 8; r++) {
+			unsigned char *p = malloc(n);
+			size_t chars = (n * 8 + 4) / 5;
+			struct cm_buf b;
+
+			cr_assert_not_null(p);
+			for (i = 0; i < n; i++) {
+				/* xorshift32; round 0 all zero bits, round 1 all ones */
+				x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+				p[i] = r == 0 ? 0 : r == 1 ? 0xff : (unsigned char)x;
+			}
+			b32_ref(p, n, want);
+			cr_assert_eq(strlen(want), chars);
+			cr_expect_str_eq(b32(p, n), want, "length %zu round %zu", n, r);
+
+			/* a buffer with room for the token and nothing more */
+			cm_buf_init(&b);
+			cr_assert_eq(cm_buf_reserve(&b, 1), 0);
+			b.n = b.cap < chars ? 0 : b.cap - chars;
+			cm_base32_put(&b, p, n);
+			cr_assert_eq(b.oom, 0);
+			cr_expect(memcmp(b.p + b.n - chars, want, chars) == 0, "tail room, length %zu", n);
+			/* after other text: appended, nothing before it touched */
+			cm_buf_reset(&b);
+			cm_buf_adds(&b, "k1.");
+			cm_base32_put(&b, p, n);
+			cr_expect(b.n == 3 + chars && memcmp(b.p, "k1.", 3) == 0 &&
+				  memcmp(b.p + 3, want, chars) == 0, "appended, length %zu", n);
+			cm_buf_deinit(&b);
+			free(p);
+		}
+	}
+}
+
 Test(pseudo, kind_names)
 {
 	static const char *const names[CM_KIND__COUNT] = { "generic", "phone", "imsi",

@@ -1249,3 +1249,47 @@ Test(scrub, invisible_runs_linear, .timeout = 240)
 	}
 	free(in);
 }
+
+/*
+ * Digit runs of every length from 1 to 18 at every offset from 0 to 17
+ * (around the scanner's skip loop and the digit loop's ends): ASCII only,
+ * ended by a digit of another script (U+0661), and followed by an e-mail
+ * address (the skip loop then stops where the address's run begins). A
+ * run of min_digits or more is the number's token, a shorter one stays.
+ */
+Test(scrub, digit_runs_at_every_offset)
+{
+	static const char digits[] = "493012345678901234";
+	static const char *const ends[] = { "", "\xd9\xa1" };
+	static const char *const posts[] = { ",z", ",z bob@pbx", "" };
+	char text[128], run[64];
+	size_t off, len, e, p, i;
+
+	opts.min_digits = 3;
+	for (off = 0; off <= 17; off++)
+		for (len = 1; len <= 18; len++)
+			for (e = 0; e < 2; e++)
+				for (p = 0; p < 3; p++) {
+					struct want w;
+					char pre[32];
+
+					for (i = 0; i < off; i++)
+						pre[i] = i % 2 ? ';' : 'x';
+					pre[off] = '\0';
+					snprintf(run, sizeof run, "%.*s%s", (int)len, digits, ends[e]);
+					snprintf(text, sizeof text, "%s%s%s", pre, run, posts[p]);
+					w_init(&w);
+					w_text(&w, pre);
+					if (len + e >= 3)
+						w_field_phone(&w, run);
+					else
+						w_text(&w, run);
+					if (p == 1) {
+						w_text(&w, ",z ");
+						w_email(&w, "bob@pbx");
+					} else {
+						w_text(&w, posts[p]);
+					}
+					check(text, &w);
+				}
+}
