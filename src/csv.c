@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "cdrmin/csv.h"
 #include "cdrmin/err.h"
 
@@ -480,6 +484,177 @@ static ssize_t finish(struct cm_csv *dec, char *buf, size_t n, size_t consumed, 
 	return consume(dec, consumed, lf);
 }
 
+#if defined(__SSE2__)
+#define FAST_NO (-3) /* fast_record() leaves the record to the general path */
+
+/* Bit i: byte i of the 16 at p equals c. */
+static inline uint64_t eq16(__m128i x, char c)
+{
+	return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(c)));
+}
+
+/* Bit i: an odd number of the bits 0..i of x are set (quote parity). */
+static inline uint64_t prefix_xor(uint64_t x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	x ^= x << 16;
+	x ^= x << 32;
+	return x;
+}
+
+/*
+ * The field buf[start..end): a quoted one without its quotes (the record
+ * is well formed: it ends with the closing quote). Returns the next
+ * field's start.
+ */
+static inline size_t put_field(struct cm_slice *f, const char *buf, size_t start, size_t end)
+{
+	size_t quoted = start < end && buf[start] == '"';
+
+	f->p = buf + start + quoted;
+	f->n = end - start - 2 * quoted;
+	return end + 1;
+}
+
+/*
+ * The record at buf[0..lim) in one pass over 64-byte blocks, for records
+ * the general scanner would accept as they are: a LF outside quotes ends
+ * the record within lim, every quote opens a field, closes it or is half
+ * of a "" inside it, no NUL, no CR but one just before that LF, not blank.
+ * Quote parity (bit i set inside quotes) tells the delimiters and LFs that
+ * count; the per-field rules of scan() become checks on masks:
+ * - a quote that opens (parity goes to 1) is at a field's first byte or
+ *   right after a closing quote ("" inside the field);
+ * - what follows a closing quote is a quote, a delimiter or the record's end.
+ * Fills the fields and returns what finish() would, or FAST_NO for any
+ * other record, which the general path then takes from its first byte.
+ * Reads only buf[0..lim).
+ */
+static ssize_t fast_record(struct cm_csv *dec, char *buf, size_t lim, struct cm_csv_result *res)
+{
+	const char delim = dec->o.delim;
+	unsigned char tail[64];
+	uint64_t inq_carry = 0, fs_carry = 1, close_carry = 0, esc_pending = 0;
+	uint64_t inner_lf = 0, q, d, lf, odd, inq, sd, slf, open, close, fs, er, within, bits;
+	size_t base, k = 0, start = 0, e, end, j;
+	const char *p;
+	uint64_t esc = 0; /* bit k: field k (k < 64) holds "" */
+	int g, cr_end;
+
+	for (base = 0; base < lim; base += 64) {
+		size_t avail = lim - base;
+		__m128i x0, x1, x2, x3;
+
+		if (avail >= 64) {
+			p = buf + base;
+		} else {
+			memset(tail, 0, sizeof tail);
+			memcpy(tail, buf + base, avail);
+			p = (const char *)tail;
+		}
+		x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+		x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+		x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+		x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+		q = eq16(x0, '"') | eq16(x1, '"') << 16 | eq16(x2, '"') << 32 | eq16(x3, '"') << 48;
+		d = eq16(x0, delim) | eq16(x1, delim) << 16 | eq16(x2, delim) << 32 |
+		    eq16(x3, delim) << 48;
+		lf = eq16(x0, '\n') | eq16(x1, '\n') << 16 | eq16(x2, '\n') << 32 |
+		     eq16(x3, '\n') << 48;
+		odd = (eq16(x0, '\r') | eq16(x0, '\0')) | (eq16(x1, '\r') | eq16(x1, '\0')) << 16 |
+		      (eq16(x2, '\r') | eq16(x2, '\0')) << 32 | (eq16(x3, '\r') | eq16(x3, '\0')) << 48;
+		if (avail < 64) { /* the zero padding is not input */
+			uint64_t v = (UINT64_C(1) << avail) - 1;
+
+			q &= v;
+			d &= v;
+			lf &= v;
+			odd &= v;
+		}
+		inq = prefix_xor(q) ^ inq_carry;
+		sd = d & ~inq;
+		slf = lf & ~inq;
+		within = slf ? (slf & -slf) - 1 : ~UINT64_C(0); /* bits before the end */
+		if (avail < 64 && !slf)
+			within &= (UINT64_C(1) << avail) - 1;
+		cr_end = 0;
+		if (odd & within) {
+			/* Only the CR of a CRLF end, in this block: 1 bit, right before the LF. */
+			e = slf ? (size_t)__builtin_ctzll(slf) : 64;
+			if (!slf || e == 0 || (odd & within) != UINT64_C(1) << (e - 1) ||
+			    p[e - 1] != '\r')
+				return FAST_NO;
+			cr_end = 1;
+			within >>= 1; /* the CR ends the last field */
+		}
+		open = q & inq;
+		close = q & ~inq;
+		fs = sd << 1 | fs_carry;
+		if (open & within & ~(fs | close << 1 | close_carry))
+			return FAST_NO;
+		/* After a closing quote: a quote, a delimiter, or the end (CR or LF). */
+		if ((close << 1 | close_carry) & ~(q | sd) & within)
+			return FAST_NO;
+		er = (close << 1 | close_carry) & q & within; /* the second quote of each "" */
+		if (lf & inq & within) /* LFs inside quotes: lines for the count */
+			inner_lf += (uint64_t)__builtin_popcountll(lf & inq & within);
+		bits = sd & within;
+		if (dec->cap - k <= 64 && (g = fields_grow(dec)) != 0)
+			return g < 0 ? CM_FAIL : FAST_NO; /* room for this block's fields and one */
+		if (er | esc_pending) {
+			/* Some field ending here, or the one going on, holds "". */
+			while (bits) {
+				j = (size_t)__builtin_ctzll(bits);
+				if (esc_pending || (er & ((UINT64_C(1) << j) - 1)))
+					esc |= k < 64 ? UINT64_C(1) << k : 0;
+				esc_pending = 0;
+				er &= ~((UINT64_C(2) << j) - 1);
+				start = put_field(dec->fields + k++, buf, start, base + j);
+				bits &= bits - 1;
+			}
+		} else {
+			while (bits) {
+				start = put_field(dec->fields + k++, buf, start,
+						  base + (size_t)__builtin_ctzll(bits));
+				bits &= bits - 1;
+			}
+		}
+		esc_pending |= er != 0;
+		if (slf) {
+			e = base + (size_t)__builtin_ctzll(slf);
+			end = e - (size_t)cr_end;
+			if (end == 0)
+				return FAST_NO; /* a blank line */
+			if (esc_pending)
+				esc |= k < 64 ? UINT64_C(1) << k : 0;
+			put_field(dec->fields + k++, buf, start, end);
+			/* As split_quoted(): past field 63, every quoted field is looked at. */
+			for (; esc; esc &= esc - 1) {
+				j = (size_t)__builtin_ctzll(esc);
+				unescape(&dec->fields[j], buf + (dec->fields[j].p - buf));
+			}
+			for (j = 64; j < k; j++) {
+				char *f = buf + (dec->fields[j].p - buf);
+
+				if (f[-1] == '"')
+					unescape(&dec->fields[j], f);
+			}
+			res->what = CM_CSV_RECORD;
+			res->rec.f = dec->fields;
+			res->rec.n = k;
+			return consume(dec, e + 1, 1 + inner_lf);
+		}
+		inq_carry = inq >> 63 ? ~UINT64_C(0) : 0;
+		fs_carry = sd >> 63;
+		close_carry = close >> 63;
+	}
+	return FAST_NO;
+}
+#endif
+
 ssize_t cm_csv_next(struct cm_csv *dec, char *buf, size_t len, int eof,
 		    struct cm_csv_result *res)
 {
@@ -515,6 +690,14 @@ ssize_t cm_csv_next(struct cm_csv *dec, char *buf, size_t len, int eof,
 	full = len > max;
 	lim = full ? max + 1 : len;
 
+#if defined(__SSE2__)
+	if (dec->scan_state == ST_PLAIN && dec->scan_pos == 0) {
+		ssize_t r = fast_record(dec, buf, lim, res);
+
+		if (r != FAST_NO)
+			return r;
+	}
+#endif
 	if (dec->scan_state == ST_PLAIN) {
 		/* buf[0..scan_pos) holds neither LF nor quote. */
 		i = dec->scan_pos;
@@ -569,27 +752,76 @@ static inline int has_byte(uint64_t w, unsigned char b)
 	return ((x - UINT64_C(0x0101010101010101)) & ~x & UINT64_C(0x8080808080808080)) != 0;
 }
 
-void cm_csv_put(struct cm_buf *out, const char *p, size_t n, char delim)
+/* 1 when one of the four bytes of w is b (the 32-bit form of has_byte). */
+static inline int has_byte32(uint32_t w, unsigned char b)
 {
-	/* The bytes that need quotes whatever the delimiter (RFC 4180 section 2.6). */
-	static const unsigned char special[256] = { ['"'] = 1, ['\r'] = 1, ['\n'] = 1 };
-	const unsigned char *u = (const unsigned char *)p;
-	const unsigned char d = (unsigned char)delim;
-	const char *end = p + n, *q;
+	uint32_t x = w ^ (UINT32_C(0x01010101) * b);
+
+	return ((x - UINT32_C(0x01010101)) & ~x & UINT32_C(0x80808080)) != 0;
+}
+
+/*
+ * 1 when a byte of p[0..n) needs quotes (RFC 4180 section 2.6: the quote,
+ * CR, LF, whatever the delimiter, and the delimiter). Loads overlap at the
+ * end rather than finish bytewise; no byte outside p[0..n) is read.
+ */
+static inline int needs_quotes(const char *p, size_t n, unsigned char d)
+{
+	uint64_t w;
+	uint32_t h, h2;
 	size_t i;
 
-	uint64_t w;
+#if defined(__SSE2__)
+	if (n >= 16) {
+		const __m128i vq = _mm_set1_epi8('"'), vr = _mm_set1_epi8('\r');
+		const __m128i vl = _mm_set1_epi8('\n'), vd = _mm_set1_epi8((char)d);
+		__m128i x, m;
 
-	/* Eight bytes at a time while none of them needs quotes, then bytewise. */
-	for (i = 0; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		if (has_byte(w, '"') | has_byte(w, '\r') | has_byte(w, '\n') | has_byte(w, d))
-			break;
+		for (i = 0;; i += 16) {
+			if (i + 16 > n)
+				i = n - 16;
+			x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vr)),
+					 _mm_or_si128(_mm_cmpeq_epi8(x, vl), _mm_cmpeq_epi8(x, vd)));
+			if (_mm_movemask_epi8(m))
+				return 1;
+			if (i + 16 >= n)
+				return 0;
+		}
 	}
-	for (; i < n; i++)
-		if (special[u[i]] | (u[i] == d))
-			break;
-	if (i == n) {
+#endif
+	if (n >= 8) {
+		for (i = 0;; i += 8) {
+			if (i + 8 > n)
+				i = n - 8;
+			memcpy(&w, p + i, 8);
+			if (has_byte(w, '"') | has_byte(w, '\r') | has_byte(w, '\n') | has_byte(w, d))
+				return 1;
+			if (i + 8 >= n)
+				return 0;
+		}
+	}
+	if (n >= 4) {
+		memcpy(&h, p, 4);
+		memcpy(&h2, p + n - 4, 4);
+		return has_byte32(h, '"') | has_byte32(h, '\r') | has_byte32(h, '\n') |
+		       has_byte32(h, d) | has_byte32(h2, '"') | has_byte32(h2, '\r') |
+		       has_byte32(h2, '\n') | has_byte32(h2, d);
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '"' || c == '\r' || c == '\n' || c == d)
+			return 1;
+	}
+	return 0;
+}
+
+void cm_csv_put(struct cm_buf *out, const char *p, size_t n, char delim)
+{
+	const char *end = p + n, *q;
+
+	if (!needs_quotes(p, n, (unsigned char)delim)) {
 		cm_buf_add(out, p, n);
 		return;
 	}
