@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include <sodium.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 /* XXH3 inlined: a tag costs a few dozen instructions, not a library call */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -501,28 +504,70 @@ static inline uint64_t b32_group(const unsigned char *p, size_t n)
 	       (uint64_t)p[3] << 8 | p[4];
 }
 
+/* A last group of 1 to 4 bytes as a 40-bit group: zero bits fill it. */
+static inline uint64_t b32_tail(const unsigned char *p, size_t n)
+{
+	uint64_t g = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		g |= (uint64_t)p[i] << (32 - 8 * i);
+	return g;
+}
+
+#if defined(__SSE2__)
+/* b32_chars of g0 and g1 at once: 16 characters, g0's first in memory. */
+static inline __m128i b32_chars2(uint64_t g0, uint64_t g1)
+{
+	const __m128i m20 = _mm_set1_epi64x(0xfffff);
+	const __m128i m10 = _mm_set1_epi64x(0x000003ff000003ff);
+	const __m128i m5 = _mm_set1_epi64x(0x001f001f001f001f);
+	__m128i x = _mm_set_epi64x((long long)g1, (long long)g0), ge26;
+
+	x = _mm_or_si128(_mm_srli_epi64(x, 20), _mm_slli_epi64(_mm_and_si128(x, m20), 32));
+	x = _mm_or_si128(_mm_and_si128(_mm_srli_epi64(x, 10), m10),
+			 _mm_slli_epi64(_mm_and_si128(x, m10), 16));
+	x = _mm_or_si128(_mm_and_si128(_mm_srli_epi64(x, 5), m5),
+			 _mm_slli_epi64(_mm_and_si128(x, m5), 8));
+	ge26 = _mm_cmpgt_epi8(x, _mm_set1_epi8(25)); /* bytes are 0..31: signed compare is fine */
+	return _mm_sub_epi8(_mm_add_epi8(x, _mm_set1_epi8('a')),
+			    _mm_and_si128(ge26, _mm_set1_epi8('a' - '2' + 26)));
+}
+#endif
+
 /* RFC 4648 section 6: each 5-byte group gives 8 characters, 5 bits each, MSB first. */
 void cm_base32_put(struct cm_buf *out, const unsigned char *p, size_t n)
 {
-	size_t i, chars = (n * 8 + 4) / 5;
-	uint64_t g;
+	size_t chars = (n * 8 + 4) / 5;
 	char *w;
 
 	if (out->cap - out->n < chars && cm_buf_reserve(out, chars) != 0)
 		return;
 	w = out->p + out->n;
+#if defined(__SSE2__)
+	/*
+	 * Two groups per store, the second maybe the last, short one, while
+	 * the buffer has room for 16 characters (bytes past out->n are
+	 * scratch; the buffer keeps chars of them).
+	 */
+	while (n > 5 && (size_t)(out->p + out->cap - w) >= 16) {
+		size_t step = n >= 10 ? 10 : n;
+		uint64_t g1 = n >= 10 ? b32_group(p + 5, n - 5) : b32_tail(p + 5, n - 5);
+
+		_mm_storeu_si128((__m128i *)(void *)w, b32_chars2(b32_group(p, n), g1));
+		p += step, n -= step, w += 16;
+	}
+#endif
 	for (; n >= 5; p += 5, n -= 5, w += 8)
 		b32_store(w, b32_chars(b32_group(p, n)), 8);
 	if (n) {
-		/* A last group of 1 to 4 bytes: zero bits fill its last character, no '=' padding. */
-		g = 0;
-		for (i = 0; i < n; i++)
-			g |= (uint64_t)p[i] << (32 - 8 * i);
 		/*
-		 * Room for a whole group past the token (bytes past out->n are
-		 * scratch): one store, of which the buffer keeps (n * 8 + 4) / 5.
+		 * A last group of 1 to 4 bytes, no '=' padding. With room for a
+		 * whole group past the token (bytes past out->n are scratch): one
+		 * store, of which the buffer keeps (n * 8 + 4) / 5.
 		 */
-		b32_store(w, b32_chars(g), (size_t)(out->p + out->cap - w) >= 8 ? 8 : (n * 8 + 4) / 5);
+		b32_store(w, b32_chars(b32_tail(p, n)),
+			  (size_t)(out->p + out->cap - w) >= 8 ? 8 : (n * 8 + 4) / 5);
 	}
 	out->n += chars;
 }

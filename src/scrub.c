@@ -167,6 +167,34 @@ struct span {
 };
 
 /*
+ * The end of the run of ASCII digits at s[j] (j itself when s[j] is none;
+ * j <= n, never read past n). Eight bytes at a time where the target
+ * allows: t = byte ^ '0' is 0..9 for a digit only, and t + 0x76 has bit 7
+ * set for t in 10..0x7f (t >= 0x80 has it already); a carry out of a byte
+ * only reaches bytes after a flagged one, so the lowest flagged byte is the
+ * first that is not a digit.
+ */
+static inline size_t ascii_digits_end(const char *s, size_t n, size_t j)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	uint64_t x, t, bad;
+
+	while (n >= 8 && j <= n - 8) {
+		memcpy(&x, s + j, 8);
+		t = x ^ 0x30 * ones;
+		bad = ((t + 0x76 * ones) | t) & 0x80 * ones;
+		if (bad)
+			return j + (size_t)__builtin_ctzll(bad) / 8;
+		j += 8;
+	}
+#endif
+	while (j < n && (unsigned)(s[j] - '0') < 10)
+		j++;
+	return j;
+}
+
+/*
  * Most separator characters between two digit groups of one number, not
  * counting the invisible ones (cm_phone_ignorable_len): those show nothing,
  * so "0207<ZWSP><ZWSP><ZWSP><ZWSP>946" reads as one number.
@@ -204,6 +232,10 @@ static int phone_user(const char *s, size_t e, size_t k)
 	if (k < e && s[k] == '+')
 		k++;
 	while (k < e) {
+		if ((q = ascii_digits_end(s, e, k)) > k) {
+			k = q, digits = 1;
+			continue;
+		}
 		if (cm_phone_digit_at(s, e, k, &sl) >= 0) {
 			k += sl, digits = 1;
 			continue;
@@ -398,8 +430,7 @@ static size_t group_at(const char *s, size_t n, size_t i, size_t *digits)
 		size_t a = j;
 
 		/* ASCII digits without a call per digit; the other scripts' one at a time */
-		while (j < n && (unsigned)(s[j] - '0') < 10)
-			j++;
+		j = ascii_digits_end(s, n, j);
 		count += j - a;
 		if (j >= n || !is_high(s[j]) || cm_phone_digit_at(s, n, j, &dl) < 0)
 			break;
