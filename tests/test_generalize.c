@@ -1,6 +1,7 @@
 /* Unit tests: times, coordinates, geohashes, cells, buckets (src/generalize.c). */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cdrmin/generalize.h"
@@ -511,5 +512,504 @@ Test(generalize, bucket_single_bound)
 	cr_expect_eq(cm_bucket_put(&b, "1.5", 3, &out), 0);
 	cm_buf_addc(&out, '\0');
 	cr_expect_str_eq(out.p, "<1.51.5+");
+	cm_buf_deinit(&out);
+}
+
+/*
+ * ---- the time fast paths against the former general parser --------------
+ *
+ * ref_* is the parser and calendar that src/generalize.c had before its
+ * fixed-layout fast path (a field-by-field scan with a date search): the
+ * model the fast code must agree with on every input, accepted or not.
+ */
+
+static int ref_is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int ref_all_digits(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!ref_is_digit(s[i]))
+			return 0;
+	return 1;
+}
+
+static int64_t ref_digits_value(const char *s, size_t n)
+{
+	int64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!ref_is_digit(s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static int ref_is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static const unsigned short ref_dbm[13] = {
+	0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365,
+};
+
+static unsigned ref_days_in_month(int64_t y, unsigned m)
+{
+	return ref_dbm[m] - ref_dbm[m - 1] + (m == 2 && ref_is_leap(y));
+}
+
+static int64_t ref_days_before_year(int64_t y)
+{
+	return 365 * y + (y + 3) / 4 - (y + 99) / 100 + (y + 399) / 400;
+}
+
+static int64_t ref_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	return ref_days_before_year(y) - ref_days_before_year(1970) + ref_dbm[m - 1] +
+	       (m > 2 && ref_is_leap(y)) + d - 1;
+}
+
+/* The search: a year at or below the true one, stepped up, then the month. */
+static void ref_civil_from_days(int64_t days, int64_t *year, unsigned *month)
+{
+	int64_t d0 = days + ref_days_before_year(1970), cycles, r, y;
+	unsigned m, doy;
+
+	cycles = d0 / 146097;
+	r = d0 % 146097;
+	y = r / 366;
+	while (ref_days_before_year(y + 1) <= r)
+		y++;
+	doy = (unsigned)(r - ref_days_before_year(y));
+	for (m = 1; m < 12; m++)
+		if (doy < (unsigned)ref_dbm[m] + (unsigned)(m >= 2 && ref_is_leap(y)))
+			break;
+	*year = cycles * 400 + y;
+	*month = m;
+}
+
+struct ref_tparse {
+	int epoch;
+	int64_t esecs;
+	size_t int_len;
+	int64_t y;
+	unsigned mo, d, h, mi, s;
+	int has_s;
+	int off_min;
+	size_t at_h, at_mi, at_s;
+	size_t at_frac, frac_len;
+};
+
+static int ref_two(const char *s, size_t n, size_t i)
+{
+	if (i + 2 > n || !ref_is_digit(s[i]) || !ref_is_digit(s[i + 1]))
+		return -1;
+	return (s[i] - '0') * 10 + (s[i + 1] - '0');
+}
+
+static int ref_parse_epoch(const char *s, size_t n, struct ref_tparse *t)
+{
+	const char *dot = memchr(s, '.', n);
+	size_t il = dot ? (size_t)(dot - s) : n;
+
+	if (il < 9 || il > 10 || s[0] == '0' || !ref_all_digits(s, il))
+		return -1;
+	t->at_frac = t->frac_len = 0;
+	if (dot) {
+		t->at_frac = il + 1;
+		t->frac_len = n - il - 1;
+		if (t->frac_len == 0 || t->frac_len > 9 || !ref_all_digits(s + il + 1, t->frac_len))
+			return -1;
+	}
+	t->epoch = 1;
+	t->int_len = il;
+	t->esecs = ref_digits_value(s, il);
+	return 0;
+}
+
+static int ref_parse_calendar(const char *s, size_t n, struct ref_tparse *t)
+{
+	int64_t y;
+	int mo, d, h, mi, sec = 0, oh, om, sign;
+	size_t i;
+
+	if (n < 16 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    s[13] != ':')
+		return -1;
+	y = ref_digits_value(s, 4);
+	mo = ref_two(s, n, 5);
+	d = ref_two(s, n, 8);
+	h = ref_two(s, n, 11);
+	mi = ref_two(s, n, 14);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || (unsigned)d > ref_days_in_month(y, (unsigned)mo) ||
+	    h < 0 || h > 23 || mi < 0 || mi > 59)
+		return -1;
+	t->at_h = 11;
+	t->at_mi = 14;
+	i = 16;
+	if (i < n && s[i] == ':') {
+		sec = ref_two(s, n, i + 1);
+		if (sec < 0 || sec > 60)
+			return -1;
+		t->has_s = 1;
+		t->at_s = i + 1;
+		i += 3;
+		if (i < n && s[i] == '.') {
+			t->at_frac = ++i;
+			while (i < n && ref_is_digit(s[i]))
+				i++;
+			t->frac_len = i - t->at_frac;
+			if (t->frac_len == 0 || t->frac_len > 9)
+				return -1;
+		}
+	}
+	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+		i++;
+	} else if (i < n && (s[i] == '+' || s[i] == '-')) {
+		sign = s[i] == '-' ? -1 : 1;
+		oh = ref_two(s, n, i + 1);
+		i += 3;
+		if (i < n && s[i] == ':')
+			i++;
+		om = ref_two(s, n, i);
+		i += 2;
+		if (oh < 0 || oh > 23 || om < 0 || om > 59)
+			return -1;
+		t->off_min = sign * (oh * 60 + om);
+	}
+	if (i != n)
+		return -1;
+	t->y = y;
+	t->mo = (unsigned)mo;
+	t->d = (unsigned)d;
+	t->h = (unsigned)h;
+	t->mi = (unsigned)mi;
+	t->s = (unsigned)sec;
+	return 0;
+}
+
+static int ref_parse_time(const char *s, size_t n, struct ref_tparse *t)
+{
+	memset(t, 0, sizeof *t);
+	if (n == 0)
+		return -1;
+	if (n >= 5 && s[4] == '-')
+		return ref_parse_calendar(s, n, t);
+	return ref_parse_epoch(s, n, t);
+}
+
+static int ref_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *out)
+{
+	static const int64_t unit_secs[] = { 60, 3600, 86400 };
+	struct ref_tparse t;
+	char *w;
+	size_t start = out->n, i;
+	int64_t v;
+
+	if ((unsigned)u > CM_TIME_DAY || ref_parse_time(s, n, &t) != 0)
+		return -1;
+	if (cm_buf_reserve(out, n) != 0)
+		return -1;
+	w = out->p + start;
+	if (t.epoch) {
+		v = t.esecs - t.esecs % unit_secs[u];
+		for (i = t.int_len; i-- > 0; v /= 10)
+			w[i] = (char)('0' + v % 10);
+		if (t.frac_len) {
+			w[t.int_len] = '.';
+			memset(w + t.at_frac, '0', t.frac_len);
+		}
+		out->n += n;
+		return 0;
+	}
+	memcpy(w, s, n);
+	memset(w + t.at_frac, '0', t.frac_len);
+	if (t.has_s)
+		memset(w + t.at_s, '0', 2);
+	if (u >= CM_TIME_HOUR)
+		memset(w + t.at_mi, '0', 2);
+	if (u >= CM_TIME_DAY)
+		memset(w + t.at_h, '0', 2);
+	out->n += n;
+	return 0;
+}
+
+static int ref_time_utc(const char *s, size_t n, int64_t *secs)
+{
+	struct ref_tparse t;
+
+	if (ref_parse_time(s, n, &t) != 0)
+		return -1;
+	if (t.epoch) {
+		*secs = t.esecs;
+		return 0;
+	}
+	*secs = ref_days_from_civil(t.y, t.mo, t.d) * 86400 + (int64_t)t.h * 3600 +
+		(int64_t)t.mi * 60 + t.s - (int64_t)t.off_min * 60;
+	return 0;
+}
+
+static int ref_time_epoch(int64_t secs, enum cm_epoch_unit u, uint64_t *id)
+{
+	int64_t days, year;
+	unsigned month;
+
+	if (secs < 0)
+		return -1;
+	days = secs / 86400;
+	ref_civil_from_days(days, &year, &month);
+	switch (u) {
+	case CM_EPOCH_NONE:
+		*id = 0;
+		return 0;
+	case CM_EPOCH_DAY:
+		*id = cm_epoch_id(u, (uint64_t)days);
+		return 0;
+	case CM_EPOCH_MONTH:
+		*id = cm_epoch_id(u, (uint64_t)((year - 1970) * 12 + month - 1));
+		return 0;
+	case CM_EPOCH_YEAR:
+		*id = cm_epoch_id(u, (uint64_t)(year - 1970));
+		return 0;
+	}
+	return -1;
+}
+
+/* Both epoch functions agree (status and id) on secs for every unit, valid or not. */
+static int epoch_agrees(int64_t secs)
+{
+	uint64_t a, b;
+	int u;
+
+	for (u = 0; u <= 4; u++) {
+		int ra, rb;
+
+		a = b = 0x5a5a;
+		ra = cm_time_epoch(secs, (enum cm_epoch_unit)u, &a);
+		rb = ref_time_epoch(secs, (enum cm_epoch_unit)u, &b);
+		if (ra != rb || a != b) {
+			cr_log_error("epoch(%lld, %d): %d %llx, the model %d %llx", (long long)secs, u,
+				     ra, (unsigned long long)a, rb, (unsigned long long)b);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * cm_time_floor (each unit, and one unit out of range), cm_time_utc and, on
+ * what utc accepts, cm_time_epoch agree with the model on s[0..n). The
+ * bytes are copied to the end of their own allocation, so a read past n
+ * is an error under ASan and valgrind. Returns 1 when all agree.
+ */
+static int time_agrees(const char *s, size_t n)
+{
+	char *c = malloc(n ? n : 1);
+	struct cm_buf fa, fb;
+	int64_t sa = 0, sb = 0;
+	int u, ok = 1, ra, rb;
+
+	cr_assert_not_null(c);
+	memcpy(c, s, n);
+	cm_buf_init(&fa);
+	cm_buf_init(&fb);
+	for (u = 0; u <= 3 && ok; u++) {
+		cm_buf_reset(&fa);
+		cm_buf_reset(&fb);
+		cm_buf_adds(&fa, "x");
+		cm_buf_adds(&fb, "x");
+		ra = cm_time_floor(c, n, (enum cm_time_unit)u, &fa);
+		rb = ref_time_floor(c, n, (enum cm_time_unit)u, &fb);
+		if (ra != rb || fa.n != fb.n || memcmp(fa.p, fb.p, fa.n) != 0)
+			ok = 0;
+	}
+	ra = cm_time_utc(c, n, &sa);
+	rb = ref_time_utc(c, n, &sb);
+	if (ra != rb || (ra == 0 && sa != sb))
+		ok = 0;
+	if (!ok)
+		cr_log_error("time \"%.*s\" (%zu bytes): not as the model", (int)n, s, n);
+	else if (ra == 0)
+		ok = epoch_agrees(sa);
+	cm_buf_deinit(&fa);
+	cm_buf_deinit(&fb);
+	free(c);
+	return ok;
+}
+
+static int time_agrees_s(const char *s) { return time_agrees(s, strlen(s)); }
+
+/* Every date field at and around its limits, with each separator and zone. */
+Test(generalize, time_fast_path_boundaries)
+{
+	static const char *const years[] = { "0000", "0001", "0004", "0100", "0400", "1600",
+					     "1899", "1900", "1969", "1970", "1999", "2000",
+					     "2001", "2023", "2024", "2100", "2400", "9996",
+					     "9999", "199a", "+024", " 202" };
+	static const char *const two_digit[] = { "00", "01", "09", "10", "12", "13", "23", "24",
+						 "28", "29", "30", "31", "32", "59", "60", "61",
+						 "99", "0a", "a0", "1:", "/0", " 1", "-1" };
+	static const char *const tails[] = {
+		"",        ".5",         ".123456789", ".1234567890", ".",     "Z",
+		"z",       ".000Z",      "+01:00",     "-05:30",      "+0100", "-2359",
+		"+23:59",  "+24:00",     "+01:60",     "+01",         "+01:0", "+1:00",
+		"Z ",      " ",          "\n",         "\r",          "\0",    "+01:00Z",
+		".5+01:00", ".5Z",       ".5z",        "ZZ",          "+01:00:00", "-00:00",
+	};
+	static const char seps[] = { ' ', 'T', 't', 'X', '_', '\0' };
+	char s[80];
+	size_t i, j, k, l, bad = 0, runs = 0;
+
+	cr_assert(tails[22][0] == '\0' && sizeof tails / sizeof tails[0] == 30);
+	/* the date: every year against every month and day, then the clock */
+	for (i = 0; i < sizeof years / sizeof years[0]; i++)
+		for (j = 0; j < sizeof two_digit / sizeof two_digit[0]; j++)
+			for (k = 0; k < sizeof two_digit / sizeof two_digit[0]; k++) {
+				snprintf(s, sizeof s, "%s-%s-%s 12:34:56", years[i], two_digit[j],
+					 two_digit[k]);
+				bad += !time_agrees_s(s);
+				runs++;
+			}
+	for (i = 0; i < sizeof two_digit / sizeof two_digit[0]; i++)
+		for (j = 0; j < sizeof two_digit / sizeof two_digit[0]; j++)
+			for (k = 0; k < sizeof two_digit / sizeof two_digit[0]; k++) {
+				snprintf(s, sizeof s, "2024-02-29T%s:%s:%s", two_digit[i], two_digit[j],
+					 two_digit[k]);
+				bad += !time_agrees_s(s);
+				snprintf(s, sizeof s, "2023-12-31 %s:%s%s", two_digit[i], two_digit[j],
+					 k == 0 ? "" : "Z");
+				bad += !time_agrees_s(s);
+				runs += 2;
+			}
+	/* each separator with each zone, with and without seconds */
+	for (i = 0; i < sizeof seps; i++)
+		for (j = 0; j < sizeof tails / sizeof tails[0]; j++)
+			for (l = 0; l < 2; l++) {
+				size_t n = (size_t)snprintf(s, sizeof s, "2024-03-01%c23:59%s", 'Q',
+							    l ? ":60" : "");
+				size_t tl = j == 22 ? 1 : strlen(tails[j]); /* "\0" is one byte */
+
+				s[10] = seps[i];
+				memcpy(s + n, tails[j], tl);
+				bad += !time_agrees(s, n + tl);
+				runs++;
+			}
+	cr_expect_eq(bad, 0, "%zu of %zu times not as the model", bad, runs);
+	cr_expect_gt(runs, 20000);
+}
+
+/*
+ * Every byte value in every position of each base string, every length cut
+ * of it, and one byte more: where a fixed-layout check could skip a byte,
+ * look too far or let a neighbour's carry through.
+ */
+Test(generalize, time_fast_path_every_byte)
+{
+	static const char *const base[] = {
+		"2024-02-29 23:59:60",
+		"2023-02-28T00:00:00.123456789+23:59",
+		"2000-12-31t12:30Z",
+		"1970-01-01 00:00:00-0000",
+		"9999-12-31T23:59:59.9z",
+		"1709296496.25",
+		"999999999",
+	};
+	char s[64];
+	size_t b, i, n, bad = 0, runs = 0;
+	int c;
+
+	for (b = 0; b < sizeof base / sizeof base[0]; b++) {
+		n = strlen(base[b]);
+		cr_assert_lt(n + 1, sizeof s);
+		for (i = 0; i <= n; i++) {
+			for (c = 0; c < 256; c++) {
+				memcpy(s, base[b], n);
+				s[i] = (char)c; /* i == n: one byte more */
+				bad += !time_agrees(s, i == n ? n + 1 : n);
+				runs++;
+			}
+			bad += !time_agrees(base[b], i); /* a cut */
+			runs++;
+		}
+	}
+	cr_expect_eq(bad, 0, "%zu of %zu times not as the model", bad, runs);
+}
+
+/*
+ * Two bytes at once in the head, next to each other or one apart: a carry
+ * out of one byte of a word-wide check reaches only its neighbour.
+ */
+Test(generalize, time_fast_path_byte_pairs)
+{
+	static const char base[] = "2024-02-29 23:59:59";
+	static const unsigned char probe[] = { 0x00, 0x06, 0x09, 0x2f, 0x30, 0x39, 0x3a, 0x3f,
+					       0x40, 0x7f, 0x80, 0xb9, 0xc0, 0xf0, 0xf9, 0xfa,
+					       0xff, 'T', ' ', '-', ':' };
+	char s[sizeof base];
+	size_t i, j, p, q, bad = 0;
+
+	for (i = 0; i < 16; i++)
+		for (j = i + 1; j <= i + 2 && j < 16; j++)
+			for (p = 0; p < sizeof probe; p++)
+				for (q = 0; q < sizeof probe; q++) {
+					memcpy(s, base, sizeof base);
+					s[i] = (char)probe[p];
+					s[j] = (char)probe[q];
+					bad += !time_agrees(s, sizeof base - 1);
+				}
+	cr_expect_eq(bad, 0);
+}
+
+/* Every day to 2517 and the first and last day of every month to 9999. */
+Test(generalize, epoch_matches_model)
+{
+	static const int64_t far[] = { INT64_MAX, INT64_MAX - 86399, 253402300799LL,
+				       253402300800LL, 1LL << 40, 1LL << 50, 1LL << 62 };
+	int64_t day, y, seed = 0x2545f4914f6cdd1dLL;
+	unsigned m;
+	size_t i, bad = 0;
+
+	for (day = 0; day < 200000; day++)
+		bad += !epoch_agrees(day * 86400 + (day % 86400));
+	for (y = 1970; y <= 9999; y++)
+		for (m = 1; m <= 12; m++) {
+			int64_t first = ref_days_from_civil(y, m, 1);
+			int64_t last = first + ref_days_in_month(y, m) - 1;
+
+			bad += !epoch_agrees(first * 86400);
+			bad += !epoch_agrees(last * 86400 + 86399);
+		}
+	for (i = 0; i < sizeof far / sizeof far[0]; i++)
+		bad += !epoch_agrees(far[i]);
+	/* a fixed xorshift sequence over all of int64, negative ones included */
+	for (i = 0; i < 100000; i++) {
+		uint64_t x = (uint64_t)seed;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		seed = (int64_t)x;
+		bad += !epoch_agrees(seed);
+		bad += !epoch_agrees(seed >> (i % 40));
+	}
+	bad += !epoch_agrees(-1);
+	bad += !epoch_agrees(INT64_MIN);
+	cr_expect_eq(bad, 0);
+}
+
+/* A buffer that ran out of memory refuses a floor even with room left, as before. */
+Test(generalize, floor_after_oom)
+{
+	struct cm_buf out;
+
+	cm_buf_init(&out);
+	cr_assert_eq(cm_buf_reserve(&out, 64), 0);
+	out.oom = 1;
+	cr_expect_eq(cm_time_floor("2024-03-01 12:34:56", 19, CM_TIME_HOUR, &out), -1);
+	cr_expect_eq(cm_time_floor("1709296496", 10, CM_TIME_HOUR, &out), -1);
+	cr_expect_eq(ref_time_floor("2024-03-01 12:34:56", 19, CM_TIME_HOUR, &out), -1);
+	cr_expect_eq(out.n, 0);
+	out.oom = 0;
 	cm_buf_deinit(&out);
 }
