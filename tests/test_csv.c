@@ -995,3 +995,48 @@ Test(csv, block_scanner_decodes_as_the_bytewise_scanner)
 	cm_buf_deinit(&whole);
 	cm_buf_deinit(&bytewise);
 }
+
+Test(csv, put_fields_writes_what_put_writes)
+{
+	/* Every length across the 4-, 8- and 16-byte checks, a byte that needs
+	 * quotes at every position (or none), next to a plain field. */
+	static const char special[] = {'"', '\r', '\n', ';', 'a'};
+	char val[40];
+	struct cm_buf a, b;
+	struct cm_slice v[3];
+	size_t n, at, s;
+
+	cm_buf_init(&a);
+	cm_buf_init(&b);
+	for (n = 0; n <= sizeof val; n++) {
+		for (at = 0; at <= n; at++) {
+			for (s = 0; s < sizeof special; s++) {
+				memset(val, 'x', sizeof val);
+				if (at < n)
+					val[at] = special[s];
+				v[0].p = "lead";
+				v[0].n = 4;
+				v[1].p = val;
+				v[1].n = n;
+				v[2].p = val + at;
+				v[2].n = n - at;
+				cm_buf_reset(&a);
+				cm_buf_reset(&b);
+				cm_csv_put_fields(&a, v, 3, ';');
+				cm_csv_put(&b, v[0].p, v[0].n, ';');
+				cm_buf_addc(&b, ';');
+				cm_csv_put(&b, v[1].p, v[1].n, ';');
+				cm_buf_addc(&b, ';');
+				cm_csv_put(&b, v[2].p, v[2].n, ';');
+				cr_assert_eq(a.n, b.n, "length %zu, byte %d at %zu", n, special[s], at);
+				cr_assert(memcmp(a.p, b.p, a.n) == 0, "length %zu, byte %d at %zu", n,
+					  special[s], at);
+				/* Quoted exactly when it holds a quote, CR, LF or the delimiter. */
+				cr_assert_eq(a.p[5] == '"', at < n && special[s] != 'a',
+					     "length %zu, byte %d at %zu", n, special[s], at);
+			}
+		}
+	}
+	cm_buf_deinit(&a);
+	cm_buf_deinit(&b);
+}

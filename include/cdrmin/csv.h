@@ -123,5 +123,8 @@ ssize_t cm_csv_next(struct cm_csv *dec, char *buf, size_t len, int eof,
  * "" by the caller, or it reads back as a blank line.
  */
 void cm_csv_put(struct cm_buf *out, const char *p, size_t n, char delim);
+/* The fields v[0..n) as one record's fields, delimited, quoted as cm_csv_put
+ * quotes them; no line break. */
+void cm_csv_put_fields(struct cm_buf *out, const struct cm_slice *v, size_t n, char delim);
 
 #endif
