@@ -369,6 +369,13 @@ int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *o
 	return 0;
 }
 
+/* Seconds since 1970-01-01T00:00:00Z of a parsed calendar time. */
+static int64_t calendar_utc(const struct tparse *t)
+{
+	return days_from_civil(t->y, t->mo, t->d) * 86400 + (int64_t)t->h * 3600 +
+	       (int64_t)t->mi * 60 + t->s - (int64_t)t->off_min * 60;
+}
+
 int cm_time_utc(const char *s, size_t n, int64_t *secs)
 {
 	struct tparse t;
@@ -376,8 +383,7 @@ int cm_time_utc(const char *s, size_t n, int64_t *secs)
 	if (is_calendar_form(s, n)) {
 		if (parse_calendar(s, n, &t) != 0)
 			return -1;
-		*secs = days_from_civil(t.y, t.mo, t.d) * 86400 + (int64_t)t.h * 3600 +
-			(int64_t)t.mi * 60 + t.s - (int64_t)t.off_min * 60;
+		*secs = calendar_utc(&t);
 		return 0;
 	}
 	if (n == 0 || parse_epoch(s, n, &t) != 0)
@@ -411,6 +417,45 @@ int cm_time_epoch(int64_t secs, enum cm_epoch_unit u, uint64_t *id)
 		return 0;
 	}
 	return -1;
+}
+
+int cm_time_epoch_of(const char *s, size_t n, enum cm_epoch_unit u, uint64_t *id)
+{
+	struct tparse t;
+	int64_t secs;
+
+	if (is_calendar_form(s, n)) {
+		if (parse_calendar(s, n, &t) != 0)
+			return -1;
+		/*
+		 * In UTC and inside its own day (23:59:60 is the next day's
+		 * first second), a time from 1970 on is in its written date's
+		 * day, month and year. Anything else goes the long way round.
+		 */
+		if (t.off_min == 0 && t.y >= 1970 && t.h * 3600 + t.mi * 60 + t.s < 86400) {
+			switch (u) {
+			case CM_EPOCH_NONE:
+				*id = 0;
+				return 0;
+			case CM_EPOCH_DAY:
+				*id = cm_epoch_id(u, (uint64_t)days_from_civil(t.y, t.mo, t.d));
+				return 0;
+			case CM_EPOCH_MONTH:
+				*id = cm_epoch_id(u, (uint64_t)(t.y - 1970) * 12 + t.mo - 1);
+				return 0;
+			case CM_EPOCH_YEAR:
+				*id = cm_epoch_id(u, (uint64_t)(t.y - 1970));
+				return 0;
+			}
+			return -1;
+		}
+		secs = calendar_utc(&t);
+	} else {
+		if (n == 0 || parse_epoch(s, n, &t) != 0)
+			return -1;
+		secs = t.esecs;
+	}
+	return cm_time_epoch(secs, u, id);
 }
 
 /* ---- coordinates ------------------------------------------------------- */

@@ -798,8 +798,9 @@ static int epoch_agrees(int64_t secs)
 }
 
 /*
- * cm_time_floor (each unit, and one unit out of range), cm_time_utc and, on
- * what utc accepts, cm_time_epoch agree with the model on s[0..n). The
+ * cm_time_floor (each unit, and one unit out of range), cm_time_utc,
+ * cm_time_epoch_of (each unit, one out of range) and, on what utc accepts,
+ * cm_time_epoch agree with the model on s[0..n). The
  * bytes are copied to the end of their own allocation, so a read past n
  * is an error under ASan and valgrind. Returns 1 when all agree.
  */
@@ -828,6 +829,14 @@ static int time_agrees(const char *s, size_t n)
 	rb = ref_time_utc(c, n, &sb);
 	if (ra != rb || (ra == 0 && sa != sb))
 		ok = 0;
+	for (u = 0; u <= 4 && ok; u++) {
+		uint64_t ia = 0x5a5a, ib = 0x5a5a;
+		int ea = cm_time_epoch_of(c, n, (enum cm_epoch_unit)u, &ia);
+		int eb = rb == 0 ? ref_time_epoch(sb, (enum cm_epoch_unit)u, &ib) : -1;
+
+		if (ea != eb || ia != ib)
+			ok = 0;
+	}
 	if (!ok)
 		cr_log_error("time \"%.*s\" (%zu bytes): not as the model", (int)n, s, n);
 	else if (ra == 0)
@@ -1012,4 +1021,32 @@ Test(generalize, floor_after_oom)
 	cr_expect_eq(out.n, 0);
 	out.oom = 0;
 	cm_buf_deinit(&out);
+}
+
+/* The one-step epoch where the shortcut stops: leap seconds, offsets, 1969. */
+Test(generalize, epoch_of_edges)
+{
+	static const char *const t[] = {
+		"2016-12-31T23:59:60Z",      "2016-12-31 23:59:60",       "2024-02-29 23:59:60",
+		"2024-02-29 23:59:59",       "2024-03-01T00:59:59+01:00", "2024-03-01T00:00:00+00:00",
+		"2024-02-29T23:00:00-01:00", "2024-03-31T23:59:60-00:00", "1969-12-31T23:59:60Z",
+		"1969-12-31T23:59:59Z",      "1970-01-01T00:30:00+01:00", "1969-12-31T23:30:00-01:00",
+		"1970-01-01 00:00:00",       "9999-12-31T23:59:60Z",      "0000-01-01T00:00:00Z",
+		"1709251199",                "1709251200.5",              "2024-03-01T00:00",
+	};
+	size_t i;
+	uint64_t id;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		cr_expect(time_agrees_s(t[i]), "%s", t[i]);
+	/* the leap second at the end of 2016 is in January 2017, 47 years on */
+	cr_expect_eq(cm_time_epoch_of(t[0], strlen(t[0]), CM_EPOCH_YEAR, &id), 0);
+	cr_expect_eq(id, cm_epoch_id(CM_EPOCH_YEAR, 47));
+	cr_expect_eq(cm_time_epoch_of(t[0], strlen(t[0]), CM_EPOCH_MONTH, &id), 0);
+	cr_expect_eq(id, cm_epoch_id(CM_EPOCH_MONTH, 47 * 12));
+	cr_expect_eq(cm_time_epoch_of(t[8], strlen(t[8]), CM_EPOCH_DAY, &id), 0);
+	cr_expect_eq(id, cm_epoch_id(CM_EPOCH_DAY, 0));
+	cr_expect_eq(cm_time_epoch_of(t[9], strlen(t[9]), CM_EPOCH_DAY, &id), -1);
+	cr_expect_eq(cm_time_epoch_of(t[10], strlen(t[10]), CM_EPOCH_MONTH, &id), -1);
+	cr_expect_eq(cm_time_epoch_of("", 0, CM_EPOCH_MONTH, &id), -1);
 }

@@ -50,6 +50,14 @@ int cm_time_utc(const char *s, size_t n, int64_t *secs);
 int cm_time_epoch(int64_t secs, enum cm_epoch_unit u, uint64_t *id);
 
 /*
+ * The epoch id of the time s[0..n): cm_time_utc then cm_time_epoch in one
+ * call, with the same status and id, but a calendar time in UTC (no offset
+ * or Z/+00:00, the day not run over by a leap second) takes its day, month
+ * or year straight from its fields, without the round trip through seconds.
+ */
+int cm_time_epoch_of(const char *s, size_t n, enum cm_epoch_unit u, uint64_t *id);
+
+/*
  * A decimal coordinate (optional sign, digits, optional "." digits) with
  * |value| <= limit (90 for latitude, 180 for longitude) rounded half away
  * from zero to decimals places. "-0.00" is written "0.00".
