@@ -320,7 +320,7 @@ static void zero_digits(char *p, size_t n)
 int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *out)
 {
 	static const int64_t unit_secs[] = { 60, 3600, 86400 };
-	struct tparse t;
+	struct tparse t, te; /* apart, so that t can live in registers (te's address is taken) */
 	char *w;
 	size_t i;
 	int64_t v;
@@ -328,7 +328,7 @@ int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *o
 
 	if ((unsigned)u > CM_TIME_DAY)
 		return -1;
-	if (cal ? parse_calendar(s, n, &t) != 0 : n == 0 || parse_epoch(s, n, &t) != 0)
+	if (cal ? parse_calendar(s, n, &t) != 0 : n == 0 || parse_epoch(s, n, &te) != 0)
 		return -1;
 	/* cm_buf_reserve's own order, its call only when short: a buffer out of memory stays refused. */
 	if (out->oom || (out->cap - out->n < n && cm_buf_reserve(out, n) != 0))
@@ -336,12 +336,12 @@ int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *o
 	w = out->p + out->n;
 	if (!cal) {
 		/* Floor in UTC seconds; the width as written (leading zeros stay). */
-		v = t.esecs - t.esecs % unit_secs[u];
-		for (i = t.int_len; i-- > 0; v /= 10)
+		v = te.esecs - te.esecs % unit_secs[u];
+		for (i = te.int_len; i-- > 0; v /= 10)
 			w[i] = (char)('0' + v % 10);
-		if (t.frac_len) {
-			w[t.int_len] = '.';
-			zero_digits(w + t.at_frac, t.frac_len);
+		if (te.frac_len) {
+			w[te.int_len] = '.';
+			zero_digits(w + te.at_frac, te.frac_len);
 		}
 		out->n += n;
 		return 0;
@@ -378,7 +378,7 @@ static int64_t calendar_utc(const struct tparse *t)
 
 int cm_time_utc(const char *s, size_t n, int64_t *secs)
 {
-	struct tparse t;
+	struct tparse t, te; /* as in cm_time_floor */
 
 	if (is_calendar_form(s, n)) {
 		if (parse_calendar(s, n, &t) != 0)
@@ -386,9 +386,9 @@ int cm_time_utc(const char *s, size_t n, int64_t *secs)
 		*secs = calendar_utc(&t);
 		return 0;
 	}
-	if (n == 0 || parse_epoch(s, n, &t) != 0)
+	if (n == 0 || parse_epoch(s, n, &te) != 0)
 		return -1;
-	*secs = t.esecs;
+	*secs = te.esecs;
 	return 0;
 }
 
@@ -421,7 +421,7 @@ int cm_time_epoch(int64_t secs, enum cm_epoch_unit u, uint64_t *id)
 
 int cm_time_epoch_of(const char *s, size_t n, enum cm_epoch_unit u, uint64_t *id)
 {
-	struct tparse t;
+	struct tparse t, te; /* as in cm_time_floor */
 	int64_t secs;
 
 	if (is_calendar_form(s, n)) {
@@ -451,9 +451,9 @@ int cm_time_epoch_of(const char *s, size_t n, enum cm_epoch_unit u, uint64_t *id
 		}
 		secs = calendar_utc(&t);
 	} else {
-		if (n == 0 || parse_epoch(s, n, &t) != 0)
+		if (n == 0 || parse_epoch(s, n, &te) != 0)
 			return -1;
-		secs = t.esecs;
+		secs = te.esecs;
 	}
 	return cm_time_epoch(secs, u, id);
 }
