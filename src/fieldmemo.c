@@ -24,6 +24,7 @@ struct fm_slot {
 	uint8_t vn, on, pn;
 	uint8_t row;  /* the record had protected numbers */
 	int8_t rc;    /* cm_action_apply's answer: 0, or 1 (the value was rejected) */
+	uint8_t hot;  /* found again since it was made or last aged */
 	char v[FM_V_MAX];
 	char out[FM_OUT_MAX];
 	unsigned char probes[FM_PROBE_MAX];
@@ -39,7 +40,7 @@ struct cm_field_memo {
 struct cm_field_memo *cm_field_memo_new(size_t slots)
 {
 	struct cm_field_memo *m = calloc(1, sizeof *m);
-	size_t s = 1;
+	size_t s = 2; /* two ways at least */
 
 	if (!m)
 		return NULL;
@@ -114,6 +115,29 @@ static int log_usable(const struct cm_buf *p)
 	return i == p->n;
 }
 
+/*
+ * The way a new entry for hash h takes: an empty one, else one not found
+ * again since it was made; when both were, both age and the hash picks.
+ * Values that repeat (the busy numbers of real traffic) outlive the ones
+ * seen once, which a one-way memo lets evict them.
+ */
+static struct fm_slot *victim(struct cm_field_memo *m, uint64_t h)
+{
+	struct fm_slot *w0 = &m->slot[h & m->mask], *w1 = &m->slot[(h & m->mask) ^ 1];
+
+	if (!w0->tag || w0->tag == h)
+		return w0;
+	if (!w1->tag || w1->tag == h)
+		return w1;
+	if (!w0->hot)
+		return w0;
+	if (!w1->hot)
+		return w1;
+	w0->hot = 0;
+	w1->hot = 0;
+	return h >> 63 ? w1 : w0;
+}
+
 int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
 			struct cm_action_ctx *c, const char *v, size_t n, struct cm_buf *out)
 {
@@ -127,9 +151,13 @@ int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
 	salt = XXH3_64bits_withSeed(&c->epoch, sizeof c->epoch,
 				    (uint64_t)(uintptr_t)a ^ (uint64_t)row);
 	h = XXH3_64bits_withSeed(v, n, m->seed ^ salt) | 1; /* never 0, the empty tag */
+	/* Two ways: the slot the hash names and its neighbour. */
 	e = &m->slot[h & m->mask];
+	if (e->tag != h)
+		e = &m->slot[(h & m->mask) ^ 1];
 	if (e->tag == h && e->a == a && e->epoch == c->epoch && e->row == row && e->vn == n &&
 	    memcmp(e->v, v, n) == 0 && same_answers(e, c)) {
+		e->hot = 1;
 		cm_buf_add(out, e->out, e->on);
 		return out->oom ? CM_FAIL : e->rc;
 	}
@@ -140,6 +168,7 @@ int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
 	on = out->n - start;
 	if ((rc != 0 && rc != 1) || out->oom || on > FM_OUT_MAX || !log_usable(&m->probes))
 		return rc;
+	e = victim(m, h);
 	e->tag = h;
 	e->a = a;
 	e->epoch = c->epoch;
@@ -148,6 +177,7 @@ int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
 	e->vn = (uint8_t)n;
 	e->on = (uint8_t)on;
 	e->pn = (uint8_t)m->probes.n;
+	e->hot = 0;
 	memcpy(e->v, v, n);
 	memcpy(e->out, out->p + start, on);
 	if (m->probes.n)
