@@ -74,9 +74,14 @@ static void w_email(struct want *w, const char *lower) { w_token(w, CM_KIND_EMAI
 static void check_n(const char *in, size_t n, struct want *w)
 {
 	struct cm_buf out;
+	/* the text ends where its allocation does: ASan sees any read past in[n - 1] */
+	char *exact = malloc(n ? n : 1);
 
+	cr_assert_not_null(exact);
+	memcpy(exact, in, n);
 	cm_buf_init(&out);
-	cr_assert_eq(cm_scrub(&opts, &ctx, in, n, &out), 0);
+	cr_assert_eq(cm_scrub(&opts, &ctx, exact, n, &out), 0);
+	free(exact);
 	cr_expect(out.n == w->b.n && (out.n == 0 || memcmp(out.p, w->b.p, out.n) == 0),
 		  "scrub(\"%.*s\")\n  got  \"%.*s\"\n  want \"%.*s\"", (int)n, in, (int)out.n,
 		  out.p ? out.p : "", (int)w->b.n, w->b.p ? w->b.p : "");
