@@ -112,14 +112,16 @@ static void civil_from_days(int64_t days, int64_t *year, unsigned *month)
 #define FRAC_MAX 9
 
 /*
- * The time parsers are inlined into each of their two callers, so a parse
+ * The time parsers are inlined into each of their callers, so a parse
  * result lives in registers rather than in a struct in memory (about a
  * fifth of a floor's instructions when it was a call).
  */
 #if defined(__GNUC__)
 #define TIME_INLINE inline __attribute__((always_inline))
+#define TIME_NOINLINE __attribute__((noinline))
 #else
 #define TIME_INLINE inline
+#define TIME_NOINLINE
 #endif
 
 /* Where the calendar form's digits sit: "YYYY-MM-DDTHH:MM:SS". */
@@ -241,6 +243,15 @@ static TIME_INLINE void calendar_head_fields(const char *s, unsigned *y, unsigne
  * optional, a fraction only after seconds, the offset optional and also
  * accepted without its colon (ISO 8601 basic: +HHMM).
  */
+/* Whether the fields of a checked head make a real date, hour and minute. */
+static TIME_INLINE int calendar_fields_ok(unsigned y, unsigned mo, unsigned d, unsigned h,
+					  unsigned mi)
+{
+	/* Every month has 28 days: the calendar is asked only past that. */
+	return mo >= 1 && mo <= 12 && d >= 1 && (d <= 28 || d <= days_in_month(y, mo)) && h <= 23 &&
+	       mi <= 59;
+}
+
 static TIME_INLINE int parse_calendar(const char *s, size_t n, struct tparse *t)
 {
 	unsigned y, mo, d, h, mi, sec = 0;
@@ -250,8 +261,7 @@ static TIME_INLINE int parse_calendar(const char *s, size_t n, struct tparse *t)
 	if (n < CAL_HEAD || !calendar_head_ok(s))
 		return -1;
 	calendar_head_fields(s, &y, &mo, &d, &h, &mi);
-	/* Every month has 28 days: the calendar is asked only past that. */
-	if (mo < 1 || mo > 12 || d < 1 || (d > 28 && d > days_in_month(y, mo)) || h > 23 || mi > 59)
+	if (!calendar_fields_ok(y, mo, d, h, mi))
 		return -1;
 	t->has_s = 0;
 	t->off_min = 0;
@@ -317,7 +327,11 @@ static void zero_digits(char *p, size_t n)
 		p[i] = '0';
 }
 
-int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *out)
+/*
+ * cm_time_floor for every form; the CDR layout also has its own path,
+ * below, which stays a leaf (no registers to save) only with this apart.
+ */
+static TIME_NOINLINE int floor_any(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *out)
 {
 	static const int64_t unit_secs[] = { 60, 3600, 86400 };
 	struct tparse t, te; /* apart, so that t can live in registers (te's address is taken) */
@@ -357,6 +371,40 @@ int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *o
 		w[AT_S] = '0';
 		w[AT_S + 1] = '0';
 	}
+	if (u >= CM_TIME_HOUR) {
+		w[AT_MI] = '0';
+		w[AT_MI + 1] = '0';
+	}
+	if (u >= CM_TIME_DAY) {
+		w[AT_H] = '0';
+		w[AT_H + 1] = '0';
+	}
+	out->n += n;
+	return 0;
+}
+
+/*
+ * "YYYY-MM-DD HH:MM:SS" (or 'T'/'t'), nothing after the seconds, and room
+ * in out: what parse_calendar would accept or refuse on it, checked and
+ * written without the general tail, the struct or a saved register. Every
+ * other time, and a full buffer, goes to floor_any.
+ */
+int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *out)
+{
+	unsigned y, mo, d, h, mi;
+	char *w;
+
+	if (n != CAL_HEAD + 3 || (unsigned)u > CM_TIME_DAY || s[CAL_HEAD] != ':' ||
+	    !is_digit(s[AT_S]) || !is_digit(s[AT_S + 1]) || !calendar_head_ok(s) || out->oom ||
+	    out->cap - out->n < n)
+		return floor_any(s, n, u, out);
+	calendar_head_fields(s, &y, &mo, &d, &h, &mi);
+	if (!calendar_fields_ok(y, mo, d, h, mi) || DIG(AT_S) * 10 + DIG(AT_S + 1) > 60)
+		return -1;
+	w = out->p + out->n;
+	memcpy(w, s, CAL_HEAD + 3);
+	w[AT_S] = '0';
+	w[AT_S + 1] = '0';
 	if (u >= CM_TIME_HOUR) {
 		w[AT_MI] = '0';
 		w[AT_MI + 1] = '0';

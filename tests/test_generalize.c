@@ -822,7 +822,7 @@ static int time_agrees(const char *s, size_t n)
 		cm_buf_adds(&fb, "x");
 		ra = cm_time_floor(c, n, (enum cm_time_unit)u, &fa);
 		rb = ref_time_floor(c, n, (enum cm_time_unit)u, &fb);
-		if (ra != rb || fa.n != fb.n || memcmp(fa.p, fb.p, fa.n) != 0)
+		if (ra != rb || fa.n != fb.n || fa.n > fa.cap || memcmp(fa.p, fb.p, fa.n) != 0)
 			ok = 0;
 	}
 	ra = cm_time_utc(c, n, &sa);
@@ -1049,4 +1049,32 @@ Test(generalize, epoch_of_edges)
 	cr_expect_eq(cm_time_epoch_of(t[9], strlen(t[9]), CM_EPOCH_DAY, &id), -1);
 	cr_expect_eq(cm_time_epoch_of(t[10], strlen(t[10]), CM_EPOCH_MONTH, &id), -1);
 	cr_expect_eq(cm_time_epoch_of("", 0, CM_EPOCH_MONTH, &id), -1);
+}
+
+/* A floor appended where the buffer is full or nearly so grows it, whichever path it takes. */
+Test(generalize, floor_grows_the_buffer)
+{
+	static const char *const t[] = { "2024-03-01 12:34:56", "2024-03-01T12:34:56.5Z", "1709296496" };
+	struct cm_buf out, want;
+	size_t i, k, cap;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		for (k = 0; k <= 24; k++) {
+			cm_buf_init(&out);
+			cm_buf_init(&want);
+			cr_assert_eq(cm_buf_reserve(&out, 1), 0);
+			cap = out.cap;
+			memset(out.p, 'x', cap - k);
+			out.n = cap - k;
+			cm_buf_add(&want, out.p, out.n);
+			cr_assert_eq(cm_time_floor(t[i], strlen(t[i]), CM_TIME_HOUR, &out), 0);
+			cr_assert_eq(ref_time_floor(t[i], strlen(t[i]), CM_TIME_HOUR, &want), 0);
+			cr_expect(out.n == want.n && memcmp(out.p, want.p, out.n) == 0, "%s with %zu free",
+				  t[i], k);
+			cr_expect_eq(out.oom, 0);
+			cr_expect_leq(out.n, out.cap, "%s with %zu free: wrote past the buffer", t[i], k);
+			cm_buf_deinit(&out);
+			cm_buf_deinit(&want);
+		}
+	}
 }
