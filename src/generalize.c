@@ -51,29 +51,31 @@ static int64_t digits_value(const char *s, size_t n)
 
 #define DAYS_PER_400Y 146097
 
-static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+/* Years are written with four digits: 0 to 9999, unsigned arithmetic throughout. */
+static int is_leap(unsigned y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 static const unsigned short days_before_month[13] = {
 	0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365,
 };
 
-static unsigned days_in_month(int64_t y, unsigned m)
+static unsigned days_in_month(unsigned y, unsigned m)
 {
 	return days_before_month[m] - days_before_month[m - 1] + (m == 2 && is_leap(y));
 }
 
-/* Days from 0000-01-01 to y-01-01, for y >= 0 (year 0 is a leap year). */
-static int64_t days_before_year(int64_t y)
+/* Days from 0000-01-01 to y-01-01 (year 0 is a leap year). */
+static unsigned days_before_year(unsigned y)
 {
 	/* Leap years in [0, y): multiples of 4, minus those of 100, plus those of 400. */
 	return 365 * y + (y + 3) / 4 - (y + 99) / 100 + (y + 399) / 400;
 }
 
-/* Days since 1970-01-01 of a valid date with 0 <= y. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+/* Days since 1970-01-01 of a valid date (negative before 1970). */
+static int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
 {
-	return days_before_year(y) - days_before_year(1970) + days_before_month[m - 1] +
-	       (m > 2 && is_leap(y)) + d - 1;
+	return (int64_t)(days_before_year(y) + days_before_month[m - 1] + (m > 2 && is_leap(y)) + d -
+			 1) -
+	       (int64_t)days_before_year(1970);
 }
 
 /*
@@ -328,6 +330,28 @@ static void zero_digits(char *p, size_t n)
 }
 
 /*
+ * The CDR layout: "YYYY-MM-DD HH:MM:SS" ('T' or 't' also), nothing after
+ * the seconds, every digit and separator in place. parse_calendar accepts
+ * such a time exactly when cdr_fields does, so the public functions below
+ * take it on a path of their own (no struct, no general tail, no saved
+ * registers) and hand every other time to their *_any function.
+ */
+static TIME_INLINE int cdr_layout(const char *s, size_t n)
+{
+	return n == CAL_HEAD + 3 && s[CAL_HEAD] == ':' && is_digit(s[AT_S]) &&
+	       is_digit(s[AT_S + 1]) && calendar_head_ok(s);
+}
+
+/* The fields of a time in the CDR layout; 0, or -1 when they are no real time. */
+static TIME_INLINE int cdr_fields(const char *s, unsigned *y, unsigned *mo, unsigned *d,
+				  unsigned *h, unsigned *mi, unsigned *sec)
+{
+	calendar_head_fields(s, y, mo, d, h, mi);
+	*sec = DIG(AT_S) * 10 + DIG(AT_S + 1);
+	return calendar_fields_ok(*y, *mo, *d, *h, *mi) && *sec <= 60 ? 0 : -1;
+}
+
+/*
  * cm_time_floor for every form; the CDR layout also has its own path,
  * below, which stays a leaf (no registers to save) only with this apart.
  */
@@ -383,23 +407,15 @@ static TIME_NOINLINE int floor_any(const char *s, size_t n, enum cm_time_unit u,
 	return 0;
 }
 
-/*
- * "YYYY-MM-DD HH:MM:SS" (or 'T'/'t'), nothing after the seconds, and room
- * in out: what parse_calendar would accept or refuse on it, checked and
- * written without the general tail, the struct or a saved register. Every
- * other time, and a full buffer, goes to floor_any.
- */
+/* The CDR layout with room in out here; any other time, or a full buffer, in floor_any. */
 int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *out)
 {
-	unsigned y, mo, d, h, mi;
+	unsigned y, mo, d, h, mi, sec;
 	char *w;
 
-	if (n != CAL_HEAD + 3 || (unsigned)u > CM_TIME_DAY || s[CAL_HEAD] != ':' ||
-	    !is_digit(s[AT_S]) || !is_digit(s[AT_S + 1]) || !calendar_head_ok(s) || out->oom ||
-	    out->cap - out->n < n)
+	if ((unsigned)u > CM_TIME_DAY || !cdr_layout(s, n) || out->oom || out->cap - out->n < n)
 		return floor_any(s, n, u, out);
-	calendar_head_fields(s, &y, &mo, &d, &h, &mi);
-	if (!calendar_fields_ok(y, mo, d, h, mi) || DIG(AT_S) * 10 + DIG(AT_S + 1) > 60)
+	if (cdr_fields(s, &y, &mo, &d, &h, &mi, &sec) != 0)
 		return -1;
 	w = out->p + out->n;
 	memcpy(w, s, CAL_HEAD + 3);
@@ -424,9 +440,9 @@ static int64_t calendar_utc(const struct tparse *t)
 	       (int64_t)t->mi * 60 + t->s - (int64_t)t->off_min * 60;
 }
 
-int cm_time_utc(const char *s, size_t n, int64_t *secs)
+static TIME_NOINLINE int utc_any(const char *s, size_t n, int64_t *secs)
 {
-	struct tparse t, te; /* as in cm_time_floor */
+	struct tparse t, te; /* as in floor_any */
 
 	if (is_calendar_form(s, n)) {
 		if (parse_calendar(s, n, &t) != 0)
@@ -437,6 +453,19 @@ int cm_time_utc(const char *s, size_t n, int64_t *secs)
 	if (n == 0 || parse_epoch(s, n, &te) != 0)
 		return -1;
 	*secs = te.esecs;
+	return 0;
+}
+
+/* The CDR layout here, any other time in utc_any. */
+int cm_time_utc(const char *s, size_t n, int64_t *secs)
+{
+	unsigned y, mo, d, h, mi, sec;
+
+	if (!cdr_layout(s, n))
+		return utc_any(s, n, secs);
+	if (cdr_fields(s, &y, &mo, &d, &h, &mi, &sec) != 0)
+		return -1;
+	*secs = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec;
 	return 0;
 }
 
@@ -467,36 +496,40 @@ int cm_time_epoch(int64_t secs, enum cm_epoch_unit u, uint64_t *id)
 	return -1;
 }
 
-int cm_time_epoch_of(const char *s, size_t n, enum cm_epoch_unit u, uint64_t *id)
+/*
+ * The epoch id of a UTC time from 1970 on that does not run into the next
+ * day (23:59:60 is the next day's first second), from its date alone: it is
+ * in its written date's day, month and year.
+ */
+static int epoch_of_date(unsigned y, unsigned mo, unsigned d, enum cm_epoch_unit u, uint64_t *id)
 {
-	struct tparse t, te; /* as in cm_time_floor */
+	switch (u) {
+	case CM_EPOCH_NONE:
+		*id = 0;
+		return 0;
+	case CM_EPOCH_DAY:
+		*id = cm_epoch_id(u, (uint64_t)days_from_civil(y, mo, d));
+		return 0;
+	case CM_EPOCH_MONTH:
+		*id = cm_epoch_id(u, (uint64_t)(y - 1970) * 12 + mo - 1);
+		return 0;
+	case CM_EPOCH_YEAR:
+		*id = cm_epoch_id(u, (uint64_t)(y - 1970));
+		return 0;
+	}
+	return -1;
+}
+
+static TIME_NOINLINE int epoch_of_any(const char *s, size_t n, enum cm_epoch_unit u, uint64_t *id)
+{
+	struct tparse t, te; /* as in floor_any */
 	int64_t secs;
 
 	if (is_calendar_form(s, n)) {
 		if (parse_calendar(s, n, &t) != 0)
 			return -1;
-		/*
-		 * In UTC and inside its own day (23:59:60 is the next day's
-		 * first second), a time from 1970 on is in its written date's
-		 * day, month and year. Anything else goes the long way round.
-		 */
-		if (t.off_min == 0 && t.y >= 1970 && t.h * 3600 + t.mi * 60 + t.s < 86400) {
-			switch (u) {
-			case CM_EPOCH_NONE:
-				*id = 0;
-				return 0;
-			case CM_EPOCH_DAY:
-				*id = cm_epoch_id(u, (uint64_t)days_from_civil(t.y, t.mo, t.d));
-				return 0;
-			case CM_EPOCH_MONTH:
-				*id = cm_epoch_id(u, (uint64_t)(t.y - 1970) * 12 + t.mo - 1);
-				return 0;
-			case CM_EPOCH_YEAR:
-				*id = cm_epoch_id(u, (uint64_t)(t.y - 1970));
-				return 0;
-			}
-			return -1;
-		}
+		if (t.off_min == 0 && t.y >= 1970 && t.h * 3600 + t.mi * 60 + t.s < 86400)
+			return epoch_of_date(t.y, t.mo, t.d, u, id);
 		secs = calendar_utc(&t);
 	} else {
 		if (n == 0 || parse_epoch(s, n, &te) != 0)
@@ -504,6 +537,22 @@ int cm_time_epoch_of(const char *s, size_t n, enum cm_epoch_unit u, uint64_t *id
 		secs = te.esecs;
 	}
 	return cm_time_epoch(secs, u, id);
+}
+
+/* The CDR layout here, any other time in epoch_of_any. */
+int cm_time_epoch_of(const char *s, size_t n, enum cm_epoch_unit u, uint64_t *id)
+{
+	unsigned y, mo, d, h, mi, sec;
+
+	if (!cdr_layout(s, n))
+		return epoch_of_any(s, n, u, id);
+	if (cdr_fields(s, &y, &mo, &d, &h, &mi, &sec) != 0)
+		return -1;
+	if (y >= 1970 && h * 3600 + mi * 60 + sec < 86400)
+		return epoch_of_date(y, mo, d, u, id);
+	return cm_time_epoch(days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 +
+				     (int64_t)mi * 60 + sec,
+			     u, id);
 }
 
 /* ---- coordinates ------------------------------------------------------- */
