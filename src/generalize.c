@@ -89,16 +89,17 @@ static int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
  * so (5 * day_of_year + 2) / 153 is the month counted from March. The
  * unit tests hold it to the former search over every day up to 10000 CE.
  */
-static void civil_from_days(int64_t days, int64_t *year, unsigned *month)
+static void civil_from_days(uint64_t days, int64_t *year, unsigned *month)
 {
-	int64_t z = days + 719468, cycle = z / DAYS_PER_400Y;
+	/* days <= INT64_MAX / 86400: no overflow, and unsigned division is the cheaper */
+	uint64_t z = days + 719468, cycle = z / DAYS_PER_400Y;
 	unsigned doe = (unsigned)(z - cycle * DAYS_PER_400Y);                   /* 0..146096 */
 	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* 0..399 */
 	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* 0..365 */
 	unsigned mp = (5 * doy + 2) / 153;                                    /* 0 = March */
 	unsigned m = mp < 10 ? mp + 3 : mp - 9;
 
-	*year = cycle * 400 + yoe + (m <= 2);
+	*year = (int64_t)(cycle * 400 + yoe + (m <= 2));
 	*month = m;
 }
 
@@ -471,18 +472,19 @@ int cm_time_utc(const char *s, size_t n, int64_t *secs)
 
 int cm_time_epoch(int64_t secs, enum cm_epoch_unit u, uint64_t *id)
 {
-	int64_t days, year;
+	uint64_t days;
+	int64_t year;
 	unsigned month;
 
 	if (secs < 0)
 		return -1;
-	days = secs / 86400;
+	days = (uint64_t)secs / 86400;
 	switch (u) {
 	case CM_EPOCH_NONE:
 		*id = 0;
 		return 0;
 	case CM_EPOCH_DAY:
-		*id = cm_epoch_id(u, (uint64_t)days);
+		*id = cm_epoch_id(u, days);
 		return 0;
 	case CM_EPOCH_MONTH:
 		civil_from_days(days, &year, &month);
