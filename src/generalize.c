@@ -73,9 +73,9 @@ static unsigned days_before_year(unsigned y)
 /* Days since 1970-01-01 of a valid date (negative before 1970). */
 static int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
 {
-	return (int64_t)(days_before_year(y) + days_before_month[m - 1] + (m > 2 && is_leap(y)) + d -
-			 1) -
-	       (int64_t)days_before_year(1970);
+	int64_t from_0 = days_before_year(y) + days_before_month[m - 1] + (m > 2 && is_leap(y)) + d - 1;
+
+	return from_0 - days_before_year(1970);
 }
 
 /*
@@ -87,7 +87,8 @@ static int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
  * less one per 36524, plus one on the cycle's last day), and the months
  * from March run 31,30,31,30,31 twice and then 31,28/29: 153 days per 5,
  * so (5 * day_of_year + 2) / 153 is the month counted from March. The
- * unit tests hold it to the former search over every day up to 10000 CE.
+ * unit tests hold it to the former search on every day to 2517, the first
+ * and last day of every month to 9999, and 200,000 values across int64.
  */
 static void civil_from_days(uint64_t days, int64_t *year, unsigned *month)
 {
