@@ -19,6 +19,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1673,4 +1674,45 @@ Test(sip, rfc4475_fields_of_valid_messages)
 	cr_assert_eq(torture("mpart01.dat", &b), 1);
 	cr_expect_not_null(strstr(b.p, "\nbody=Hello\\r\\n0\\x82\\x01R\\x06"), "%s", b.p);
 	cm_buf_deinit(&b);
+}
+
+Test(sip, ipv4_addresses_written_as_inet_ntop_writes_them)
+{
+	/* Every octet value in every position (one- two- and three-digit ones,
+	 * 0, 9, 10, 99, 100, 255 among them), as src_ip and dst_ip. */
+	static const char msg[] = "OPTIONS sip:bob@example.com SIP/2.0\r\n"
+				  "Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1\r\n"
+				  "To: <sip:bob@example.com>\r\n"
+				  "From: <sip:alice@example.org>;tag=1\r\n"
+				  "Call-ID: ip@example.org\r\n"
+				  "CSeq: 1 OPTIONS\r\n"
+				  "Content-Length: 0\r\n\r\n";
+	struct cm_sipdec *d = cm_sipdec_new();
+	struct cm_pkt_meta m = meta_v4();
+	struct cm_record rec;
+	const char *why = NULL;
+	char want[INET_ADDRSTRLEN];
+	unsigned v, pos, side;
+
+	cr_assert_not_null(d);
+	for (v = 0; v < 256; v++) {
+		for (pos = 0; pos < 4; pos++) {
+			memcpy(m.src, "\xc6\x33\x64\x07", 4);
+			memcpy(m.dst, "\xcb\x00\x71\x58", 4);
+			m.src[pos] = (uint8_t)v;
+			m.dst[3 - pos] = (uint8_t)(255 - v);
+			memset(&rec, 0, sizeof rec);
+			cr_assert_eq(cm_sip_decode(d, &m, msg, sizeof msg - 1, &rec, &why), 1);
+			for (side = 0; side < 2; side++) {
+				struct cm_slice f = rec.f[side ? CM_SIP_DST_IP : CM_SIP_SRC_IP];
+
+				cr_assert_not_null(inet_ntop(AF_INET, side ? m.dst : m.src, want,
+							     sizeof want));
+				cr_assert(f.n == strlen(want) && memcmp(f.p, want, f.n) == 0,
+					  "octet %u at %u: got %.*s, want %s", v, pos, (int)f.n, f.p,
+					  want);
+			}
+		}
+	}
+	cm_sipdec_free(d);
 }
