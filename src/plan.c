@@ -402,10 +402,8 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	c.nrow = 0;
 	if (p->epoch_field >= 0) {
 		struct cm_slice t = rec->f[p->epoch_field];
-		int64_t secs;
 
-		if (cm_time_utc(t.p, t.n, &secs) != 0 ||
-		    cm_time_epoch(secs, p->rules->epoch_unit, &c.epoch) != 0) {
+		if (cm_time_epoch_of(t.p, t.n, p->rules->epoch_unit, &c.epoch) != 0) {
 			*reason = CM_REJ_EPOCH;
 			*field = p->epoch_field;
 			return CM_REJECTED;
