@@ -761,66 +761,12 @@ static inline int has_byte32(uint32_t w, unsigned char b)
 }
 
 /*
- * 1 when a byte of p[0..n) needs quotes (RFC 4180 section 2.6: the quote,
- * CR, LF, whatever the delimiter, and the delimiter). Loads overlap at the
- * end rather than finish bytewise; no byte outside p[0..n) is read.
- */
-static inline int needs_quotes(const char *p, size_t n, unsigned char d)
-{
-	uint64_t w;
-	uint32_t h, h2;
-	size_t i;
-
-#if defined(__SSE2__)
-	if (n >= 16) {
-		const __m128i vq = _mm_set1_epi8('"'), vr = _mm_set1_epi8('\r');
-		const __m128i vl = _mm_set1_epi8('\n'), vd = _mm_set1_epi8((char)d);
-		__m128i x, m;
-
-		for (i = 0;; i += 16) {
-			if (i + 16 > n)
-				i = n - 16;
-			x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-			m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vr)),
-					 _mm_or_si128(_mm_cmpeq_epi8(x, vl), _mm_cmpeq_epi8(x, vd)));
-			if (_mm_movemask_epi8(m))
-				return 1;
-			if (i + 16 >= n)
-				return 0;
-		}
-	}
-#endif
-	if (n >= 8) {
-		for (i = 0;; i += 8) {
-			if (i + 8 > n)
-				i = n - 8;
-			memcpy(&w, p + i, 8);
-			if (has_byte(w, '"') | has_byte(w, '\r') | has_byte(w, '\n') | has_byte(w, d))
-				return 1;
-			if (i + 8 >= n)
-				return 0;
-		}
-	}
-	if (n >= 4) {
-		memcpy(&h, p, 4);
-		memcpy(&h2, p + n - 4, 4);
-		return has_byte32(h, '"') | has_byte32(h, '\r') | has_byte32(h, '\n') |
-		       has_byte32(h, d) | has_byte32(h2, '"') | has_byte32(h2, '\r') |
-		       has_byte32(h2, '\n') | has_byte32(h2, d);
-	}
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == '"' || c == '\r' || c == '\n' || c == d)
-			return 1;
-	}
-	return 0;
-}
-
-/*
- * Copies p[0..n) to w when no byte of it needs quotes, and returns 0; else
- * returns 1, having written no more than n bytes at w. The same loads as
- * needs_quotes(), each stored as soon as it is checked: one pass, no call.
+ * 0 when no byte of p[0..n) needs quotes (RFC 4180 section 2.6: the quote,
+ * CR, LF, whatever the delimiter, and the delimiter), having copied it to
+ * w unless w is NULL; else 1, having written no more than n bytes at w.
+ * Each load is stored as soon as it is checked: one pass, no call. Loads
+ * overlap at the end rather than finish bytewise; no byte outside p[0..n)
+ * is read.
  */
 static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 {
@@ -842,7 +788,8 @@ static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 					 _mm_or_si128(_mm_cmpeq_epi8(x, vl), _mm_cmpeq_epi8(x, vd)));
 			if (_mm_movemask_epi8(m))
 				return 1;
-			_mm_storeu_si128((__m128i *)(void *)(w + i), x);
+			if (w)
+				_mm_storeu_si128((__m128i *)(void *)(w + i), x);
 			if (i + 16 >= n)
 				return 0;
 		}
@@ -855,7 +802,8 @@ static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 			memcpy(&x8, p + i, 8);
 			if (has_byte(x8, '"') | has_byte(x8, '\r') | has_byte(x8, '\n') | has_byte(x8, d))
 				return 1;
-			memcpy(w + i, &x8, 8);
+			if (w)
+				memcpy(w + i, &x8, 8);
 			if (i + 8 >= n)
 				return 0;
 		}
@@ -867,8 +815,10 @@ static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 		    has_byte32(x4, d) | has_byte32(y4, '"') | has_byte32(y4, '\r') |
 		    has_byte32(y4, '\n') | has_byte32(y4, d))
 			return 1;
-		memcpy(w, &x4, 4);
-		memcpy(w + n - 4, &y4, 4);
+		if (w) {
+			memcpy(w, &x4, 4);
+			memcpy(w + n - 4, &y4, 4);
+		}
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
@@ -876,7 +826,8 @@ static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 
 		if (c == '"' || c == '\r' || c == '\n' || c == d)
 			return 1;
-		w[i] = (char)c;
+		if (w)
+			w[i] = (char)c;
 	}
 	return 0;
 }
@@ -917,7 +868,7 @@ void cm_csv_put(struct cm_buf *out, const char *p, size_t n, char delim)
 {
 	const char *end = p + n, *q;
 
-	if (!needs_quotes(p, n, (unsigned char)delim)) {
+	if (!copy_plain(NULL, p, n, (unsigned char)delim)) {
 		cm_buf_add(out, p, n);
 		return;
 	}

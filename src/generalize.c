@@ -353,6 +353,19 @@ static TIME_INLINE int cdr_fields(const char *s, unsigned *y, unsigned *mo, unsi
 	return calendar_fields_ok(*y, *mo, *d, *h, *mi) && *sec <= 60 ? 0 : -1;
 }
 
+/* The minutes of a time at w, and its hours too for a floor to the day. */
+static inline void zero_clock(char *w, enum cm_time_unit u)
+{
+	if (u >= CM_TIME_HOUR) {
+		w[AT_MI] = '0';
+		w[AT_MI + 1] = '0';
+	}
+	if (u >= CM_TIME_DAY) {
+		w[AT_H] = '0';
+		w[AT_H + 1] = '0';
+	}
+}
+
 /*
  * cm_time_floor for every form; the CDR layout also has its own path,
  * below, which stays a leaf (no registers to save) only with this apart.
@@ -397,14 +410,7 @@ static TIME_NOINLINE int floor_any(const char *s, size_t n, enum cm_time_unit u,
 		w[AT_S] = '0';
 		w[AT_S + 1] = '0';
 	}
-	if (u >= CM_TIME_HOUR) {
-		w[AT_MI] = '0';
-		w[AT_MI + 1] = '0';
-	}
-	if (u >= CM_TIME_DAY) {
-		w[AT_H] = '0';
-		w[AT_H + 1] = '0';
-	}
+	zero_clock(w, u);
 	out->n += n;
 	return 0;
 }
@@ -423,14 +429,7 @@ int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *o
 	memcpy(w, s, CAL_HEAD + 3);
 	w[AT_S] = '0';
 	w[AT_S + 1] = '0';
-	if (u >= CM_TIME_HOUR) {
-		w[AT_MI] = '0';
-		w[AT_MI + 1] = '0';
-	}
-	if (u >= CM_TIME_DAY) {
-		w[AT_H] = '0';
-		w[AT_H + 1] = '0';
-	}
+	zero_clock(w, u);
 	out->n += n;
 	return 0;
 }
