@@ -142,7 +142,8 @@ static void *arena_malloc(size_t n)
 		return malloc(n);
 	if (n > SIZE_MAX / 2)
 		return NULL;
-	need = ARENA_HEAD + ((n + 15) & ~(size_t)15);
+	/* A block of 0 bytes still takes one: its pointer must lie inside the chunk. */
+	need = ARENA_HEAD + (((n ? n : 1) + 15) & ~(size_t)15);
 	c = a->head;
 	if (!c || c->size - c->used < need) {
 		size = need > ARENA_CHUNK ? need : ARENA_CHUNK;
