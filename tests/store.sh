@@ -302,8 +302,13 @@ while read -r from delay frac; do
 		recs=$V_RECS
 		tid=""
 		if [ $((j % 4)) -eq 1 ] && [ "$U" -gt 0 ]; then
+			# U counts the segments the kill itself left torn too; those have
+			# no "not closed" line and already end in a torn frame, so a run
+			# whose only unclosed segment is torn gets no second tail.
 			set -- $(sed -n 's/^segment \([0-9a-f]*\) (\([a-z0-9_-]*\) \([0-9-]*\)): not closed.*/\1 \2 \3/p' "$TMP/v.out" | head -n 1)
-			tid=$1
+			tid=${1:-}
+		fi
+		if [ -n "$tid" ]; then
 			if [ $((i % 8)) -eq 2 ]; then printf '\000\002' >"$K/tail"; else
 				{ printf '\000\000\002\130'; awk -v n=$((i * 7 % 590)) 'BEGIN { for (k = 0; k < n; k++) printf "%c", 65 + k % 26 }'; } >"$K/tail"
 			fi
