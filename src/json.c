@@ -23,9 +23,6 @@
 #include <string.h>
 
 #include <sodium.h>
-/* Inlined: a key lookup hashes a few bytes, a call would cost more than the hash. */
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -357,9 +354,19 @@ int cm_json_path_contains(const char *a, const char *b)
 /* ------------------------------------------------------------------ */
 
 /* Section 2: insignificant whitespace. */
+static inline int ws_byte(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static inline size_t skip_ws(const unsigned char *s, size_t n, size_t i)
 {
-	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+	/* Between tokens there is mostly nothing or one space. */
+	if (i < n && s[i] > ' ')
+		return i;
+	if (i + 1 < n && s[i] == ' ' && s[i + 1] > ' ')
+		return i + 1;
+	while (i < n && ws_byte(s[i]))
 		i++;
 	return i;
 }
@@ -694,6 +701,46 @@ static inline size_t lit_scan(const unsigned char *s, size_t n, size_t i, const 
 /* The decoder                                                         */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Keys are looked up by two words that hold all of a key up to 16 bytes
+ * long (overlapping loads from its start and its end) and its length: one
+ * compare of each instead of a byte loop, and the hash is a multiply of
+ * them. Every load stays inside k[0..n).
+ */
+static inline void key_words(const char *k, size_t n, uint64_t *lo, uint64_t *hi)
+{
+	if (n >= 8) {
+		memcpy(lo, k, 8);
+		memcpy(hi, k + n - 8, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, k, 4);
+		memcpy(&b, k + n - 4, 4);
+		*lo = a;
+		*hi = b;
+	} else if (n > 0) {
+		const unsigned char *u = (const unsigned char *)k;
+
+		*lo = (uint64_t)u[0] | (uint64_t)u[n / 2] << 8 | (uint64_t)u[n - 1] << 16;
+		*hi = 0;
+	} else {
+		*lo = *hi = 0;
+	}
+}
+
+/* The home slot of a key's words under seed, before the node's mask. */
+static inline uint32_t key_hash(uint64_t lo, uint64_t hi, size_t n, uint32_t seed)
+{
+	uint64_t h = (lo + seed) * UINT64_C(0x9e3779b97f4a7c15) ^
+		     (hi + n) * UINT64_C(0xc2b2ae3d27d4eb4f);
+
+	return (uint32_t)((h ^ h >> 29) >> 32);
+}
+
+/* A key_hash seed under which no two of a node's key children share a home slot. */
+#define SEED_TRIES 64
+
 /* A value some path reaches. */
 struct jnode {
 	long field;    /* first schema index naming this value, or -1 (more: d->same) */
@@ -702,11 +749,14 @@ struct jnode {
 	uint32_t nkey, key0; /* key children: d->kid[key0 .. key0 + nkey) */
 	uint32_t nidx, idx0; /* index children by increasing index: d->idx[idx0 ..] */
 	uint32_t hmask, h0;  /* nkey > KEY_LINEAR: slots d->slot[h0 .. h0 + hmask] */
+	uint32_t hseed;      /* key_hash's seed for those slots */
+	int perfect;         /* every key child sits in its own home slot: no probing */
 };
 
 struct jkid {
 	const char *k; /* the decoded key, in d->keys */
 	size_t n;
+	uint64_t lo, hi; /* key_words of the key */
 	uint32_t node;
 };
 
@@ -842,6 +892,51 @@ static int build_path(struct builder *bd, struct cm_jsonl *d, const char *path, 
 	return 0;
 }
 
+/*
+ * Sizes x's slot table (at least twice its key children, a power of two)
+ * and picks a seed that gives each key child its own home slot, in a
+ * table up to 8 times larger when needed; with no such seed, seed 0 and
+ * linear probing. Returns 0, or -1 when memory is short.
+ */
+static int key_seed(const struct cm_jsonl *d, struct jnode *x)
+{
+	size_t sz = 1, grow, k;
+	uint32_t seed;
+	unsigned char *used;
+
+	while (sz < 2 * (size_t)x->nkey)
+		sz *= 2;
+	x->hseed = 0;
+	x->perfect = 0;
+	x->hmask = (uint32_t)(sz - 1);
+	if (sz > UINT32_MAX / 8)
+		return 0;
+	if (!(used = malloc(8 * sz)))
+		return -1;
+	for (grow = 0; grow < 4; grow++, sz *= 2) {
+		for (seed = 0; seed < SEED_TRIES; seed++) {
+			memset(used, 0, sz);
+			for (k = 0; k < x->nkey; k++) {
+				const struct jkid *y = &d->kid[x->key0 + k];
+				size_t h = key_hash(y->lo, y->hi, y->n, seed) & (sz - 1);
+
+				if (used[h])
+					break;
+				used[h] = 1;
+			}
+			if (k == x->nkey) {
+				x->hseed = seed;
+				x->perfect = 1;
+				x->hmask = (uint32_t)(sz - 1);
+				free(used);
+				return 0;
+			}
+		}
+	}
+	free(used);
+	return 0;
+}
+
 /* Turns the builder's lists into d's flat arrays. Returns 0 or -1. */
 static int build_flatten(struct builder *bd, struct cm_jsonl *d)
 {
@@ -872,6 +967,7 @@ static int build_flatten(struct builder *bd, struct cm_jsonl *d)
 			if (y->kind == SEG_KEY) {
 				d->kid[nkid].k = d->keys + y->koff;
 				d->kid[nkid].n = y->klen;
+				key_words(d->kid[nkid].k, y->klen, &d->kid[nkid].lo, &d->kid[nkid].hi);
 				d->kid[nkid++].node = (uint32_t)c;
 			} else {
 				/* Insertion sort by index: elements come in order. */
@@ -884,13 +980,12 @@ static int build_flatten(struct builder *bd, struct cm_jsonl *d)
 		x->nkey = (uint32_t)nkid - x->key0;
 		x->nidx = (uint32_t)nidx - x->idx0;
 		if (x->nkey > KEY_LINEAR) {
-			size_t sz = 1;
+			int r = key_seed(d, x);
 
-			while (sz < 2 * (size_t)x->nkey)
-				sz *= 2;
+			if (r < 0)
+				return -1;
 			x->h0 = (uint32_t)nslot;
-			x->hmask = (uint32_t)(sz - 1);
-			nslot += sz;
+			nslot += (size_t)x->hmask + 1;
 		}
 	}
 	d->slot = calloc(nslot ? nslot : 1, sizeof *d->slot);
@@ -903,7 +998,7 @@ static int build_flatten(struct builder *bd, struct cm_jsonl *d)
 			continue;
 		for (k = 0; k < x->nkey; k++) {
 			const struct jkid *y = &d->kid[x->key0 + k];
-			size_t h = (size_t)XXH3_64bits(y->k, y->n) & x->hmask;
+			size_t h = key_hash(y->lo, y->hi, y->n, x->hseed) & x->hmask;
 
 			while (d->slot[x->h0 + h])
 				h = (h + 1) & x->hmask;
@@ -1010,27 +1105,38 @@ static inline int same_bytes(const char *a, const char *b, size_t n)
 	return 1;
 }
 
+/* 1 when kid y is the key k[0..n) whose key_words are lo and hi. */
+static inline int key_same(const struct jkid *y, const char *k, size_t n, uint64_t lo, uint64_t hi)
+{
+	/* Up to 16 bytes the words hold the whole key. */
+	return y->n == n && y->lo == lo && y->hi == hi && (n <= 16 || same_bytes(y->k, k, n));
+}
+
 /* The key child of x named k[0..n), or NULL. */
 static inline const struct jnode *key_find(const struct cm_jsonl *d, const struct jnode *x,
 					   const char *k, size_t n)
 {
 	const struct jkid *kid = d->kid + x->key0;
+	uint64_t lo, hi;
 	uint32_t j;
 
+	key_words(k, n, &lo, &hi);
 	if (x->nkey <= KEY_LINEAR) {
 		for (j = 0; j < x->nkey; j++)
-			if (kid[j].n == n && same_bytes(kid[j].k, k, n))
+			if (key_same(&kid[j], k, n, lo, hi))
 				return &d->node[kid[j].node];
 		return NULL;
 	} else {
-		size_t h = (size_t)XXH3_64bits(k, n) & x->hmask;
+		size_t h = key_hash(lo, hi, n, x->hseed) & x->hmask;
 		uint32_t sl;
 
 		while ((sl = d->slot[x->h0 + h]) != 0) {
 			const struct jkid *y = &kid[sl - 1];
 
-			if (y->n == n && same_bytes(y->k, k, n))
+			if (key_same(y, k, n, lo, hi))
 				return &d->node[y->node];
+			if (x->perfect)
+				break; /* a key of x is in its home slot: this one is not a key of x */
 			h = (h + 1) & x->hmask;
 		}
 		return NULL;
