@@ -1106,3 +1106,346 @@ Test(json, map_tree_of_decoded_trees)
 	cm_jsonl_free(d);
 	cm_jsonl_free(d2);
 }
+
+/* ---- the fast scanners against bytewise models ---- */
+
+#define MODEL_BAD SIZE_MAX
+
+/*
+ * A bytewise model of a string body from s[i] (after the opening quote),
+ * RFC 8259 section 7 with raw bytes UTF-8 (RFC 3629): the index of the
+ * closing quote, or MODEL_BAD with *at on the first byte that cannot
+ * continue the string (n when the line ends first). *esc set on an escape.
+ */
+static size_t model_str(const unsigned char *s, size_t n, size_t i, size_t *at, int *esc)
+{
+	for (;;) {
+		unsigned c, lo = 0x80, hi = 0xbf;
+		size_t len, k;
+
+		if (i >= n) {
+			*at = n;
+			return MODEL_BAD;
+		}
+		c = s[i];
+		if (c == '"')
+			return i;
+		if (c < 0x20) {
+			*at = i;
+			return MODEL_BAD;
+		}
+		if (c == '\\') {
+			*esc = 1;
+			if (i + 1 >= n) {
+				*at = n;
+				return MODEL_BAD;
+			}
+			c = s[i + 1];
+			if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' ||
+			    c == 'r' || c == 't') {
+				i += 2;
+				continue;
+			}
+			if (c != 'u') {
+				*at = i + 1;
+				return MODEL_BAD;
+			}
+			for (k = i + 2; k < i + 6; k++) {
+				if (k >= n) {
+					*at = n;
+					return MODEL_BAD;
+				}
+				if (!strchr("0123456789abcdefABCDEF", s[k]) || !s[k]) {
+					*at = k;
+					return MODEL_BAD;
+				}
+			}
+			i += 6;
+			continue;
+		}
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c < 0xc2 || c > 0xf4) {
+			*at = i;
+			return MODEL_BAD;
+		}
+		len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		if (c == 0xe0)
+			lo = 0xa0;
+		if (c == 0xed)
+			hi = 0x9f;
+		if (c == 0xf0)
+			lo = 0x90;
+		if (c == 0xf4)
+			hi = 0x8f;
+		for (k = 1; k < len; k++) {
+			if (i + k >= n) {
+				*at = n;
+				return MODEL_BAD;
+			}
+			if (s[i + k] < lo || s[i + k] > hi) {
+				*at = i + k;
+				return MODEL_BAD;
+			}
+			lo = 0x80;
+			hi = 0xbf;
+		}
+		i += len;
+	}
+}
+
+/* The ways a string body b[0..bn) is put in a line: see string_line. */
+enum { AS_VALUE, AS_OTHER_VALUE, AS_KEY, AS_NESTED_KEY, AS_VALUE_CUT, AS_KEY_CUT, AS_VALUE_LAST,
+       AS_N };
+
+/*
+ * Builds in l the line of body b[0..bn) placed as form says, after pad
+ * blanks; returns the index of the body's first byte. The decoder is
+ * MK("v"): AS_VALUE is that field, AS_OTHER_VALUE a value no path
+ * reaches, AS_KEY a key of the object (which has a key child),
+ * AS_NESTED_KEY a key of an object no path enters; the _CUT forms end
+ * at the body's last byte, AS_VALUE_LAST at the value's closing quote.
+ */
+static size_t string_line(struct cm_buf *l, int form, size_t pad, const char *b, size_t bn)
+{
+	static const char *const pre[AS_N] = {"{\"v\":\"", "{\"w\": \"", "{\"", "{\"z\":{\"",
+					      "{\"v\":\"", "{\"", "{\"v\" : \""};
+	static const char *const post[AS_N] = {"\"}", "\" }", "\":1}", "\":1}}", "", "", "\""};
+	size_t start;
+
+	cm_buf_reset(l);
+	while (pad--)
+		cm_buf_addc(l, ' ');
+	cm_buf_adds(l, pre[form]);
+	start = l->n;
+	cm_buf_add(l, b, bn);
+	cm_buf_adds(l, post[form]);
+	cr_assert(!l->oom);
+	return start;
+}
+
+/*
+ * Checks the decoder's verdict on l against the model. The bodies come
+ * from alphabets without blanks, ',', ':', '}' and ']': after a quote
+ * inside the body the line is wrong right there.
+ */
+static void check_string_line(struct cm_jsonl *d, const struct cm_buf *l, int form, size_t start,
+			      const char *b, size_t bn)
+{
+	const unsigned char *s = (const unsigned char *)l->p;
+	size_t at = 0, q, end = start + bn, want_at;
+	const char *got;
+	int esc = 0;
+	char want[64];
+	struct cm_buf wv;
+
+	q = model_str(s, l->n, start, &at, &esc);
+	got = dec(d, l->p, l->n);
+	if (q == MODEL_BAD)
+		want_at = at;
+	else if (q != end)
+		want_at = q + 1; /* a quote inside the body ends the string early */
+	else if (form == AS_VALUE_CUT || form == AS_KEY_CUT || form == AS_VALUE_LAST)
+		want_at = l->n;
+	else
+		want_at = MODEL_BAD;
+	if (want_at != MODEL_BAD) {
+		snprintf(want, sizeof want, "json@%zu", want_at);
+		cr_assert_str_eq(got, want, "form %d, line of %zu bytes, body at %zu", form, l->n,
+				 start);
+		return;
+	}
+	if (form != AS_VALUE) {
+		/* a key or a value no path names: accepted, "v" not met (the bodies hold no 'v') */
+		cr_assert_str_eq(got, "-", "form %d, body at %zu of %zu", form, start, l->n);
+		return;
+	}
+	if (esc) {
+		cr_assert(strncmp(got, "S:", 2) == 0, "escaped body: %s", got);
+		return;
+	}
+	cm_buf_init(&wv);
+	cm_buf_adds(&wv, "S:");
+	put_escaped(&wv, b, bn);
+	cm_buf_addc(&wv, '\0');
+	cr_assert(!wv.oom);
+	cr_assert_str_eq(got, wv.p, "body at %zu of %zu", start, l->n);
+	cm_buf_deinit(&wv);
+}
+
+/*
+ * A special byte at every position of every body length 0..40, each body
+ * in every form, after blanks that move it against the line's start and
+ * end (the vector scanners load 16 bytes at a time, none past the line:
+ * dec runs each line again against a guard page).
+ */
+Test(json, string_special_byte_everywhere)
+{
+	static const unsigned char special[] = {'"', '\\', 0x00, 0x01, 0x1f, '\t', 0x7f, 0x80, 0xbf,
+						0xc0, 0xc3, 0xe2, 0xed, 0xf0, 0xf4, 0xf5, 0xff, ' '};
+	static const size_t pads[] = {0, 1, 7, 15, 16};
+	struct cm_jsonl *d = MK("v");
+	struct cm_buf l;
+	char b[48];
+	size_t len, p, k, x, pd;
+	int form;
+
+	cm_buf_init(&l);
+	for (len = 0; len <= 40; len++) {
+		for (k = 0; k < len; k++)
+			b[k] = (char)('A' + (k * 5 + len) % 26);
+		for (form = 0; form < AS_N; form++) {
+			for (pd = 0; pd < sizeof pads / sizeof *pads; pd++) {
+				size_t start = string_line(&l, form, pads[pd], b, len);
+
+				check_string_line(d, &l, form, start, b, len);
+			}
+		}
+		for (p = 0; p < len; p++) {
+			for (x = 0; x < sizeof special; x++) {
+				char keep = b[p];
+
+				b[p] = (char)special[x];
+				for (form = 0; form < AS_N; form++) {
+					for (pd = 0; pd < sizeof pads / sizeof *pads; pd++) {
+						size_t start =
+							string_line(&l, form, pads[pd], b, len);
+
+						check_string_line(d, &l, form, start, b, len);
+					}
+				}
+				b[p] = keep;
+			}
+		}
+	}
+	cm_buf_deinit(&l);
+	cm_jsonl_free(d);
+}
+
+/* A deterministic generator for the random cases (xorshift64). */
+static uint64_t rnd_next(uint64_t *st)
+{
+	*st ^= *st << 13;
+	*st ^= *st >> 7;
+	*st ^= *st << 17;
+	return *st;
+}
+
+/* Random bodies of 0..80 bytes, mostly plain, against the model in every form. */
+Test(json, string_random_bodies)
+{
+	/* plain bytes (no blank, ',', ':', '}', ']', 'v'), then the ones that stop a fast scan */
+	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUWXYZabcdefghijklmnopqrstuwxyz0123456789_-.@+/~";
+	static const unsigned char odd[] = {'"', '\\', 'u', 'n', 0x00, 0x1f, 0x7f, 0x80, 0xa9,
+					    0xbf, 0xc3, 0xe2, 0x82, 0xac, 0xed, 0xa0, 0xf0, 0x9f,
+					    0xf4, 0x90, 0xff, '0', 'D', 'e'};
+	static const size_t pads[] = {0, 3, 16};
+	struct cm_jsonl *d = MK("v");
+	struct cm_buf l;
+	uint64_t st = 0x9e3779b97f4a7c15u;
+	char b[96];
+	size_t r, k, len, pd;
+	int form;
+
+	cm_buf_init(&l);
+	for (r = 0; r < 4000; r++) {
+		uint64_t w = rnd_next(&st);
+		unsigned odds = (unsigned)(w % 4); /* how rare the odd bytes are: 1 in 4..32 */
+
+		len = (size_t)(w >> 8) % 81;
+		for (k = 0; k < len; k++) {
+			uint64_t v = rnd_next(&st);
+
+			if (v % (4u << (odds + 1)) < 4)
+				b[k] = (char)odd[(v >> 16) % sizeof odd];
+			else
+				b[k] = plain[(v >> 16) % (sizeof plain - 1)];
+		}
+		for (form = 0; form < AS_N; form++) {
+			for (pd = 0; pd < sizeof pads / sizeof *pads; pd++) {
+				size_t start = string_line(&l, form, pads[pd], b, len);
+
+				check_string_line(d, &l, form, start, b, len);
+			}
+		}
+	}
+	cm_buf_deinit(&l);
+	cm_jsonl_free(d);
+}
+
+/*
+ * Keys of every length 0..40 are found, in a node that hashes its keys
+ * (more than 8) and in nodes that compare them in turn; a key that
+ * differs from one of them in any single byte, or is one byte shorter,
+ * is not (the lookup compares words that overlap for most lengths).
+ */
+static void check_keys(const size_t *lens, size_t nk)
+{
+	char names[41][48], keys[41][44];
+	const char *paths[41];
+	struct cm_jsonl *d;
+	struct cm_buf l, want;
+	size_t i, j, p;
+
+	cr_assert_leq(nk, 41);
+	for (i = 0; i < nk; i++) {
+		for (j = 0; j < lens[i]; j++)
+			keys[i][j] = (char)('a' + (j + lens[i]) % 26);
+		keys[i][lens[i]] = '\0';
+		snprintf(names[i], sizeof names[i], "['%s']", keys[i]);
+		paths[i] = names[i];
+	}
+	d = mk(paths, nk);
+	cm_buf_init(&l);
+	cm_buf_init(&want);
+	for (i = 0; i < nk; i++) {
+		/* the key itself, then with one byte changed at each place, then cut by one */
+		for (p = 0; p <= lens[i] + 1; p++) {
+			char k2[44];
+			size_t kn = lens[i];
+			int hit = p == 0;
+
+			memcpy(k2, keys[i], kn);
+			if (p > 0 && p <= kn)
+				k2[p - 1] = (char)(k2[p - 1] ^ 0x20); /* lower to upper: no key has it */
+			else if (p > kn) {
+				if (kn <= 1)
+					continue; /* cut to "": a key of its own */
+				kn--;
+			}
+			cm_buf_reset(&l);
+			cm_buf_adds(&l, "{\"");
+			cm_buf_add(&l, k2, kn);
+			cm_buf_adds(&l, "\":1}");
+			cm_buf_reset(&want);
+			for (j = 0; j < nk; j++) {
+				if (j)
+					cm_buf_addc(&want, '|');
+				cm_buf_adds(&want, hit && j == i ? "N:1" : "-");
+			}
+			cm_buf_addc(&want, '\0');
+			cr_assert(!l.oom && !want.oom);
+			cr_assert_str_eq(dec(d, l.p, l.n), want.p, "key of %zu bytes, change %zu",
+					 lens[i], p);
+		}
+	}
+	cm_buf_deinit(&l);
+	cm_buf_deinit(&want);
+	cm_jsonl_free(d);
+}
+
+Test(json, keys_of_every_length)
+{
+	static const size_t all[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+				     14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+				     28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40};
+	static const size_t few1[] = {0, 1, 2, 3}, few2[] = {4, 5, 7, 8, 9},
+			    few3[] = {15, 16, 17, 24, 40};
+
+	check_keys(all, sizeof all / sizeof *all);
+	check_keys(few1, sizeof few1 / sizeof *few1);
+	check_keys(few2, sizeof few2 / sizeof *few2);
+	check_keys(few3, sizeof few3 / sizeof *few3);
+}
