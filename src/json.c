@@ -377,23 +377,45 @@ static inline int plain_byte(unsigned char c)
 	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 }
 
+#if defined(__SSE2__)
+/* Bit k set when byte k of s[0..16) is not plain_byte. */
+static inline unsigned stop_mask(const unsigned char *s)
+{
+	/* Signed compare: bytes < 0x20 and bytes >= 0x80 are both "less than 0x20". */
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+	__m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+				 _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+					      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+
+	return (unsigned)_mm_movemask_epi8(m);
+}
+
+/*
+ * The first byte at or after i (i < n, n - i < 16) that is not plain_byte,
+ * or n: the line's last 16 bytes in one load (n >= 16), the bits of those
+ * before i shifted out. Reads nothing outside s[0..n).
+ */
+static inline size_t tail_stop(const unsigned char *s, size_t n, size_t i)
+{
+	unsigned mask = stop_mask(s + n - 16) >> (16 - (n - i));
+
+	return mask ? i + (size_t)__builtin_ctz(mask) : n;
+}
+#endif
+
 /* The first byte at or after i that is not plain_byte, or n. */
 static inline size_t plain_run(const unsigned char *s, size_t n, size_t i)
 {
 #if defined(__SSE2__)
-	/* Signed compare: bytes < 0x20 and bytes >= 0x80 are both "less than 0x20". */
-	const __m128i lim = _mm_set1_epi8(0x20), q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
-
 	while (n - i >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		__m128i m = _mm_or_si128(_mm_cmplt_epi8(v, lim),
-					 _mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)));
-		unsigned mask = (unsigned)_mm_movemask_epi8(m);
+		unsigned mask = stop_mask(s + i);
 
 		if (mask)
 			return i + (size_t)__builtin_ctz(mask);
 		i += 16;
 	}
+	if (n >= 16 && i < n)
+		return tail_stop(s, n, i);
 #endif
 	while (i < n && plain_byte(s[i]))
 		i++;
@@ -554,25 +576,26 @@ unicode:
 }
 
 /*
- * The closing quote of a string whose body, from s[i], is printable ASCII
- * ending within 16 bytes, or BAD for any other string (then str_scan
- * decides). Most keys and values of a CDR are like that: one vector
- * compare, no call.
+ * The closing quote of a string whose body, from s[i] (i <= n), is
+ * printable ASCII, or BAD for any other string and for any string of a
+ * line shorter than 16 bytes (then str_scan decides). Most keys and values
+ * of a CDR are like that: a vector compare per 16 bytes, no call.
  */
 static inline size_t str_quick(const unsigned char *s, size_t n, size_t i)
 {
 #if defined(__SSE2__)
-	if (n - i >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		__m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-					 _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-						      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-		unsigned mask = (unsigned)_mm_movemask_epi8(m);
+	while (n - i >= 16) {
+		unsigned mask = stop_mask(s + i);
 
 		if (mask) {
 			i += (size_t)__builtin_ctz(mask);
 			return s[i] == '"' ? i : BAD;
 		}
+		i += 16;
+	}
+	if (n >= 16 && i < n) {
+		i = tail_stop(s, n, i);
+		return i < n && s[i] == '"' ? i : BAD;
 	}
 #else
 	(void)s;
@@ -748,7 +771,7 @@ struct jnode {
 	uint32_t seen; /* d->gen of the last line that met it */
 	uint32_t nkey, key0; /* key children: d->kid[key0 .. key0 + nkey) */
 	uint32_t nidx, idx0; /* index children by increasing index: d->idx[idx0 ..] */
-	uint32_t hmask, h0;  /* nkey > KEY_LINEAR: slots d->slot[h0 .. h0 + hmask] */
+	uint32_t hmask, h0;  /* perfect or nkey > KEY_LINEAR: slots d->slot[h0 .. h0 + hmask] */
 	uint32_t hseed;      /* key_hash's seed for those slots */
 	int perfect;         /* every key child sits in its own home slot: no probing */
 };
@@ -979,11 +1002,9 @@ static int build_flatten(struct builder *bd, struct cm_jsonl *d)
 		}
 		x->nkey = (uint32_t)nkid - x->key0;
 		x->nidx = (uint32_t)nidx - x->idx0;
-		if (x->nkey > KEY_LINEAR) {
-			int r = key_seed(d, x);
-
-			if (r < 0)
-				return -1;
+		if (x->nkey > 0 && key_seed(d, x) != 0)
+			return -1;
+		if (x->perfect || x->nkey > KEY_LINEAR) {
 			x->h0 = (uint32_t)nslot;
 			nslot += (size_t)x->hmask + 1;
 		}
@@ -994,7 +1015,7 @@ static int build_flatten(struct builder *bd, struct cm_jsonl *d)
 	for (i = 0; i < d->nnode; i++) {
 		const struct jnode *x = &d->node[i];
 
-		if (x->nkey <= KEY_LINEAR)
+		if (!x->perfect && x->nkey <= KEY_LINEAR)
 			continue;
 		for (k = 0; k < x->nkey; k++) {
 			const struct jkid *y = &d->kid[x->key0 + k];
@@ -1112,16 +1133,27 @@ static inline int key_same(const struct jkid *y, const char *k, size_t n, uint64
 	return y->n == n && y->lo == lo && y->hi == hi && (n <= 16 || same_bytes(y->k, k, n));
 }
 
-/* The key child of x named k[0..n), or NULL. */
-static inline const struct jnode *key_find(const struct cm_jsonl *d, const struct jnode *x,
-					   const char *k, size_t n)
+#if defined(__GNUC__)
+#define JSON_NOINLINE __attribute__((noinline))
+#else
+#define JSON_NOINLINE
+#endif
+
+/*
+ * key_find for the nodes and keys its inline path leaves: keys compared
+ * in turn, a probed table, a key past 16 bytes. Out of line: the decoder
+ * keeps its registers for the usual case.
+ */
+static JSON_NOINLINE const struct jnode *key_find_slow(const struct cm_jsonl *d,
+						       const struct jnode *x, const char *k,
+						       size_t n)
 {
 	const struct jkid *kid = d->kid + x->key0;
 	uint64_t lo, hi;
 	uint32_t j;
 
 	key_words(k, n, &lo, &hi);
-	if (x->nkey <= KEY_LINEAR) {
+	if (!x->perfect && x->nkey <= KEY_LINEAR) {
 		for (j = 0; j < x->nkey; j++)
 			if (key_same(&kid[j], k, n, lo, hi))
 				return &d->node[kid[j].node];
@@ -1141,6 +1173,26 @@ static inline const struct jnode *key_find(const struct cm_jsonl *d, const struc
 		}
 		return NULL;
 	}
+}
+
+/* The key child of x named k[0..n), or NULL. */
+static inline const struct jnode *key_find(const struct cm_jsonl *d, const struct jnode *x,
+					   const char *k, size_t n)
+{
+	if (x->perfect && n <= 16) {
+		/* The key's home slot holds it, or it is not a key of x. */
+		uint64_t lo, hi;
+		uint32_t sl;
+		const struct jkid *y;
+
+		key_words(k, n, &lo, &hi);
+		sl = d->slot[x->h0 + (key_hash(lo, hi, n, x->hseed) & x->hmask)];
+		if (sl == 0)
+			return NULL;
+		y = &d->kid[x->key0 + sl - 1];
+		return y->n == n && y->lo == lo && y->hi == hi ? &d->node[y->node] : NULL;
+	}
+	return key_find_slow(d, x, k, n);
 }
 
 /* The trie node of the current element of the array fr, or NULL. */

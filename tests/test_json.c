@@ -1449,3 +1449,56 @@ Test(json, keys_of_every_length)
 	check_keys(few2, sizeof few2 / sizeof *few2);
 	check_keys(few3, sizeof few3 / sizeof *few3);
 }
+
+/*
+ * Keys past 16 bytes that differ only in the middle: the words the
+ * lookup hashes are the same for all of them, so no seed separates them
+ * and the node falls back to comparing in turn (up to 8 keys) or to a
+ * probed table (more).
+ */
+static void check_middle_keys(size_t nk)
+{
+	char names[12][40], keys[13][24], want[64];
+	const char *paths[12];
+	struct cm_jsonl *d;
+	struct cm_buf l;
+	size_t i, j;
+
+	cr_assert_leq(nk, 12);
+	for (i = 0; i <= nk; i++) {
+		/* keys[nk]: alike too, but no path names it */
+		snprintf(keys[i], sizeof keys[i], "abcdefgh%c%cstuvwxyz", (int)('A' + i), (int)('a' + i));
+		if (i < nk) {
+			size_t kn = strlen(keys[i]);
+
+			memcpy(names[i], "['", 2);
+			memcpy(names[i] + 2, keys[i], kn);
+			memcpy(names[i] + 2 + kn, "']", 3);
+			paths[i] = names[i];
+		}
+	}
+	d = mk(paths, nk);
+	cm_buf_init(&l);
+	for (i = 0; i <= nk; i++) {
+		size_t w = 0;
+
+		cm_buf_reset(&l);
+		cm_buf_adds(&l, "{\"");
+		cm_buf_adds(&l, keys[i]);
+		cm_buf_adds(&l, "\":1}");
+		for (j = 0; j < nk; j++)
+			w += (size_t)snprintf(want + w, sizeof want - w, "%s%s", j ? "|" : "",
+					      i == j ? "N:1" : "-");
+		cr_assert(!l.oom);
+		cr_assert_str_eq(dec(d, l.p, l.n), want, "%zu keys, key %zu", nk, i);
+	}
+	cm_buf_deinit(&l);
+	cm_jsonl_free(d);
+}
+
+Test(json, keys_alike_but_in_the_middle)
+{
+	check_middle_keys(3);
+	check_middle_keys(8);
+	check_middle_keys(12);
+}
