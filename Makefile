@@ -163,8 +163,8 @@ ASAN_SUITES += ops
 # down to 1 byte gives the bytes, rejections, counters and exit status of -j 1.
 .PHONY: jobs
 
-jobs: $(BIN)
-	CDRMIN=$(BIN) sh tests/jobs.sh
+jobs: $(BIN) $(BUILD)/bench-bin/gen
+	CDRMIN=$(BIN) GEN=$(BUILD)/bench-bin/gen sh tests/jobs.sh
 
 TEST_SUITES += jobs
 ASAN_SUITES += jobs
@@ -296,7 +296,7 @@ VALGRIND_SUITES = unit e2e formats store sip kamailio ops jobs shard kafka hosti
 
 valgrind: deps test-deps
 	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory DEB_PKGS=valgrind deps
-	@$(MAKE) --no-print-directory all $(TRICKLE) $(UNIT) $(PLAINHASH) replay-bins
+	@$(MAKE) --no-print-directory all $(TRICKLE) $(UNIT) $(PLAINHASH) replay-bins $(BENCH_BIN)/gen
 	@rm -rf $(VG_DIR); mkdir -p $(VG_DIR); fail=""; t0=$$(date +%s); \
 	for s in $(VALGRIND_SUITES); do \
 	  t=$$(date +%s); echo "valgrind: $$s"; \
@@ -305,6 +305,7 @@ valgrind: deps test-deps
 	    e2e) TRICKLE=$(TRICKLE) CDRMIN="$(VG_BIN)" sh tests/e2e.sh ;; \
 	    plainhash) PLAINHASH_N=100000 PLAINHASH=$(PLAINHASH) CDRMIN="$(VG_BIN)" sh tests/plainhash.sh ;; \
 	    hostile) CDRMIN="$(VG_BIN)" REPLAY=$(BUILD)/replay sh tests/hostile.sh ;; \
+	    jobs) CDRMIN="$(VG_BIN)" GEN=$(BENCH_BIN)/gen sh tests/jobs.sh ;; \
 	    *) CDRMIN="$(VG_BIN)" sh tests/$$s.sh ;; \
 	  esac || fail="$$fail $$s"; \
 	  echo "valgrind: $$s: $$(($$(date +%s) - t)) s"; \

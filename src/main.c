@@ -77,8 +77,9 @@ static const char usage_text[] =
 	"      --flush-ms N      when input keeps arriving, write each record at most\n"
 	"                        N ms after it is complete (default 100; 0: each record\n"
 	"                        at once); when the input pauses, output is written then\n"
-	"  -j, --jobs N          filter with N threads (csv, jsonl, kv, kannel; 0: one per\n"
-	"                        CPU; default 1); output in input order, the same bytes\n"
+	"  -j, --jobs N          filter with N threads (csv, jsonl, kv, kannel, sip capture\n"
+	"                        files; 0: one per CPU; default 1); output in input\n"
+	"                        order, the same bytes\n"
 	"      --chunk N         bytes of input a -j thread takes at a time (default\n"
 	"                        262144)\n"
 	"  -q, --quiet           no progress line and no notes on stderr (errors, rejects\n"
@@ -1406,11 +1407,11 @@ int main(int argc, char **argv)
 			cm_rules_deinit(&rules);
 			return EX_USAGE;
 		}
-		if (cli.jobs > 1 && (rules.format == CM_FORMAT_SIP || rules.format == CM_FORMAT_SIP_CALLS ||
-				     cli.iface || cli.npcaps || cli.retain_dir)) {
+		if (cli.jobs > 1 && (rules.format == CM_FORMAT_SIP_CALLS || cli.iface || cli.retain_dir)) {
 			cm_rules_deinit(&rules);
-			usage_error("-j is for csv, jsonl, kv and kannel input without --retain (captures "
-				    "and the store are read and written by one thread)");
+			usage_error("-j is for csv, jsonl, kv and kannel input and sip capture files, "
+				    "without --retain (sip-calls, live capture and the store are read and "
+				    "written by one thread)");
 		}
 		if (cli.calls && rules.format != CM_FORMAT_SIP_CALLS) {
 			fprintf(stderr, "cdrmin: error: --calls needs rules of format sip-calls "
@@ -1559,12 +1560,30 @@ int main(int argc, char **argv)
 		if (frc != 0)
 			goto fail;
 	}
-	for (i = 0; i < (int)cli.npcaps && !cm_pipeline_stopped(pl) && !stop_signal; i++)
+	for (i = 0; cli.jobs <= 1 && i < (int)cli.npcaps && !cm_pipeline_stopped(pl) && !stop_signal; i++)
 		if (cm_pipeline_feed(pl, cli.pcaps[i], &err) != 0)
 			goto fail;
 	if (cli.jobs > 1) {
 		static const char *const stdin_only[] = {"-"};
+		const char *const *paths = optind == argc ? stdin_only : (const char *const *)(argv + optind);
+		size_t npaths = optind == argc ? 1 : (size_t)(argc - optind);
 		struct cm_par_opts par;
+		const char **caps = NULL;
+		int prc;
+
+		if (cli.npcaps) {
+			/* --pcap files first, then the others, as with one thread */
+			caps = calloc(cli.npcaps + (size_t)(argc - optind), sizeof *caps);
+			if (!caps) {
+				cm_err_set(&err, CM_E_NOMEM, "out of memory");
+				goto fail;
+			}
+			memcpy(caps, cli.pcaps, cli.npcaps * sizeof *caps);
+			for (i = optind; i < argc; i++)
+				caps[cli.npcaps + (size_t)(i - optind)] = argv[i];
+			paths = caps;
+			npaths = cli.npcaps + (size_t)(argc - optind);
+		}
 
 		memset(&par, 0, sizeof par);
 		par.jobs = cli.jobs;
@@ -1572,9 +1591,9 @@ int main(int argc, char **argv)
 		par.engine = worker_engine;
 		par.ud = &cli;
 		eng_unit = rules.epoch_field ? rules.epoch_unit : CM_EPOCH_NONE;
-		if (cm_par_run(pl, &po, &sink,
-			       optind == argc ? stdin_only : (const char *const *)(argv + optind),
-			       optind == argc ? 1 : (size_t)(argc - optind), &par, &err) != 0)
+		prc = cm_par_run(pl, &po, &sink, paths, npaths, &par, &err);
+		free(caps);
+		if (prc != 0)
 			goto fail;
 	} else {
 		if (optind == argc && !cli.iface && !cli.npcaps) {

@@ -21,6 +21,12 @@
  * Until a good header has been seen, every header the reader meets is
  * also shown to every worker and to the lead (which writes the output
  * header at the first good one), in order, with the queue empty.
+ *
+ * Captures (format sip): the lead reads them and runs the packet stage
+ * (IP and TCP reassembly carry state from frame to frame, and cost little);
+ * the SIP messages it finds are framed into chunks (each message with its
+ * metadata) that the workers decode and filter. Every message stands alone
+ * there, so every chunk ends clean.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -43,6 +49,7 @@ struct job {
 	char *in;           /* the chunk */
 	size_t n, cap;
 	uint64_t line, offset;
+	int sip;            /* framed SIP messages (sip_hand), not bytes of a source */
 	int first;          /* first chunk of its source: starts at its header, if any */
 	int last;           /* the source ends with it */
 	int stopped;        /* ... because a stop ended the input */
@@ -103,6 +110,11 @@ struct par {
 	struct cm_buf carry;
 	int seq_done;        /* that source has ended */
 	int header_ok;       /* a good header has been seen: no more priming */
+	/* captures: the messages framed since the last chunk was queued, and the captures' names */
+	struct cm_buf batch;
+	size_t chunk;
+	char **names;
+	size_t nnames;
 };
 
 static struct job *slot(struct par *p, uint64_t seq)
@@ -155,6 +167,30 @@ static int feed_header(struct worker *w, struct cm_pipeline *pl, const struct he
 	return cm_pipeline_mem_feed(pl, name, w->hdr.p, h->n, 0, err) < 0 ? CM_FAIL : 0;
 }
 
+/*
+ * A chunk of SIP messages, each framed as its metadata, its length and
+ * its bytes (sip_hand), decoded and filtered one by one.
+ */
+static int run_sip(struct worker *w, struct job *j)
+{
+	size_t at = 0;
+
+	while (at < j->n) {
+		struct cm_pkt_meta m;
+		size_t len;
+
+		memcpy(&m, j->in + at, sizeof m);
+		memcpy(&len, j->in + at + sizeof m, sizeof len);
+		at += sizeof m + sizeof len;
+		if (cm_pipeline_mem_sip(w->pl, j->name, &m, j->in + at, len, &j->err) != 0)
+			return CM_FAIL;
+		at += len;
+	}
+	j->used = j->n;
+	j->clean = 1;
+	return 0;
+}
+
 /* Filters one chunk into the job's results. */
 static void run_job(struct worker *w, struct job *j)
 {
@@ -169,6 +205,13 @@ static void run_job(struct worker *w, struct job *j)
 	j->nrej = 0;
 	j->rc = 0;
 	memset(&j->err, 0, sizeof j->err);
+	if (j->sip) {
+		if (run_sip(w, j) != 0) {
+			j->rc = CM_FAIL;
+			return;
+		}
+		goto results;
+	}
 	if (j->first || !h->p) {
 		cm_pipeline_mem_begin(w->pl, j->line, j->offset, j->first);
 	} else {
@@ -193,6 +236,7 @@ static void run_job(struct worker *w, struct job *j)
 	}
 	if (!j->clean)
 		cm_pipeline_mem_save(w->pl, &j->ms);
+results:
 	stats_delta(&j->st, &before, cm_pipeline_stats(w->pl));
 	j->records = cm_pipeline_mem_take(w->pl);
 	/* The output bytes change hands: the job's buffer becomes the sink's. */
@@ -435,6 +479,114 @@ static int queue(struct par *p, struct reader *r, const char *buf, size_t n, int
 	return 0;
 }
 
+/* Queues the SIP messages framed so far as a chunk, waiting for a free slot while writing what is done. */
+static int sip_queue(struct par *p, struct cm_err *err)
+{
+	struct job *j;
+
+	if (!p->batch.n)
+		return 0;
+	for (;;) {
+		j = slot(p, p->next_seq);
+		if (j->state == J_FREE)
+			break;
+		if (write_done(p, 1, err) != 0)
+			return CM_FAIL;
+	}
+	if (j->cap < p->batch.n || !j->in) {
+		char *b = malloc(p->batch.n);
+
+		if (!b)
+			return cm_err_set(err, CM_E_NOMEM, "out of memory");
+		if (j->in) {
+			sodium_memzero(j->in, j->cap);
+			free(j->in);
+		}
+		j->in = b;
+		j->cap = p->batch.n;
+	}
+	memcpy(j->in, p->batch.p, p->batch.n);
+	j->n = p->batch.n;
+	p->batch.n = 0;
+	j->seq = p->next_seq;
+	j->src = 0;
+	j->name = p->names[p->nnames - 1];
+	j->sip = 1;
+	j->first = j->last = j->stopped = 0;
+	j->line = j->offset = 0;
+	pthread_mutex_lock(&p->mu);
+	j->state = J_READY;
+	p->next_seq++;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+/* A SIP message the lead's packet stage found in capture name: framed into the next chunk. */
+static int sip_hand(void *ud, const char *name, const struct cm_pkt_meta *m, const char *msg,
+		    size_t n, struct cm_err *err)
+{
+	struct par *p = ud;
+
+	if (!p->nnames || strcmp(p->names[p->nnames - 1], name) != 0) {
+		/* a chunk holds one capture's messages; the name outlives the capture */
+		char **v;
+
+		if (sip_queue(p, err) != 0)
+			return CM_FAIL;
+		v = realloc(p->names, (p->nnames + 1) * sizeof *v);
+		if (!v)
+			return cm_err_set(err, CM_E_NOMEM, "out of memory");
+		p->names = v;
+		if (!(p->names[p->nnames] = strdup(name)))
+			return cm_err_set(err, CM_E_NOMEM, "out of memory");
+		p->nnames++;
+	}
+	cm_buf_add(&p->batch, m, sizeof *m);
+	cm_buf_add(&p->batch, &n, sizeof n);
+	cm_buf_add(&p->batch, msg, n);
+	if (p->batch.oom)
+		return cm_err_set(err, CM_E_NOMEM, "out of memory");
+	return p->batch.n >= p->chunk ? sip_queue(p, err) : 0;
+}
+
+/* Before the lead reports something itself: every message handed on so far is written. */
+static int sip_sync(void *ud, struct cm_err *err)
+{
+	struct par *p = ud;
+
+	if (sip_queue(p, err) != 0 || write_done(p, 1, err) != 0)
+		return CM_FAIL;
+	return 0;
+}
+
+/*
+ * The captures, read by the lead; their messages filtered by the workers.
+ * A capture that cannot be opened ends the run after what came before it
+ * is written, as with one thread.
+ */
+static int run_captures(struct par *p, const char *const *paths, size_t n, struct cm_err *err)
+{
+	size_t i;
+
+	cm_pipeline_set_hand(p->lead, sip_hand, sip_sync, p);
+	for (i = 0; i < n && !cm_pipeline_stopped(p->lead); i++) {
+		if (p->o->stop && *p->o->stop) {
+			cm_pipeline_set_stopped(p->lead);
+			break;
+		}
+		if (cm_pipeline_feed(p->lead, paths[i], err) != 0) {
+			struct cm_err e2;
+
+			memset(&e2, 0, sizeof e2);
+			if (err->code != CM_E_NOMEM && sip_sync(p, &e2) == 0)
+				(void)cm_pipeline_flush(p->lead, NULL);
+			return CM_FAIL;
+		}
+	}
+	return sip_sync(p, err);
+}
+
 /*
  * The header line of a CSV source, from the bytes buffered at its start
  * (a copy is decoded: decoding unescapes in place): h->p stays NULL when
@@ -629,6 +781,10 @@ static void par_free(struct par *p)
 		free(p->hdr[i].name);
 	}
 	free(p->hdr);
+	for (i = 0; i < p->nnames; i++)
+		free(p->names[i]);
+	free(p->names);
+	cm_buf_deinit(&p->batch); /* wipes: originals */
 	cm_buf_deinit(&p->carry);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->done);
@@ -651,6 +807,8 @@ int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
 	pthread_cond_init(&p.work, NULL);
 	pthread_cond_init(&p.done, NULL);
 	cm_buf_init(&p.carry);
+	cm_buf_init(&p.batch);
+	p.chunk = chunk;
 	p.o = o;
 	p.lead = lead;
 	p.sink = sink;
@@ -703,6 +861,10 @@ int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
 	}
 	if (cm_pipeline_start_output(lead, err) != 0)
 		goto out;
+	if (o->rules->format == CM_FORMAT_SIP) {
+		rc = run_captures(&p, paths, n, err);
+		goto out;
+	}
 
 	cm_csv_opts_default(&co);
 	cap = (o->max_record ? o->max_record : co.max_record) + chunk + 64 * 1024;
@@ -756,6 +918,7 @@ int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
 		goto out;
 	rc = 0;
 out:
+	cm_pipeline_set_hand(lead, NULL, NULL, NULL);
 	par_free(&p);
 	return rc;
 }

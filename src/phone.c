@@ -706,8 +706,10 @@ enum cm_phone_class cm_phone_normalize_memo(struct cm_phone_memo *m,
 	e->n = (uint8_t)n;
 	e->cls = (uint8_t)cls;
 	e->norm_n = (uint8_t)out->n;
-	memcpy(e->v, v, n);
-	memcpy(e->norm, out->p, out->n);
+	if (n)
+		memcpy(e->v, v, n);
+	if (out->n) /* an empty normalization may leave out without a buffer */
+		memcpy(e->norm, out->p, out->n);
 	/* No tail of an evicted value may linger. */
 	memset(e->v + n, 0, MEMO_RAW_MAX - n);
 	memset(e->norm + out->n, 0, MEMO_NORM_MAX - out->n);

@@ -56,6 +56,10 @@ struct cm_pipeline {
 	uint64_t file_done;
 	/* -j worker: the chunk's source still owes its header line; the header was bad */
 	int mem_header, mem_bad_header;
+	/* -j lead of a capture: SIP messages go to hand, sync before the lead reports */
+	cm_sip_hand_fn hand;
+	int (*sync)(void *ud, struct cm_err *err);
+	void *hand_ud;
 };
 
 static uint64_t now_ms(void)
@@ -656,7 +660,17 @@ static int on_sip(void *ud, const struct cm_pkt_meta *m, const char *msg, size_t
 	struct cm_pipeline *pl = ud;
 	struct cm_record rec;
 	const char *why = NULL;
-	int rc = cm_sip_decode(pl->sd, m, msg, n, &rec, &why);
+	int rc;
+
+	if (pl->hand) {
+		/* a worker decodes it (cm_pipeline_mem_sip) */
+		if (pl->hand(pl->hand_ud, pl->cap_name, m, msg, n, pl->cur_err) != 0) {
+			pl->sip_rc = CM_FAIL;
+			return 1;
+		}
+		return 0;
+	}
+	rc = cm_sip_decode(pl->sd, m, msg, n, &rec, &why);
 
 	if (pl->o.store) {
 		pl->raw.p = msg;
@@ -727,6 +741,8 @@ static int feed_capture(struct cm_pipeline *pl, struct cm_capture *c, struct cm_
 			if (err->code != CM_E_DATA)
 				return CM_FAIL;
 			/* a damaged capture file: what came before it stands, the rest is lost */
+			if (pl->sync && pl->sync(pl->hand_ud, err) != 0)
+				return CM_FAIL;
 			pl->st.read++;
 			reject_full(pl, pl->cap_name, f.no + 1, 0, CM_REJ_TRUNCATED, -1, 0, 0, 1, err->msg);
 			err->code = CM_E_NONE;
@@ -1157,6 +1173,25 @@ void cm_pipeline_mem_restore(struct cm_pipeline *pl, const struct cm_mem_state *
 int cm_pipeline_has_plan(const struct cm_pipeline *pl)
 {
 	return pl->have_plan;
+}
+
+void cm_pipeline_set_hand(struct cm_pipeline *pl, cm_sip_hand_fn hand,
+			  int (*sync)(void *ud, struct cm_err *err), void *ud)
+{
+	pl->hand = hand;
+	pl->sync = sync;
+	pl->hand_ud = ud;
+}
+
+int cm_pipeline_mem_sip(struct cm_pipeline *pl, const char *name, const struct cm_pkt_meta *m,
+			const char *msg, size_t n, struct cm_err *err)
+{
+	pl->cap_name = name;
+	pl->cur_err = err;
+	pl->sip_rc = 0;
+	(void)on_sip(pl, m, msg, n);
+	pl->cur_err = NULL;
+	return pl->sip_rc ? CM_FAIL : 0;
 }
 
 void cm_pipeline_mem_source(struct cm_pipeline *pl, const struct cm_source *src)

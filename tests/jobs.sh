@@ -2,8 +2,12 @@
 # -j N: the same output bytes, rejection lines, counters and exit status as
 # one thread, for every line format, whatever the chunk size (--chunk 1
 # cuts at every line feed, so every quoted line break and over-long line
-# crosses a chunk), over one file, several files and stdin.
+# crosses a chunk), over one file, several files and stdin; and for SIP
+# capture files (--chunk 1: every message its own chunk), public, generated,
+# hostile and damaged ones.
 . tests/lib.sh
+# bench/gen makes the generated capture (make jobs builds it)
+: "${GEN:=build/bench-bin/gen}"
 
 # same_as_one NAME RULES "OPTIONS" INPUT...: -j 2 and -j 3 at several chunk
 # sizes against -j 1 (stdout, stderr, status).
@@ -112,9 +116,51 @@ rc2=$?
 expect_same "missing file: output" "$TMP/m1.out" "$TMP/m2.out"
 expect_same "missing file: stderr" "$TMP/m1.err" "$TMP/m2.err"
 
-# Captures and the store stay on one thread: refused with a usage error.
-expect_exit 64 "-j with sip" $CDRMIN -r rules/sip.rules -k "$KEY" -j 2 fixtures/sip/calls.pcap
-expect_grep "-j with sip: says why" "$TMP/err" "-j is for csv, jsonl, kv and kannel"
+# SIP captures: the lead reads the frames and reassembles, the workers decode
+# and filter the messages. The shipped capture; a public one of IPv6
+# fragments; the RFC 4475 torture messages (many rejects, each in order);
+# 300 generated dialogs (2,100 messages, SDP, repeated numbers).
+PY=${PYTHON:-python3}
+same_as_one sip rules/sip.rules "" fixtures/sip/calls.pcap
+same_as_one sip-ipv6frag rules/sip.rules "" ../shared/corpus/pcap/ipv6frag.pcap
+$PY tests/sip/mkpcap.py udp "$TMP/torture.pcap" $(ls ../shared/corpus/sip-torture/*.dat | sort)
+same_as_one sip-torture rules/sip.rules "--allow-rejects" "$TMP/torture.pcap"
+$GEN sip -n 300 --seed 7 --numbers 500 -o "$TMP/gen.pcap" 2>/dev/null ||
+	fail "sip -j: $GEN could not make the generated capture"
+same_as_one sip-generated rules/sip.rules "" "$TMP/gen.pcap"
+check "sip -j: the generated capture gave 2100 records" \
+	[ "$($CDRMIN -r rules/sip.rules -k "$KEY" -j 2 --chunk 4096 "$TMP/gen.pcap" 2>/dev/null | wc -l)" -eq 2101 ]
+# Hostile captures (tests/sip/mkpcap.py): each alone, then all in one run with
+# --pcap and file arguments mixed (the names change between chunks).
+$PY tests/sip/mkpcap.py hostile "$TMP/hostile"
+for f in "$TMP"/hostile/*; do
+	same_as_one "sip-hostile-${f##*/}" rules/sip.rules "" "$f"
+done
+set -- "$TMP"/hostile/*
+same_as_one sip-hostile-all rules/sip.rules "--pcap $1 --pcap $TMP/gen.pcap" "$@" fixtures/sip/calls.pcap
+# A capture cut inside a frame: the lead's own reject comes after every
+# message before it (the torture messages: rejects among them).
+size=$(wc -c <"$TMP/torture.pcap")
+head -c $((size / 2 + 5)) "$TMP/torture.pcap" >"$TMP/cut.pcap"
+same_as_one sip-cut rules/sip.rules "" "$TMP/gen.pcap" "$TMP/cut.pcap" fixtures/sip/calls.pcap
+# A capture on stdin.
+$CDRMIN -r rules/sip.rules -k "$KEY" <"$TMP/gen.pcap" >"$TMP/sp1.out" 2>/dev/null
+$CDRMIN -r rules/sip.rules -k "$KEY" -j 2 --chunk 2000 <"$TMP/gen.pcap" >"$TMP/sp2.out" 2>/dev/null
+expect_same "sip: stdin -j 2" "$TMP/sp1.out" "$TMP/sp2.out"
+# A missing capture among others: what came before is written, then exit 66.
+$CDRMIN -r rules/sip.rules -k "$KEY" "$TMP/gen.pcap" "$TMP/nope.pcap" fixtures/sip/calls.pcap >"$TMP/sm1.out" 2>"$TMP/sm1.err"
+rc1=$?
+$CDRMIN -r rules/sip.rules -k "$KEY" -j 2 --chunk 3000 "$TMP/gen.pcap" "$TMP/nope.pcap" fixtures/sip/calls.pcap >"$TMP/sm2.out" 2>"$TMP/sm2.err"
+rc2=$?
+[ "$rc1" -eq 66 ] && [ "$rc2" -eq 66 ] && ok || fail "sip, missing capture: exits $rc1 and $rc2, expected 66"
+expect_same "sip, missing capture: output" "$TMP/sm1.out" "$TMP/sm2.out"
+expect_same "sip, missing capture: stderr" "$TMP/sm1.err" "$TMP/sm2.err"
+check "sip, missing capture: the messages before it are out" [ "$(wc -l <"$TMP/sm2.out")" -eq 2101 ]
+
+# Call records, live capture and the store stay on one thread: refused with a usage error.
+expect_exit 64 "-j with sip-calls" $CDRMIN -r rules/sip-calls.rules -k "$KEY" -j 2 fixtures/sip/calls.pcap
+expect_grep "-j with sip-calls: says why" "$TMP/err" "-j is for csv, jsonl, kv and kannel input and sip capture files"
+expect_exit 64 "-j with -i" $CDRMIN -r rules/sip.rules -k "$KEY" -j 2 -i lo
 expect_exit 64 "-j with --retain" $CDRMIN -r rules/asterisk.rules -k "$KEY" -j 2 \
 	--retain "$TMP/store" --store-key "$OTHER_KEY" fixtures/asterisk/master.csv
 expect_exit 64 "--chunk 0" $CDRMIN -r rules/asterisk.rules -k "$KEY" -j 2 --chunk 0 fixtures/asterisk/master.csv

@@ -774,6 +774,24 @@ Test(phone, memo_matches_normalize)
 				cr_assert_eq(b.n, a.n, "length of \"%s\"", v);
 				cr_assert(a.n == 0 || memcmp(a.p, b.p, a.n) == 0, "bytes of \"%s\"", v);
 			}
+	/*
+	 * An empty value first, into a buffer that never held a byte (a -j
+	 * worker's first SIP message had an empty user): memoized without a
+	 * copy from the buffer's NULL (UBSan caught that copy).
+	 */
+	{
+		struct cm_phone_memo *fresh = cm_phone_memo_new(4);
+		struct cm_buf e;
+
+		cr_assert_not_null(fresh);
+		cm_buf_init(&e);
+		cr_assert_eq(cm_phone_normalize_memo(fresh, &uk, "", 0, &e), CM_PHONE_EMPTY);
+		cr_assert_eq(cm_phone_normalize_memo(fresh, &uk, "  ", 2, &e), CM_PHONE_EMPTY);
+		cr_assert_eq(cm_phone_normalize_memo(fresh, &uk, "", 0, &e), CM_PHONE_EMPTY);
+		cr_assert_eq(e.n, 0);
+		cm_phone_memo_free(fresh);
+		cm_buf_deinit(&e);
+	}
 	/* no memo: the plain normalization */
 	cr_assert_eq(cm_phone_normalize_memo(NULL, &uk, "020 7946 0123", 13, &b), CM_PHONE_E164);
 	cr_assert_eq(b.n, 13);

@@ -1,6 +1,7 @@
 /*
  * cdrmin: -j N, the records of line-based inputs (csv, jsonl, kv, kannel)
- * filtered by N threads and written in input order.
+ * and the SIP messages of capture files (sip) filtered by N threads and
+ * written in input order.
  *
  * The output, the rejections (their order and places), the counters and
  * the exit status are those of one pipeline fed the same sources
@@ -32,8 +33,10 @@ struct cm_par_opts {
 /*
  * Filters the sources paths[0..n) ("-": stdin) into lead's sink, as
  * cm_pipeline_feed(lead, paths[i]) for each i would: o are lead's options
- * (the workers take the same, with their own engines; the store, captures
- * and -i are not for workers: the caller keeps those runs on one thread).
+ * (the workers take the same, with their own engines; the store, call
+ * records (sip-calls) and -i are not for workers: the caller keeps those
+ * runs on one thread). With format sip the paths are capture files: lead
+ * reads them, the workers decode their messages.
  * A stop (o->stop) ends the input as cm_pipeline_feed does and marks lead
  * stopped. Counters go to lead's (cm_pipeline_stats), rejections to
  * o->on_reject, in input order, from this thread. Returns 0, or CM_FAIL

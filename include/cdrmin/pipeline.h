@@ -187,6 +187,23 @@ int cm_pipeline_has_plan(const struct cm_pipeline *pl);
 /* The source being read (progress), or NULL; at NULL its file bytes count as done. */
 void cm_pipeline_mem_source(struct cm_pipeline *pl, const struct cm_source *src);
 
+/*
+ * -j over a capture (format sip). The lead reads the capture and runs the
+ * packet stage (reassembly is stateful and cheap); each SIP message found
+ * goes to hand (name: the capture's name, m and msg valid only during the
+ * call) instead of being decoded in the lead, and sync runs before the
+ * lead reports anything itself (a damaged capture's reject), so that what
+ * was handed on before is written first. A worker decodes and filters one
+ * such message with cm_pipeline_mem_sip, into its sink's buffer as
+ * cm_pipeline_mem_feed does; CM_FAIL with err set when memory ran out.
+ */
+typedef int (*cm_sip_hand_fn)(void *ud, const char *name, const struct cm_pkt_meta *m,
+			      const char *msg, size_t n, struct cm_err *err);
+void cm_pipeline_set_hand(struct cm_pipeline *pl, cm_sip_hand_fn hand,
+			  int (*sync)(void *ud, struct cm_err *err), void *ud);
+int cm_pipeline_mem_sip(struct cm_pipeline *pl, const char *name, const struct cm_pkt_meta *m,
+			const char *msg, size_t n, struct cm_err *err);
+
 /* The output header of a format without an input header (as cm_pipeline_feed writes it first). */
 int cm_pipeline_start_output(struct cm_pipeline *pl, struct cm_err *err);
 /* Adds a worker's counters to pl's. */
