@@ -654,6 +654,33 @@ static size_t str_scan(const unsigned char *s, size_t n, size_t i, struct cm_buf
 	return i;
 }
 
+/* The first byte at or after i that is not a decimal digit, or n. */
+static inline size_t digit_run(const unsigned char *s, size_t n, size_t i)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+	/*
+	 * Eight at a time: a digit is 0x3_ and stays so with 6 added. A byte
+	 * that is not a digit is found at its own place: a carry out of it
+	 * only reaches the bytes after it.
+	 */
+	const uint64_t hi = UINT64_C(0xf0f0f0f0f0f0f0f0), d3 = UINT64_C(0x3030303030303030),
+		       six = UINT64_C(0x0606060606060606);
+
+	while (n - i >= 8) {
+		uint64_t x, m;
+
+		memcpy(&x, s + i, 8);
+		m = ((x & hi) ^ d3) | (((x + six) & hi) ^ d3);
+		if (m)
+			return i + (size_t)__builtin_ctzll(m) / 8;
+		i += 8;
+	}
+#endif
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
 /*
  * Scans a number at s[i] (a '-' or a digit), section 6:
  * -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -669,8 +696,7 @@ static inline size_t num_scan(const unsigned char *s, size_t n, size_t i, size_t
 	if (s[i] == '0') {
 		i++;
 	} else if (s[i] >= '1' && s[i] <= '9') {
-		while (++i < n && s[i] >= '0' && s[i] <= '9')
-			;
+		i = digit_run(s, n, i + 1);
 	} else {
 		goto bad;
 	}
@@ -679,8 +705,7 @@ static inline size_t num_scan(const unsigned char *s, size_t n, size_t i, size_t
 			goto end;
 		if (s[i] < '0' || s[i] > '9')
 			goto bad;
-		while (++i < n && s[i] >= '0' && s[i] <= '9')
-			;
+		i = digit_run(s, n, i + 1);
 	}
 	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
 		if (++i < n && (s[i] == '+' || s[i] == '-'))
@@ -689,8 +714,7 @@ static inline size_t num_scan(const unsigned char *s, size_t n, size_t i, size_t
 			goto end;
 		if (s[i] < '0' || s[i] > '9')
 			goto bad;
-		while (++i < n && s[i] >= '0' && s[i] <= '9')
-			;
+		i = digit_run(s, n, i + 1);
 	}
 	return i;
 end:
@@ -807,6 +831,7 @@ struct cm_jsonl {
 	char *keys;            /* every decoded key, back to back */
 	long *same;            /* per field: the next field naming the same value, or -1 */
 	struct cm_slice *f, *raw;
+	struct cm_slice *absent; /* nf empty slices: f and raw at the start of a line */
 	unsigned char *type;
 	size_t *soff;          /* per field decoded into scratch: its offset there */
 	long *fix;             /* those fields, nfix of them */
@@ -1053,12 +1078,17 @@ struct cm_jsonl *cm_jsonl_new(const struct cm_schema *schema, struct cm_err *err
 	d->same = malloc(i * sizeof *d->same);
 	d->f = malloc(i * sizeof *d->f);
 	d->raw = malloc(i * sizeof *d->raw);
+	d->absent = malloc(i * sizeof *d->absent);
 	d->type = malloc(i);
 	d->soff = malloc(i * sizeof *d->soff);
 	d->fix = malloc(i * sizeof *d->fix);
 	bd.b = malloc(16 * sizeof *bd.b);
-	if (!d->same || !d->f || !d->raw || !d->type || !d->soff || !d->fix || !bd.b)
+	if (!d->same || !d->f || !d->raw || !d->absent || !d->type || !d->soff || !d->fix || !bd.b)
 		goto nomem;
+	for (i = 0; i < nf; i++) {
+		d->absent[i].p = "";
+		d->absent[i].n = 0;
+	}
 	/* The key arena exists even when every key is empty: kid pointers point into it. */
 	if (cm_buf_reserve(&bd.keys, 1) != 0)
 		goto nomem;
@@ -1098,6 +1128,7 @@ void cm_jsonl_free(struct cm_jsonl *d)
 	free(d->same);
 	free(d->f);
 	free(d->raw);
+	free(d->absent);
 	free(d->type);
 	free(d->soff);
 	free(d->fix);
@@ -1244,7 +1275,6 @@ static void put_scratch(struct cm_jsonl *d, const struct jnode *x, size_t off, s
 int cm_jsonl_decode(struct cm_jsonl *d, const char *line, size_t n, struct cm_record *rec,
 		    struct cm_json_fault *fault)
 {
-	static const char empty[1] = "";
 	const unsigned char *s = (const unsigned char *)line;
 	const struct jnode *vn; /* the trie node of the value about to be read, or NULL */
 	struct frame *top;
@@ -1260,11 +1290,10 @@ int cm_jsonl_decode(struct cm_jsonl *d, const char *line, size_t n, struct cm_re
 	d->scratch.oom = 0;
 	d->keybuf.oom = 0;
 	d->nfix = 0;
-	for (k = 0; k < d->nf; k++) {
-		d->type[k] = CM_VT_ABSENT;
-		d->f[k].p = d->raw[k].p = empty;
-		d->f[k].n = d->raw[k].n = 0;
-	}
+	/* Block copies: cheaper than a loop over the fields (every line, every field). */
+	memset(d->type, CM_VT_ABSENT, d->nf);
+	memcpy(d->f, d->absent, d->nf * sizeof *d->f);
+	memcpy(d->raw, d->absent, d->nf * sizeof *d->raw);
 
 	i = skip_ws(s, n, 0);
 	if (i >= n || s[i] != '{') {

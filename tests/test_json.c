@@ -1502,3 +1502,112 @@ Test(json, keys_alike_but_in_the_middle)
 	check_middle_keys(8);
 	check_middle_keys(12);
 }
+
+/* A bytewise model of a number at s[i] (RFC 8259 section 6), as model_str. */
+static size_t model_num(const unsigned char *s, size_t n, size_t i, size_t *at)
+{
+#define DIG(k) ((k) < n && s[k] >= '0' && s[k] <= '9')
+	if (i < n && s[i] == '-')
+		i++;
+	if (i >= n)
+		goto end;
+	if (s[i] == '0')
+		i++;
+	else if (DIG(i))
+		while (DIG(i))
+			i++;
+	else
+		goto bad;
+	if (i < n && s[i] == '.') {
+		if (++i >= n)
+			goto end;
+		if (!DIG(i))
+			goto bad;
+		while (DIG(i))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n)
+			goto end;
+		if (!DIG(i))
+			goto bad;
+		while (DIG(i))
+			i++;
+	}
+	return i;
+end:
+	*at = n;
+	return MODEL_BAD;
+bad:
+	*at = i;
+	return MODEL_BAD;
+#undef DIG
+}
+
+/*
+ * Numbers of 1..40 bytes with a byte that is not a digit at every place
+ * (the digit scanner reads 8 at a time), as the line's last value and cut
+ * at the number's end, against the model.
+ */
+Test(json, number_odd_byte_everywhere)
+{
+	static const unsigned char odd[] = {0, '/', ':', ';', '?', '@', 'a', '.', 'e', 'E', '-',
+					    '+', 0x80, 0xb0, 0xf9, 0xfa, 0xff, '1'};
+	static const size_t pads[] = {0, 1, 7};
+	struct cm_jsonl *d = MK("v");
+	struct cm_buf l, w;
+	char b[48], want[64];
+	size_t len, p, x, pd, cut;
+
+	cm_buf_init(&l);
+	cm_buf_init(&w);
+	for (len = 1; len <= 40; len++) {
+		for (p = 0; p < len; p++) {
+			for (x = 0; x < sizeof odd; x++) {
+				size_t k;
+
+				for (k = 0; k < len; k++)
+					b[k] = (char)('0' + (k * 7 + len) % 10);
+				b[p] = (char)odd[x];
+				for (pd = 0; pd < sizeof pads / sizeof *pads; pd++) {
+					for (cut = 0; cut < 2; cut++) {
+						size_t start, end, at = 0, q;
+						const char *got;
+
+						cm_buf_reset(&l);
+						for (k = 0; k < pads[pd]; k++)
+							cm_buf_addc(&l, ' ');
+						cm_buf_adds(&l, "{\"v\":");
+						start = l.n;
+						cm_buf_add(&l, b, len);
+						end = l.n;
+						if (!cut)
+							cm_buf_addc(&l, '}');
+						cr_assert(!l.oom);
+						q = model_num((const unsigned char *)l.p, l.n, start, &at);
+						got = dec(d, l.p, l.n);
+						if (q == MODEL_BAD || q != end || cut) {
+							snprintf(want, sizeof want, "json@%zu",
+								 q == MODEL_BAD ? at : q == end ? l.n : q);
+							cr_assert_str_eq(got, want, "len %zu odd %zu at %zu, cut %zu",
+									 len, x, p, cut);
+							continue;
+						}
+						cm_buf_reset(&w);
+						cm_buf_adds(&w, "N:");
+						cm_buf_add(&w, b, len);
+						cm_buf_addc(&w, '\0');
+						cr_assert(!w.oom);
+						cr_assert_str_eq(got, w.p, "len %zu odd %zu at %zu", len, x, p);
+					}
+				}
+			}
+		}
+	}
+	cm_buf_deinit(&l);
+	cm_buf_deinit(&w);
+	cm_jsonl_free(d);
+}
