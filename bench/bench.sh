@@ -131,7 +131,7 @@ row() {
 programs() {
 	# shellcheck disable=SC2046
 	row cdrmin cdrmin -- $(cdrmin_cmd "$C" "$F")
-	if [ "$C" != sip ] && [ "$C" != kannel ]; then
+	if [ "$C" != kannel ]; then
 		for j in $JOBS; do
 			# shellcheck disable=SC2046
 			row "cdrmin -j $j" cdrmin -- $(cdrmin_cmd "$C" "$F" -j "$j")
@@ -177,7 +177,7 @@ programs() {
 
 if "$CDRMIN" --help 2>&1 | grep -Eq -- '(^|[ ,])(-j|--jobs)([ ,=]|$)'; then
 	JOBS=$BENCH_JOBS
-	JOBS_NOTE="thread counts: -j $(echo "$BENCH_JOBS" | sed 's/ /, -j /g') on the CSV and JSON cases"
+	JOBS_NOTE="thread counts: -j $(echo "$BENCH_JOBS" | sed 's/ /, -j /g') on the CSV, JSON and SIP cases"
 else
 	JOBS=
 	JOBS_NOTE="thread counts: skipped, this cdrmin has no -j (its --help lists none)"

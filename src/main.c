@@ -527,6 +527,16 @@ static void print_capture_stats(const struct cm_pipeline *pl)
 	}
 }
 
+/* -j: the workers' engines' cache counters, added to the main engine's in the summaries */
+static struct cm_pseudo_stats par_cache;
+
+static void cache_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st)
+{
+	cm_pseudo_get_stats(ps, st);
+	st->hits += par_cache.hits;
+	st->misses += par_cache.misses;
+}
+
 static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, double secs)
 {
 	struct cm_pseudo_stats pst = {0, 0};
@@ -548,7 +558,7 @@ static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, d
 	if (ps) {
 		uint64_t total;
 
-		cm_pseudo_get_stats(ps, &pst);
+		cache_stats(ps, &pst);
 		total = pst.hits + pst.misses;
 		fprintf(stderr, "cdrmin: stats: pseudonym cache lookups=%llu hits=%llu hit-rate=%.1f%%\n",
 			(unsigned long long)total, (unsigned long long)pst.hits,
@@ -745,7 +755,7 @@ static void stats_json_build(struct cm_buf *b, const char *state, int exit_code,
 		struct cm_pseudo_stats ps;
 		uint64_t all;
 
-		cm_pseudo_get_stats(ops.ps, &ps);
+		cache_stats(ops.ps, &ps);
 		all = ps.hits + ps.misses;
 		bprintf(b, "\"pseudonym_cache\":{\"lookups\":%llu,\"hits\":%llu,\"hit_rate\":%.4f},\n",
 			(unsigned long long)all, (unsigned long long)ps.hits,
@@ -1592,6 +1602,7 @@ int main(int argc, char **argv)
 		par.ud = &cli;
 		eng_unit = rules.epoch_field ? rules.epoch_unit : CM_EPOCH_NONE;
 		prc = cm_par_run(pl, &po, &sink, paths, npaths, &par, &err);
+		par_cache = par.cache; /* the workers' engines are gone: their counters stay */
 		free(caps);
 		if (prc != 0)
 			goto fail;

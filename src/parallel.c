@@ -113,6 +113,7 @@ struct par {
 	/* captures: the messages framed since the last chunk was queued, and the captures' names */
 	struct cm_buf batch;
 	size_t chunk;
+	struct cm_par_opts *po;
 	char **names;
 	size_t nnames;
 };
@@ -759,6 +760,13 @@ static void par_free(struct par *p)
 			if (w->started)
 				pthread_join(w->th, NULL);
 			cm_pipeline_free(w->pl);
+			if (w->ps) {
+				struct cm_pseudo_stats st;
+
+				cm_pseudo_get_stats(w->ps, &st);
+				p->po->cache.hits += st.hits;
+				p->po->cache.misses += st.misses;
+			}
 			cm_pseudo_free(w->ps);
 			cm_buf_deinit(&w->sink.buf);
 			cm_buf_deinit(&w->hdr);
@@ -793,7 +801,7 @@ static void par_free(struct par *p)
 
 int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
 	       struct cm_sink *sink, const char *const *paths, size_t n,
-	       const struct cm_par_opts *po, struct cm_err *err)
+	       struct cm_par_opts *po, struct cm_err *err)
 {
 	static char mem_name[] = "memory";
 	struct par p;
@@ -809,6 +817,7 @@ int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
 	cm_buf_init(&p.carry);
 	cm_buf_init(&p.batch);
 	p.chunk = chunk;
+	p.po = po;
 	p.o = o;
 	p.lead = lead;
 	p.sink = sink;

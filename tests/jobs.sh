@@ -54,6 +54,21 @@ same_as_one sms-json rules/sms-json.rules "--output jsonl" fixtures/sms-json/sms
 awk -v n=3000 -v seed=5 -f bench/gen-asterisk.awk >"$TMP/ast.csv"
 same_as_one volume rules/asterisk.rules "" "$TMP/ast.csv"
 
+# The summary's cache line counts every thread's engine, not the main
+# thread's alone (which filters nothing here): about as many lookups as one
+# thread makes, and the same numbers in --stats-json.
+lookups() { sed -n 's/.*cache lookups=\([0-9]*\) hits=\([0-9]*\).*/\1 \2/p' "$1"; }
+$CDRMIN -r rules/asterisk.rules -k "$KEY" --stats "$TMP/ast.csv" 2>"$TMP/c1.err" >/dev/null
+$CDRMIN -r rules/asterisk.rules -k "$KEY" --stats -j 2 --chunk 20000 --stats-json "$TMP/c2.json" \
+	"$TMP/ast.csv" 2>"$TMP/c2.err" >/dev/null
+set -- $(lookups "$TMP/c1.err") $(lookups "$TMP/c2.err")
+if [ "${1:-0}" -gt 0 ] && [ "${3:-0}" -gt $((${1:-0} / 2)) ] && [ "${4:-0}" -gt 0 ] &&
+	[ "${4:-0}" -le "${3:-0}" ]; then ok; else
+	fail "cache line -j 2: ${3:-no} lookups, ${4:-no} hits (-j 1: ${1:-no}, ${2:-no})"
+fi
+check "cache -j 2: --stats-json has the summary's numbers" \
+	grep -q "\"pseudonym_cache\":{\"lookups\":${3:-x},\"hits\":${4:-x}," "$TMP/c2.json"
+
 # Several files in order, the second with a header that differs (its records
 # are rejected), a file in the middle without a final line feed.
 H='caller,callee,start,duration'

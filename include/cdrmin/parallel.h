@@ -28,6 +28,8 @@ struct cm_par_opts {
 	 */
 	struct cm_pseudo *(*engine)(void *ud, struct cm_err *err);
 	void *ud;
+	/* out: the workers' engines' memo cache counters, summed when they are freed */
+	struct cm_pseudo_stats cache;
 };
 
 /*
@@ -45,6 +47,6 @@ struct cm_par_opts {
  */
 int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
 	       struct cm_sink *sink, const char *const *paths, size_t n,
-	       const struct cm_par_opts *po, struct cm_err *err);
+	       struct cm_par_opts *po, struct cm_err *err);
 
 #endif
