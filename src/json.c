@@ -779,10 +779,10 @@ static inline void key_words(const char *k, size_t n, uint64_t *lo, uint64_t *hi
 /* The home slot of a key's words under seed, before the node's mask. */
 static inline uint32_t key_hash(uint64_t lo, uint64_t hi, size_t n, uint32_t seed)
 {
-	uint64_t h = (lo + seed) * UINT64_C(0x9e3779b97f4a7c15) ^
-		     (hi + n) * UINT64_C(0xc2b2ae3d27d4eb4f);
+	/* One multiply: the seed picks an odd multiplier, the high half is the slot. */
+	uint64_t h = (lo ^ (hi << 31 | hi >> 33) ^ n) * (UINT64_C(0x9e3779b97f4a7c15) + 2 * (uint64_t)seed);
 
-	return (uint32_t)((h ^ h >> 29) >> 32);
+	return (uint32_t)(h >> 32);
 }
 
 /* A key_hash seed under which no two of a node's key children share a home slot. */
