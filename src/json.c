@@ -787,6 +787,8 @@ static inline uint32_t key_hash(uint64_t lo, uint64_t hi, size_t n, uint32_t see
 
 /* A key_hash seed under which no two of a node's key children share a home slot. */
 #define SEED_TRIES 64
+/* Past this many key children a node is not searched for one (it would not be found). */
+#define SEED_KEYS_MAX 4096
 
 /* A value some path reaches. */
 struct jnode {
@@ -957,7 +959,7 @@ static int key_seed(const struct cm_jsonl *d, struct jnode *x)
 	x->hseed = 0;
 	x->perfect = 0;
 	x->hmask = (uint32_t)(sz - 1);
-	if (sz > UINT32_MAX / 8)
+	if (sz > UINT32_MAX / 8 || x->nkey > SEED_KEYS_MAX)
 		return 0;
 	if (!(used = malloc(8 * sz)))
 		return -1;
