@@ -329,6 +329,13 @@ static int stdout_done(int rc)
 /* -j: each worker's own pseudonym engine over the run's keys (engines are not shared). */
 static enum cm_epoch_unit eng_unit;
 
+/*
+ * The workers' engines while cm_par_run runs (it frees them before it
+ * returns), for the cache counters of a --stats-json written meanwhile.
+ */
+static struct cm_pseudo *wk_engine[256];
+static size_t n_wk_engine;
+
 static struct cm_pseudo *worker_engine(void *ud, struct cm_err *err)
 {
 	const struct cli *cli = ud;
@@ -349,6 +356,8 @@ static struct cm_pseudo *worker_engine(void *ud, struct cm_err *err)
 			return NULL;
 		}
 	}
+	if (ps && n_wk_engine < sizeof wk_engine / sizeof wk_engine[0])
+		wk_engine[n_wk_engine++] = ps; /* --jobs is at most 256 */
 	return ps;
 }
 
@@ -532,9 +541,19 @@ static struct cm_pseudo_stats par_cache;
 
 static void cache_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st)
 {
+	size_t i;
+
 	cm_pseudo_get_stats(ps, st);
 	st->hits += par_cache.hits;
 	st->misses += par_cache.misses;
+	for (i = 0; i < n_wk_engine; i++) {
+		struct cm_pseudo_stats w;
+
+		/* a worker running: its counters as they stand */
+		cm_pseudo_get_stats(wk_engine[i], &w);
+		st->hits += w.hits;
+		st->misses += w.misses;
+	}
 }
 
 static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, double secs)
@@ -1602,6 +1621,7 @@ int main(int argc, char **argv)
 		par.ud = &cli;
 		eng_unit = rules.epoch_field ? rules.epoch_unit : CM_EPOCH_NONE;
 		prc = cm_par_run(pl, &po, &sink, paths, npaths, &par, &err);
+		n_wk_engine = 0;
 		par_cache = par.cache; /* the workers' engines are gone: their counters stay */
 		free(caps);
 		if (prc != 0)

@@ -396,6 +396,16 @@ static int compute(struct cm_pseudo *ps, unsigned kind, uint64_t epoch, const ch
 	return 0;
 }
 
+/*
+ * One more in a counter. Only the engine's thread writes it, so a load and a
+ * store do (no locked add); both atomic, so that another thread may read it
+ * while the engine runs (cm_pseudo_get_stats: -j's monitoring).
+ */
+static inline void bump(uint64_t *c)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
 int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
 		     size_t n, unsigned char out[CM_DIGEST_BYTES])
 {
@@ -407,7 +417,7 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 	if (k >= CM_KIND__COUNT)
 		return CM_FAIL;
 	if (!ps->sets || n > CM_CACHE_VALUE_MAX) {
-		ps->st.misses++;
+		bump(&ps->st.misses);
 		return compute(ps, k, epoch, v, n, out);
 	}
 
@@ -428,12 +438,12 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 		    (n == 0 || memcmp(e->v, v, n) == 0)) {
 			memcpy(out, e->digest, CM_DIGEST_BYTES);
 			set->ref |= (uint8_t)(1u << w);
-			ps->st.hits++;
+			bump(&ps->st.hits);
 			return 0;
 		}
 	}
 
-	ps->st.misses++;
+	bump(&ps->st.misses);
 	if (compute(ps, k, epoch, v, n, out) != 0)
 		return CM_FAIL;
 
@@ -596,7 +606,8 @@ const char *cm_pseudo_key_id(const struct cm_pseudo *ps)
 
 void cm_pseudo_get_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st)
 {
-	*st = ps->st;
+	st->hits = __atomic_load_n(&ps->st.hits, __ATOMIC_RELAXED);
+	st->misses = __atomic_load_n(&ps->st.misses, __ATOMIC_RELAXED);
 }
 
 int cm_pseudo_set_cryptopan_key(struct cm_pseudo *ps, const unsigned char key[32])

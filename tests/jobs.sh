@@ -68,6 +68,32 @@ if [ "${1:-0}" -gt 0 ] && [ "${3:-0}" -gt $((${1:-0} / 2)) ] && [ "${4:-0}" -gt 
 fi
 check "cache -j 2: --stats-json has the summary's numbers" \
 	grep -q "\"pseudonym_cache\":{\"lookups\":${3:-x},\"hits\":${4:-x}," "$TMP/c2.json"
+# ... and while the run goes on: 3000 records through a FIFO that then stays
+# open, a --stats-json every second; once it says running with all 3000
+# written, its cache lookups are the workers' (the main thread has none).
+rm -f "$TMP/fifo"
+mkfifo "$TMP/fifo"
+$CDRMIN -r rules/asterisk.rules -k "$KEY" -j 2 --chunk 20000 --stats-json "$TMP/live.json" \
+	--stats-interval 1 <"$TMP/fifo" >/dev/null 2>"$TMP/live.err" &
+pid=$!
+exec 7>"$TMP/fifo"
+cat "$TMP/ast.csv" >&7
+live_ok=""
+i=0
+while [ $i -lt 100 ]; do
+	if grep -q '"state":"running"' "$TMP/live.json" 2>/dev/null &&
+		grep -q '"written":3000,' "$TMP/live.json" 2>/dev/null; then
+		live_ok=$(sed -n 's/.*"pseudonym_cache":{"lookups":\([0-9]*\),.*/\1/p' "$TMP/live.json")
+		break
+	fi
+	sleep 0.1
+	i=$((i + 1))
+done
+exec 7>&-
+wait $pid
+if [ -n "$live_ok" ] && [ "$live_ok" -gt $((${1:-0} / 2)) ]; then ok; else
+	fail "cache -j 2, while running: ${live_ok:-no document with 3000 written} lookups (-j 1: ${1:-no})"
+fi
 
 # Several files in order, the second with a header that differs (its records
 # are rejected), a file in the middle without a final line feed.

@@ -118,6 +118,7 @@ int cm_pseudo_key_index(const struct cm_pseudo *ps, uint64_t epoch);
 /* The key id of epoch's key (cm_pseudo_key_index), or NULL. */
 const char *cm_pseudo_key_id_at(const struct cm_pseudo *ps, uint64_t epoch);
 
+/* The memo cache's counters; another thread may ask while the engine runs. */
 void cm_pseudo_get_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st);
 
 /* Appends the unpadded lower-case RFC 4648 base32 text of p[0..n). */
