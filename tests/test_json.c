@@ -1611,3 +1611,69 @@ Test(json, number_odd_byte_everywhere)
 	cm_buf_deinit(&w);
 	cm_jsonl_free(d);
 }
+
+/*
+ * The separators with every mix of blanks around them (the decoder has a
+ * quick path for "," ", " ":" ": "): the same values, and every proper
+ * prefix rejected at its end.
+ */
+Test(json, separators_and_blanks)
+{
+	static const char *const bl[] = {"", " ", "  ", "\t", " \r", "\n "};
+	const size_t nb = sizeof bl / sizeof *bl;
+	struct cm_jsonl *d = MK("a", "b", "c[1]");
+	struct cm_record rec;
+	struct cm_json_fault fault;
+	struct cm_buf l;
+	size_t c, k, b[6];
+
+	cm_buf_init(&l);
+	for (c = 0; c < nb * nb * nb * nb * nb * nb; c++) {
+		size_t r = c;
+
+		for (k = 0; k < 6; k++) {
+			b[k] = r % nb;
+			r /= nb;
+		}
+		cm_buf_reset(&l);
+		cm_buf_adds(&l, "{\"a\"");
+		cm_buf_adds(&l, bl[b[0]]);
+		cm_buf_addc(&l, ':');
+		cm_buf_adds(&l, bl[b[1]]);
+		cm_buf_addc(&l, '1');
+		cm_buf_adds(&l, bl[b[2]]);
+		cm_buf_addc(&l, ',');
+		cm_buf_adds(&l, bl[b[3]]);
+		cm_buf_adds(&l, "\"b\"");
+		cm_buf_adds(&l, bl[b[4]]);
+		cm_buf_adds(&l, ":");
+		cm_buf_adds(&l, bl[b[5]]);
+		cm_buf_adds(&l, "\"x\",\"c\":[1,");
+		cm_buf_adds(&l, bl[b[3]]);
+		cm_buf_adds(&l, "2");
+		cm_buf_adds(&l, bl[b[2]]);
+		cm_buf_adds(&l, ", 3]}");
+		cr_assert(!l.oom);
+		cr_assert_str_eq(dec(d, l.p, l.n), "N:1|S:x|N:2", "blanks %zu", c);
+		if (c % 7 != 0)
+			continue; /* the prefixes of some of them */
+		for (k = 0; k < l.n; k++) {
+			cr_assert_eq(cm_jsonl_decode(d, l.p, k, &rec, &fault), 0, "blanks %zu cut %zu", c, k);
+			cr_assert_eq(fault.at, k, "blanks %zu cut %zu: at %zu", c, k, fault.at);
+		}
+	}
+	/* a separator that is not followed by what it must be */
+	cr_expect_str_eq(D(d, "{\"a\":1, }"), "json@8");
+	cr_expect_str_eq(D(d, "{\"a\":1,}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"a\":1, ,\"b\":2}"), "json@8");
+	cr_expect_str_eq(D(d, "{\"a\": }"), "json@6");
+	cr_expect_str_eq(D(d, "{\"a\":}"), "json@5");
+	cr_expect_str_eq(D(d, "{\"a\": :1}"), "json@6");
+	cr_expect_str_eq(D(d, "{\"a\" ,1}"), "json@5");
+	cr_expect_str_eq(D(d, "{\"a\":1, 2}"), "json@8");
+	cr_expect_str_eq(D(d, "{\"a\":1,2}"), "json@7");
+	cr_expect_str_eq(D(d, "{\"c\":[1, ]}"), "json@9");
+	cr_expect_str_eq(D(d, "{\"c\":[0, \"k\"]}"), "-|-|S:k");
+	cm_buf_deinit(&l);
+	cm_jsonl_free(d);
+}
