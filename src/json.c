@@ -782,11 +782,17 @@ static inline void key_words(const char *k, size_t n, uint64_t *lo, uint64_t *hi
 	}
 }
 
-/* The home slot of a key's words under seed, before the node's mask. */
-static inline uint32_t key_hash(uint64_t lo, uint64_t hi, size_t n, uint32_t seed)
+/* key_hash's multiplier for seed: odd, one per seed. */
+static inline uint64_t key_mul(uint32_t seed)
 {
-	/* One multiply: the seed picks an odd multiplier, the high half is the slot. */
-	uint64_t h = (lo ^ (hi << 31 | hi >> 33) ^ n) * (UINT64_C(0x9e3779b97f4a7c15) + 2 * (uint64_t)seed);
+	return UINT64_C(0x9e3779b97f4a7c15) + 2 * (uint64_t)seed;
+}
+
+/* The home slot of a key's words under multiplier mul, before the node's mask. */
+static inline uint32_t key_hash(uint64_t lo, uint64_t hi, size_t n, uint64_t mul)
+{
+	/* One multiply: the high half is the slot. */
+	uint64_t h = (lo ^ (hi << 31 | hi >> 33) ^ n) * mul;
 
 	return (uint32_t)(h >> 32);
 }
@@ -804,7 +810,7 @@ struct jnode {
 	uint32_t nkey, key0; /* key children: d->kid[key0 .. key0 + nkey) */
 	uint32_t nidx, idx0; /* index children by increasing index: d->idx[idx0 ..] */
 	uint32_t hmask, h0;  /* perfect or nkey > KEY_LINEAR: slots d->slot[h0 .. h0 + hmask] */
-	uint32_t hseed;      /* key_hash's seed for those slots */
+	uint64_t hmul;       /* key_hash's multiplier for those slots */
 	int perfect;         /* every key child sits in its own home slot: no probing */
 };
 
@@ -835,7 +841,7 @@ struct cm_jsonl {
 	size_t nnode;
 	struct jkid *kid;
 	struct jidx *idx;
-	uint32_t *slot;        /* kid index + 1; 0 is empty */
+	uint32_t *slot;        /* index in kid + 1; 0 is empty */
 	char *keys;            /* every decoded key, back to back */
 	long *same;            /* per field: the next field naming the same value, or -1 */
 	struct cm_slice *f, *raw;
@@ -962,7 +968,7 @@ static int key_seed(const struct cm_jsonl *d, struct jnode *x)
 
 	while (sz < 2 * (size_t)x->nkey)
 		sz *= 2;
-	x->hseed = 0;
+	x->hmul = key_mul(0);
 	x->perfect = 0;
 	x->hmask = (uint32_t)(sz - 1);
 	if (sz > UINT32_MAX / 8 || x->nkey > SEED_KEYS_MAX)
@@ -974,14 +980,14 @@ static int key_seed(const struct cm_jsonl *d, struct jnode *x)
 			memset(used, 0, sz);
 			for (k = 0; k < x->nkey; k++) {
 				const struct jkid *y = &d->kid[x->key0 + k];
-				size_t h = key_hash(y->lo, y->hi, y->n, seed) & (sz - 1);
+				size_t h = key_hash(y->lo, y->hi, y->n, key_mul(seed)) & (sz - 1);
 
 				if (used[h])
 					break;
 				used[h] = 1;
 			}
 			if (k == x->nkey) {
-				x->hseed = seed;
+				x->hmul = key_mul(seed);
 				x->perfect = 1;
 				x->hmask = (uint32_t)(sz - 1);
 				free(used);
@@ -1052,11 +1058,11 @@ static int build_flatten(struct builder *bd, struct cm_jsonl *d)
 			continue;
 		for (k = 0; k < x->nkey; k++) {
 			const struct jkid *y = &d->kid[x->key0 + k];
-			size_t h = key_hash(y->lo, y->hi, y->n, x->hseed) & x->hmask;
+			size_t h = key_hash(y->lo, y->hi, y->n, x->hmul) & x->hmask;
 
 			while (d->slot[x->h0 + h])
 				h = (h + 1) & x->hmask;
-			d->slot[x->h0 + h] = (uint32_t)k + 1;
+			d->slot[x->h0 + h] = x->key0 + (uint32_t)k + 1;
 		}
 	}
 	return 0;
@@ -1198,11 +1204,11 @@ static JSON_NOINLINE const struct jnode *key_find_slow(const struct cm_jsonl *d,
 				return &d->node[kid[j].node];
 		return NULL;
 	} else {
-		size_t h = key_hash(lo, hi, n, x->hseed) & x->hmask;
+		size_t h = key_hash(lo, hi, n, x->hmul) & x->hmask;
 		uint32_t sl;
 
 		while ((sl = d->slot[x->h0 + h]) != 0) {
-			const struct jkid *y = &kid[sl - 1];
+			const struct jkid *y = &d->kid[sl - 1];
 
 			if (key_same(y, k, n, lo, hi))
 				return &d->node[y->node];
@@ -1225,10 +1231,10 @@ static inline const struct jnode *key_find(const struct cm_jsonl *d, const struc
 		const struct jkid *y;
 
 		key_words(k, n, &lo, &hi);
-		sl = d->slot[x->h0 + (key_hash(lo, hi, n, x->hseed) & x->hmask)];
+		sl = d->slot[x->h0 + (key_hash(lo, hi, n, x->hmul) & x->hmask)];
 		if (sl == 0)
 			return NULL;
-		y = &d->kid[x->key0 + sl - 1];
+		y = &d->kid[sl - 1];
 		return y->n == n && y->lo == lo && y->hi == hi ? &d->node[y->node] : NULL;
 	}
 	return key_find_slow(d, x, k, n);
