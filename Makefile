@@ -128,6 +128,14 @@ asan: deps test-deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" $(ASAN_SUITES)
 
+# The threaded code (-j: the reader, the workers, the ordered writer, the
+# cache counters read while workers run) under ThreadSanitizer: a report
+# goes to stderr and exits 66, which tests/jobs.sh sees as a difference.
+TSAN_SUITES = jobs
+.PHONY: tsan
+tsan: deps test-deps
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" $(TSAN_SUITES)
+
 # I/O faults (tests/faults.sh): output to /dev/full and to a closed pipe,
 # unreadable inputs, and every input family under short reads and writes,
 # EINTR and EAGAIN injected by tests/faultio.c, an LD_PRELOAD library built

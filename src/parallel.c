@@ -123,6 +123,17 @@ static struct job *slot(struct par *p, uint64_t seq)
 	return &p->ring[seq % p->nring];
 }
 
+/* Whether the reader may fill j (read under the lock: a worker may be setting its state). */
+static int slot_free(struct par *p, const struct job *j)
+{
+	int free_;
+
+	pthread_mutex_lock(&p->mu);
+	free_ = j->state == J_FREE;
+	pthread_mutex_unlock(&p->mu);
+	return free_;
+}
+
 /* A worker's rejection, kept for the main thread to report in order. */
 static void collect(void *ud, const struct cm_rejection *r)
 {
@@ -337,14 +348,16 @@ static int write_done(struct par *p, int block, struct cm_err *err)
 	for (;;) {
 		struct job *j = slot(p, p->next_write);
 		size_t i;
+		int done;
 
 		if (p->next_write == p->next_seq)
 			return 0;
 		pthread_mutex_lock(&p->mu);
 		while (block && j->state != J_DONE)
 			pthread_cond_wait(&p->done, &p->mu);
+		done = j->state == J_DONE;
 		pthread_mutex_unlock(&p->mu);
-		if (j->state != J_DONE)
+		if (!done)
 			return 0;
 		if (p->seq_src == j->src) {
 			/* decoded from a wrong start: the lead goes on through it */
@@ -439,7 +452,7 @@ static int queue(struct par *p, struct reader *r, const char *buf, size_t n, int
 	}
 	for (;;) {
 		j = slot(p, p->next_seq);
-		if (j->state == J_FREE)
+		if (slot_free(p, j))
 			break;
 		if (write_done(p, 1, err) != 0)
 			return CM_FAIL;
@@ -489,7 +502,7 @@ static int sip_queue(struct par *p, struct cm_err *err)
 		return 0;
 	for (;;) {
 		j = slot(p, p->next_seq);
-		if (j->state == J_FREE)
+		if (slot_free(p, j))
 			break;
 		if (write_done(p, 1, err) != 0)
 			return CM_FAIL;
