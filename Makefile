@@ -380,7 +380,7 @@ FUZZ_SEEDS_fuzz_calls = $(wildcard tests/fuzz/seeds/fuzz_calls/*)
 FUZZ_SEEDS_fuzz_store = $(wildcard tests/fuzz/seeds/fuzz_store/*)
 # Seeds and regression inputs of each target, as shell assignments seeds_<target>="...".
 FUZZ_SEED_VARS = $(foreach t,$(FUZZ_TARGETS),seeds_$(t)="$(FUZZ_SEEDS_$(t)) $(wildcard tests/hostile/$(t)/*)";)
-FUZZ_HDR      = $(wildcard include/cdrmin/*.h)
+FUZZ_HDR      = $(wildcard include/cdrmin/*.h) tests/utf8_model.h
 
 .PHONY: fuzz fuzz-bins fuzz-replay replay-bins fuzz-clean
 

@@ -434,6 +434,49 @@ static int on_idle(void *ud)
 	return c->p->o->tick ? c->p->o->tick(c->p->o->ud, c->err) : 0;
 }
 
+/* The slot of the next chunk, once free (chunks done are written meanwhile). */
+static int next_slot(struct par *p, struct job **jp, struct cm_err *err)
+{
+	for (;;) {
+		*jp = slot(p, p->next_seq);
+		if (slot_free(p, *jp))
+			return 0;
+		if (write_done(p, 1, err) != 0)
+			return CM_FAIL;
+	}
+}
+
+/* A copy of b[0..n) as j's input (a slot's buffer is reused; an old one is wiped). */
+static int fill_slot(struct job *j, const char *b, size_t n, struct cm_err *err)
+{
+	if (j->cap < n || !j->in) {
+		char *nb = malloc(n ? n : 1); /* an empty last chunk still has a buffer */
+
+		if (!nb)
+			return cm_err_set(err, CM_E_NOMEM, "out of memory");
+		if (j->in) {
+			sodium_memzero(j->in, j->cap);
+			free(j->in);
+		}
+		j->in = nb;
+		j->cap = n ? n : 1;
+	}
+	if (n)
+		memcpy(j->in, b, n);
+	j->n = n;
+	return 0;
+}
+
+/* Hands the filled slot j to the workers. */
+static void publish(struct par *p, struct job *j)
+{
+	pthread_mutex_lock(&p->mu);
+	j->state = J_READY;
+	p->next_seq++;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
 /*
  * Queues buf[0..n) of the source as a chunk (or feeds it to the lead when
  * the source is in its hands), waiting for a free slot while writing what
@@ -450,31 +493,14 @@ static int queue(struct par *p, struct reader *r, const char *buf, size_t n, int
 			return CM_FAIL;
 		return lead_feed(p, r->src.name, buf, n, last, stopped, err);
 	}
-	for (;;) {
-		j = slot(p, p->next_seq);
-		if (slot_free(p, j))
-			break;
-		if (write_done(p, 1, err) != 0)
-			return CM_FAIL;
-	}
+	if (next_slot(p, &j, err) != 0)
+		return CM_FAIL;
 	if (p->seq_src == r->idx) /* handed over while we waited */
 		return lead_feed(p, r->src.name, buf, n, last, stopped, err);
-	if (j->cap < n || !j->in) {
-		char *b = malloc(n ? n : 1); /* an empty last chunk still has a buffer */
-
-		if (!b)
-			return cm_err_set(err, CM_E_NOMEM, "out of memory");
-		if (j->in) {
-			sodium_memzero(j->in, j->cap);
-			free(j->in);
-		}
-		j->in = b;
-		j->cap = n ? n : 1;
-	}
-	if (n)
-		memcpy(j->in, buf, n);
-	j->n = n;
+	if (fill_slot(j, buf, n, err) != 0)
+		return CM_FAIL;
 	j->seq = p->next_seq;
+	j->sip = 0;
 	j->src = r->idx;
 	j->name = p->hdr[r->idx].name;
 	j->line = r->line;
@@ -485,11 +511,7 @@ static int queue(struct par *p, struct reader *r, const char *buf, size_t n, int
 	r->first = 0;
 	r->line += count_lf(buf, n);
 	r->offset += n;
-	pthread_mutex_lock(&p->mu);
-	j->state = J_READY;
-	p->next_seq++;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
+	publish(p, j);
 	return 0;
 }
 
@@ -500,27 +522,8 @@ static int sip_queue(struct par *p, struct cm_err *err)
 
 	if (!p->batch.n)
 		return 0;
-	for (;;) {
-		j = slot(p, p->next_seq);
-		if (slot_free(p, j))
-			break;
-		if (write_done(p, 1, err) != 0)
-			return CM_FAIL;
-	}
-	if (j->cap < p->batch.n || !j->in) {
-		char *b = malloc(p->batch.n);
-
-		if (!b)
-			return cm_err_set(err, CM_E_NOMEM, "out of memory");
-		if (j->in) {
-			sodium_memzero(j->in, j->cap);
-			free(j->in);
-		}
-		j->in = b;
-		j->cap = p->batch.n;
-	}
-	memcpy(j->in, p->batch.p, p->batch.n);
-	j->n = p->batch.n;
+	if (next_slot(p, &j, err) != 0 || fill_slot(j, p->batch.p, p->batch.n, err) != 0)
+		return CM_FAIL;
 	p->batch.n = 0;
 	j->seq = p->next_seq;
 	j->src = 0;
@@ -528,11 +531,7 @@ static int sip_queue(struct par *p, struct cm_err *err)
 	j->sip = 1;
 	j->first = j->last = j->stopped = 0;
 	j->line = j->offset = 0;
-	pthread_mutex_lock(&p->mu);
-	j->state = J_READY;
-	p->next_seq++;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
+	publish(p, j);
 	return 0;
 }
 

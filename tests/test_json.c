@@ -27,6 +27,8 @@
 #include "cdrmin/json.h"
 #include "cdrmin/record.h"
 
+#include "utf8_model.h"
+
 TestSuite(json);
 
 /* A string literal with its length, NUL bytes included. */
@@ -1120,7 +1122,7 @@ Test(json, map_tree_of_decoded_trees)
 static size_t model_str(const unsigned char *s, size_t n, size_t i, size_t *at, int *esc)
 {
 	for (;;) {
-		unsigned c, lo = 0x80, hi = 0xbf;
+		unsigned c;
 		size_t len, k;
 
 		if (i >= n) {
@@ -1167,30 +1169,11 @@ static size_t model_str(const unsigned char *s, size_t n, size_t i, size_t *at, 
 			i++;
 			continue;
 		}
-		if (c < 0xc2 || c > 0xf4) {
-			*at = i;
+		k = 0;
+		len = utf8_model_seq(s + i, n - i, &k);
+		if (!len) {
+			*at = i + k;
 			return MODEL_BAD;
-		}
-		len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-		if (c == 0xe0)
-			lo = 0xa0;
-		if (c == 0xed)
-			hi = 0x9f;
-		if (c == 0xf0)
-			lo = 0x90;
-		if (c == 0xf4)
-			hi = 0x8f;
-		for (k = 1; k < len; k++) {
-			if (i + k >= n) {
-				*at = n;
-				return MODEL_BAD;
-			}
-			if (s[i + k] < lo || s[i + k] > hi) {
-				*at = i + k;
-				return MODEL_BAD;
-			}
-			lo = 0x80;
-			hi = 0xbf;
 		}
 		i += len;
 	}

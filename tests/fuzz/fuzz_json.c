@@ -35,6 +35,8 @@
 #include "cdrmin/json.h"
 #include "cdrmin/record.h"
 
+#include "../utf8_model.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const schema_a[] = {
@@ -115,34 +117,16 @@ static int identity(void *ud, const char *s, size_t n, struct cm_buf *out)
 /* 1 when s[0..n) is UTF-8 (RFC 3629). */
 static int utf8_ok(const unsigned char *s, size_t n)
 {
-	size_t i = 0, k, len;
+	size_t i = 0, len, bad;
 
 	while (i < n) {
-		unsigned c = s[i], lo = 0x80, hi = 0xbf;
-
-		if (c < 0x80) {
+		if (s[i] < 0x80) {
 			i++;
 			continue;
 		}
-		if (c < 0xc2 || c > 0xf4)
+		len = utf8_model_seq(s + i, n - i, &bad);
+		if (!len)
 			return 0;
-		len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-		if (c == 0xe0)
-			lo = 0xa0;
-		if (c == 0xed)
-			hi = 0x9f;
-		if (c == 0xf0)
-			lo = 0x90;
-		if (c == 0xf4)
-			hi = 0x8f;
-		if (n - i < len)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if (s[i + k] < lo || s[i + k] > hi)
-				return 0;
-			lo = 0x80;
-			hi = 0xbf;
-		}
 		i += len;
 	}
 	return 1;
