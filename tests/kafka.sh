@@ -121,12 +121,24 @@ for m in 1 2; do
 	pids="$pids $!"
 done
 wait $pids
-check "group: every record once over the two members" [ "$(cat "$TMP"/g1.out "$TMP"/g2.out | wc -l)" -eq $N ]
+# A group delivers at least once: when the second member joins after the
+# first has consumed but before its offsets are committed (every 5 s), the
+# rebalance hands some of its partitions over from the start and those
+# records go through twice (seen: 10,000 + 5,000). So: every record at least
+# once, nothing else, and a repeat only of a whole re-delivery.
+LC_ALL=C sort "$TMP"/g1.out "$TMP"/g2.out >"$TMP/members.sorted"
+LC_ALL=C sort -u "$TMP/direct.sorted" >"$TMP/direct.set"
+LC_ALL=C sort -u "$TMP/members.sorted" >"$TMP/members.set"
+check "group: every record at least once over the two members" [ "$(wc -l <"$TMP/members.sorted")" -ge $N ]
+expect_same "group: the members wrote the direct run's records and nothing else" "$TMP/direct.set" "$TMP/members.set"
 $T $KC -C -t cdr-group-min -o beginning -e </dev/null | LC_ALL=C sort >"$TMP/group.sorted"
-expect_same "group: the output topic holds the direct run's records" "$TMP/direct.sorted" "$TMP/group.sorted"
+check "group: the output topic holds every record the members wrote" \
+	[ "$(wc -l <"$TMP/group.sorted")" -eq "$(wc -l <"$TMP/members.sorted")" ]
+LC_ALL=C sort -u "$TMP/group.sorted" >"$TMP/group.set"
+expect_same "group: the output topic holds the direct run's records" "$TMP/direct.set" "$TMP/group.set"
 g1=$(wc -l <"$TMP/g1.out")
 g2=$(wc -l <"$TMP/g2.out")
-echo "kafka: consumer group split: $g1 + $g2 records" >&2
+echo "kafka: consumer group split: $g1 + $g2 records ($((g1 + g2 - N)) delivered twice)" >&2
 
 # --- 4. live: records flow while the pipeline runs ---------------------------------
 head -n 500 "$CDR" >"$TMP/live1"
