@@ -75,6 +75,17 @@ void cm_csv_deinit(struct cm_csv *dec)
 	dec->cap = 0;
 }
 
+void cm_csv_swap_fields(struct cm_csv *dec, struct cm_slice **f, size_t *cap)
+{
+	struct cm_slice *t = dec->fields;
+	size_t c = dec->cap;
+
+	dec->fields = *f;
+	dec->cap = *cap;
+	*f = t;
+	*cap = c;
+}
+
 void cm_csv_reset(struct cm_csv *dec)
 {
 	dec->line = 1;

@@ -18,16 +18,19 @@
 #define FM_PROBE_MAX 32
 
 struct fm_slot {
-	uint64_t tag; /* XXH3 of the value under (action, epoch, row); 0: empty */
+	uint64_t tag; /* XXH3 of the value under (action, epoch); 0: empty */
 	const struct cm_action *a;
 	uint64_t epoch;
 	uint8_t vn, on, pn;
 	uint8_t row;  /* the record had protected numbers */
 	int8_t rc;    /* cm_action_apply's answer: 0, or 1 (the value was rejected) */
 	uint8_t hot;  /* found again since it was made or last aged */
-	char v[FM_V_MAX];
-	char out[FM_OUT_MAX];
-	unsigned char probes[FM_PROBE_MAX];
+	/*
+	 * The value, the lookup log and the output, back to back from the
+	 * slot's first cache line on (a number's entry fits in two lines), and
+	 * zero past them.
+	 */
+	unsigned char d[FM_V_MAX + FM_PROBE_MAX + FM_OUT_MAX];
 };
 
 struct cm_field_memo {
@@ -68,6 +71,12 @@ void cm_field_memo_free(struct cm_field_memo *m)
 	free(m);
 }
 
+const void *cm_field_memo_storage(const struct cm_field_memo *m, size_t *bytes)
+{
+	*bytes = m->bytes;
+	return m->slot;
+}
+
 int cm_field_memo_wants(const struct cm_action *a)
 {
 	switch (a->type) {
@@ -87,13 +96,13 @@ static int same_answers(const struct fm_slot *e, const struct cm_action_ctx *c)
 	size_t i = 0, k;
 
 	while (i < e->pn) {
-		size_t len = e->probes[i];
-		const unsigned char *val = e->probes + i + 2;
+		size_t len = e->d[e->vn + i];
+		const unsigned char *val = e->d + e->vn + i + 2;
 		int hit = 0;
 
 		for (k = 0; k < c->nrow && !hit; k++)
 			hit = c->row[k].n == len && memcmp(c->row[k].p, val, len) == 0;
-		if (hit != e->probes[i + 1])
+		if (hit != e->d[e->vn + i + 1])
 			return 0;
 		i += 2 + len;
 	}
@@ -138,27 +147,65 @@ static struct fm_slot *victim(struct cm_field_memo *m, uint64_t h)
 	return h >> 63 ? w1 : w0;
 }
 
+/*
+ * The entry's tag: XXH3 of the value under (action, epoch); never 0, the
+ * empty tag. Whether the record had protected numbers is compared in the
+ * entry, not hashed, so the tag is known before the row is normalized.
+ */
+static uint64_t fm_hash(const struct cm_field_memo *m, const struct cm_action *a, uint64_t epoch,
+			const char *v, size_t n)
+{
+	/* The seed moved by odd multiples of both: another (action, epoch), other tags. */
+	uint64_t seed = m->seed ^ (epoch * UINT64_C(0x9e3779b97f4a7c15)) ^
+			((uint64_t)(uintptr_t)a * UINT64_C(0xc2b2ae3d27d4eb4f));
+
+	return XXH3_64bits_withSeed(v, n, seed) | 1;
+}
+
+uint64_t cm_field_memo_prefetch(const struct cm_field_memo *m, const struct cm_action *a,
+				uint64_t epoch, const char *v, size_t n)
+{
+	uint64_t h;
+	const char *e;
+
+	if (!m || n > FM_V_MAX)
+		return 0;
+	h = fm_hash(m, a, epoch, v, n);
+	e = (const char *)&m->slot[h & m->mask];
+	/* the way's head, value, log and output, and the other way's tag */
+	__builtin_prefetch(e);
+	__builtin_prefetch(e + 64);
+	__builtin_prefetch(e + 128);
+	__builtin_prefetch(&m->slot[(h & m->mask) ^ 1]);
+	return h;
+}
+
 int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
 			struct cm_action_ctx *c, const char *v, size_t n, struct cm_buf *out)
 {
+	return cm_field_memo_apply_h(m, a, c, v, n, 0, out);
+}
+
+int cm_field_memo_apply_h(struct cm_field_memo *m, const struct cm_action *a,
+			  struct cm_action_ctx *c, const char *v, size_t n, uint64_t h,
+			  struct cm_buf *out)
+{
 	struct fm_slot *e;
-	uint64_t h, salt;
-	size_t start = out->n, on;
+	size_t start = out->n, on, was, now;
 	int row = c->nrow > 0, rc;
 
 	if (!m || n > FM_V_MAX)
 		return cm_action_apply(a, c, v, n, out);
-	salt = XXH3_64bits_withSeed(&c->epoch, sizeof c->epoch,
-				    (uint64_t)(uintptr_t)a ^ (uint64_t)row);
-	h = XXH3_64bits_withSeed(v, n, m->seed ^ salt) | 1; /* never 0, the empty tag */
+	if (!h)
+		h = fm_hash(m, a, c->epoch, v, n);
 	/* Two ways: the slot the hash names and its neighbour. */
 	e = &m->slot[h & m->mask];
 	if (e->tag != h)
 		e = &m->slot[(h & m->mask) ^ 1];
 	if (e->tag == h && e->a == a && e->epoch == c->epoch && e->row == row && e->vn == n &&
-	    memcmp(e->v, v, n) == 0 && same_answers(e, c)) {
+	    memcmp(e->d, v, n) == 0 && same_answers(e, c)) {
 		e->hot = 1;
-		cm_buf_add(out, e->out, e->on);
+		cm_buf_add(out, e->d + e->vn + e->pn, e->on);
 		return out->oom ? CM_FAIL : e->rc;
 	}
 	cm_buf_reset(&m->probes);
@@ -169,6 +216,8 @@ int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
 	if ((rc != 0 && rc != 1) || out->oom || on > FM_OUT_MAX || !log_usable(&m->probes))
 		return rc;
 	e = victim(m, h);
+	was = (size_t)e->vn + e->pn + e->on;
+	now = n + m->probes.n + on;
 	e->tag = h;
 	e->a = a;
 	e->epoch = c->epoch;
@@ -178,13 +227,12 @@ int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
 	e->on = (uint8_t)on;
 	e->pn = (uint8_t)m->probes.n;
 	e->hot = 0;
-	memcpy(e->v, v, n);
-	memcpy(e->out, out->p + start, on);
+	memcpy(e->d, v, n);
 	if (m->probes.n)
-		memcpy(e->probes, m->probes.p, m->probes.n);
-	/* No tail of an evicted entry may linger. */
-	memset(e->v + n, 0, FM_V_MAX - n);
-	memset(e->out + on, 0, FM_OUT_MAX - on);
-	memset(e->probes + m->probes.n, 0, FM_PROBE_MAX - m->probes.n);
+		memcpy(e->d + n, m->probes.p, m->probes.n);
+	memcpy(e->d + n + m->probes.n, out->p + start, on);
+	/* No tail of an evicted entry may linger (past the longest, all was zero already). */
+	if (was > now)
+		memset(e->d + now, 0, was - now);
 	return rc;
 }

@@ -681,6 +681,12 @@ void cm_phone_memo_free(struct cm_phone_memo *m)
 	free(m);
 }
 
+void cm_phone_memo_prefetch(const struct cm_phone_memo *m, const char *v, size_t n)
+{
+	if (m && n <= MEMO_RAW_MAX)
+		__builtin_prefetch(&m->slot[(XXH3_64bits_withSeed(v, n, m->seed) | 1) & m->mask]);
+}
+
 enum cm_phone_class cm_phone_normalize_memo(struct cm_phone_memo *m,
 					    const struct cm_numbering *np, const char *v,
 					    size_t n, struct cm_buf *out)

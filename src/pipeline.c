@@ -56,6 +56,12 @@ struct cm_pipeline {
 	uint64_t file_done;
 	/* -j worker: the chunk's source still owes its header line; the header was bad */
 	int mem_header, mem_bad_header;
+	/* CSV without a store: a record held while the next is decoded (see take_record) */
+	struct cm_record held;
+	const char *held_src;
+	int holding;
+	struct cm_slice *spare; /* the decoder's other field storage */
+	size_t spare_cap;
 	/* -j lead of a capture: SIP messages go to hand, sync before the lead reports */
 	cm_sip_hand_fn hand;
 	int (*sync)(void *ud, struct cm_err *err);
@@ -188,6 +194,7 @@ void cm_pipeline_free(struct cm_pipeline *pl)
 		cm_plan_deinit(&pl->plan);
 	cm_plan_out_deinit(&pl->out);
 	cm_csv_deinit(&pl->dec);
+	free(pl->spare);
 	cm_buf_deinit(&pl->rawbuf);
 	free(pl);
 }
@@ -388,6 +395,46 @@ static int handle_record(struct cm_pipeline *pl, const char *source, const struc
 		return cm_err_set(err, pl->o.ps ? CM_E_NOMEM : CM_E_KEY,
 				  pl->o.ps ? "out of memory" : "the rules need a pseudonym key");
 	}
+}
+
+/*
+ * The lookahead of CSV inputs. A record's memo lookups land anywhere in
+ * many MiB and wait for memory; decoded one record early, its entries are
+ * asked for (cm_plan_prefetch) before the record ahead of it is filtered, and
+ * are there when its turn comes. The held record's fields stay in the
+ * decoder's other storage and point into the source buffer, which is not
+ * moved before release(): every event but the next clean record releases
+ * first, so output, rejects and stats keep the input's order. Not with a
+ * store, whose original of the record is taken as it is decoded.
+ */
+static int lookahead(const struct cm_pipeline *pl)
+{
+	return pl->o.rules->format == CM_FORMAT_CSV && !pl->o.store && pl->have_plan;
+}
+
+/* Handles the held record, if any. */
+static int release(struct cm_pipeline *pl, struct cm_err *err)
+{
+	if (!pl->holding)
+		return 0;
+	pl->holding = 0;
+	return handle_record(pl, pl->held_src, &pl->held, err);
+}
+
+/* A clean record: handled now, or held while the next is decoded. */
+static int take_record(struct cm_pipeline *pl, const char *source, const struct cm_record *rec,
+		       struct cm_err *err)
+{
+	if (!lookahead(pl))
+		return handle_record(pl, source, rec, err);
+	cm_plan_prefetch(&pl->plan, rec, &pl->out);
+	if (release(pl, err) != 0)
+		return CM_FAIL;
+	pl->held = *rec;
+	pl->held_src = source;
+	pl->holding = 1;
+	cm_csv_swap_fields(&pl->dec, &pl->spare, &pl->spare_cap);
+	return 0;
 }
 
 /* Waiting for input (and every CM_STOP_POLL_MS of the wait): output goes out, the caller's tick runs. */
@@ -838,6 +885,9 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 
 		/* Stopped: what is left is the start of a record that never ended. */
 		k = dec_next(pl, src.buf + src.start, src.end - src.start, src.eof && !src.stopped, &res);
+		if (pl->holding && !(k > 0 && res.what == CM_CSV_RECORD && !need_header && !bad_header) &&
+		    release(pl, err) != 0)
+			goto out;
 		if (src.stopped && (k == CM_NEED_MORE || k == 0)) {
 			if (src.end > src.start && !dec_skipping(pl)) {
 				pl->st.read++;
@@ -897,7 +947,7 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 			reject_at(pl, src.name, res.rec.line, res.rec.offset, res.reason, res.field, 0, res.col);
 			continue;
 		}
-		if (handle_record(pl, src.name, &res.rec, err) != 0)
+		if (take_record(pl, src.name, &res.rec, err) != 0)
 			goto out;
 		if (pl->store_rc) {
 			rc = pl->store_rc;
@@ -907,6 +957,7 @@ int cm_pipeline_feed(struct cm_pipeline *pl, const char *path, struct cm_err *er
 	}
 	rc = 0;
 out:
+	pl->holding = 0; /* released above unless the run failed */
 	pl->raw.p = NULL;
 	pl->st.bytes_in += src.bytes;
 	pl->file_done += src.raw_bytes;
@@ -1056,6 +1107,12 @@ ssize_t cm_pipeline_mem_feed(struct cm_pipeline *pl, const char *name, char *buf
 		struct dec_res res;
 		ssize_t k = dec_next(pl, buf + at, len - at, eof, &res);
 
+		if (pl->holding &&
+		    !(k > 0 && res.what == CM_CSV_RECORD && !pl->mem_header && !pl->mem_bad_header) &&
+		    release(pl, err) != 0) {
+			pl->holding = 0;
+			return CM_FAIL;
+		}
 		if (k == CM_NEED_MORE || k == 0)
 			return (ssize_t)at;
 		if (k == CM_FAIL)
@@ -1083,8 +1140,10 @@ ssize_t cm_pipeline_mem_feed(struct cm_pipeline *pl, const char *name, char *buf
 		else if (res.what == CM_CSV_REJECT)
 			reject_at(pl, name, res.rec.line, res.rec.offset, res.reason, res.field, 0,
 				  res.col);
-		else if (handle_record(pl, name, &res.rec, err) != 0)
+		else if (take_record(pl, name, &res.rec, err) != 0) {
+			pl->holding = 0;
 			return CM_FAIL;
+		}
 	}
 }
 

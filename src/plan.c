@@ -40,7 +40,8 @@ int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm
 	p->out = calloc(n ? n : 1, sizeof *p->out);
 	p->filters = calloc(r->nfilters ? r->nfilters : 1, sizeof *p->filters);
 	p->phone = calloc(n ? n : 1, sizeof *p->phone);
-	if (!p->act || !p->rule_line || !p->out || !p->filters || !p->phone)
+	p->memo = calloc(n ? n : 1, sizeof *p->memo);
+	if (!p->act || !p->rule_line || !p->out || !p->filters || !p->phone || !p->memo)
 		goto nomem;
 	cm_action_init(&p->key_scrub, CM_ACT_SCRUB);
 	p->key_scrub.scrub.display_redact = 0;
@@ -65,6 +66,9 @@ int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm
 	for (i = 0; i < n; i++)
 		if (p->act[i]->type != CM_ACT_DROP)
 			p->out[p->nout++] = i;
+	for (i = 0; i < p->nout; i++)
+		if (cm_field_memo_wants(p->act[p->out[i]]))
+			p->memo[p->nmemo++] = i;
 	for (i = 0; i < n; i++)
 		if (p->act[i]->type == CM_ACT_SCRUB)
 			break;
@@ -118,6 +122,7 @@ void cm_plan_deinit(struct cm_plan *p)
 	free(p->out);
 	free(p->filters);
 	free(p->phone);
+	free(p->memo);
 	cm_action_deinit(&p->key_scrub);
 	cm_action_deinit(&p->key_redact);
 	memset(p, 0, sizeof *p);
@@ -152,6 +157,9 @@ void cm_plan_out_deinit(struct cm_plan_out *o)
 	free(o->src);
 	free(o->ot);
 	free(o->raw);
+	free(o->tag);
+	free(o->pre[0].tag);
+	free(o->pre[1].tag);
 	cm_phone_memo_free(o->pm);
 	cm_field_memo_free(o->fm);
 	memset(o, 0, sizeof *o);
@@ -188,6 +196,7 @@ static int out_reserve(struct cm_plan_out *o, size_t n)
 			return -1;
 		o->raw = raw;
 	}
+
 	o->cap = n;
 	return 0;
 }
@@ -352,6 +361,89 @@ static int map_tree(const struct cm_plan *p, const struct cm_action *a,
 	return cm_json_map_tree(v.p, v.n, tree_leaf, tree_key, &t, out);
 }
 
+/* Starts loading the phone memo slots of the record's numbers. */
+static void prefetch_phones(const struct cm_plan *p, const struct cm_record *rec,
+			    const struct cm_plan_out *o)
+{
+	size_t i;
+
+	for (i = 0; i < p->nphone; i++)
+		cm_phone_memo_prefetch(o->pm, rec->f[p->phone[i]].p, rec->f[p->phone[i]].n);
+}
+
+/* Starts loading the record's field memo entries; tag[k] for p->memo[k] (0: not memoized). */
+static void prefetch_fields(const struct cm_plan *p, const struct cm_record *rec,
+			    const struct cm_plan_out *o, uint64_t epoch, uint64_t *tag)
+{
+	size_t k;
+
+	for (k = 0; k < p->nmemo; k++) {
+		size_t in = p->out[p->memo[k]];
+		unsigned char t = rec->type ? rec->type[in] : CM_VT_STR;
+
+		tag[k] = t == CM_VT_STR || t == CM_VT_NUM
+				 ? cm_field_memo_prefetch(o->fm, p->act[in], epoch, rec->f[in].p,
+							  rec->f[in].n)
+				 : 0;
+	}
+}
+
+/* tag holds n slots at least (*cap of them); 0 or -1. */
+static int tags_reserve(uint64_t **tag, size_t *cap, size_t n)
+{
+	uint64_t *t;
+
+	if (*cap >= n)
+		return 0;
+	t = realloc(*tag, n * sizeof *t);
+	if (!t)
+		return -1;
+	*tag = t;
+	*cap = n;
+	return 0;
+}
+
+void cm_plan_prefetch(const struct cm_plan *p, const struct cm_record *rec, struct cm_plan_out *o)
+{
+	struct cm_plan_pre *pre = &o->pre[o->pre_next];
+	uint64_t epoch = 0;
+
+	o->ahead = 1;
+	o->pre_next ^= 1;
+	pre->f = NULL;
+	if (!o->fm || rec->n != p->schema.n || tags_reserve(&pre->tag, &pre->cap, p->nmemo + 1) != 0)
+		return; /* the memos come with the first record applied */
+	if (p->epoch_field >= 0) {
+		struct cm_slice t = rec->f[p->epoch_field];
+
+		if (cm_time_epoch_of(t.p, t.n, p->rules->epoch_unit, &epoch) != 0)
+			return;
+	}
+	prefetch_phones(p, rec, o);
+	prefetch_fields(p, rec, o, epoch, pre->tag);
+	pre->f = rec->f;
+	pre->line = rec->line;
+	pre->offset = rec->offset;
+	pre->epoch = epoch;
+}
+
+/* What cm_plan_prefetch found for rec, taken (NULL: it was not prefetched). */
+static struct cm_plan_pre *take_pre(struct cm_plan_out *o, const struct cm_record *rec)
+{
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		struct cm_plan_pre *pre = &o->pre[i];
+
+		if (pre->f && pre->f == rec->f && pre->line == rec->line &&
+		    pre->offset == rec->offset) {
+			pre->f = NULL;
+			return pre;
+		}
+	}
+	return NULL;
+}
+
 /* 1 when the record passes the only/skip filters. */
 static int filters_pass(const struct cm_plan *p, const struct cm_record *rec)
 {
@@ -374,7 +466,9 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 		  struct cm_plan_out *o, enum cm_reject *reason, long *field)
 {
 	struct cm_action_ctx c;
-	size_t i;
+	struct cm_plan_pre *pre;
+	uint64_t *tag;
+	size_t i, k = 0;
 
 	*field = -1;
 	if (!filters_pass(p, rec))
@@ -400,7 +494,10 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	c.dec = &o->dec;
 	c.row = NULL;
 	c.nrow = 0;
-	if (p->epoch_field >= 0) {
+	pre = take_pre(o, rec);
+	if (pre) {
+		c.epoch = pre->epoch;
+	} else if (p->epoch_field >= 0) {
 		struct cm_slice t = rec->f[p->epoch_field];
 
 		if (cm_time_epoch_of(t.p, t.n, p->rules->epoch_unit, &c.epoch) != 0) {
@@ -411,6 +508,16 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	}
 
 	o->epoch = c.epoch;
+	if (!pre && tags_reserve(&o->tag, &o->tagcap, p->nmemo + 1) != 0)
+		return CM_FAIL;
+	tag = pre ? pre->tag : o->tag;
+	if (!pre && !o->ahead) {
+		/* Every memo entry of the record asked for at once: see cm_field_memo_prefetch. */
+		prefetch_phones(p, rec, o);
+		prefetch_fields(p, rec, o, c.epoch, tag);
+	} else if (!pre) {
+		memset(tag, 0, p->nmemo * sizeof *tag);
+	}
 	if (row_numbers(p, rec, o, &c) != 0)
 		return CM_FAIL;
 	cm_buf_reset(&o->scratch);
@@ -443,8 +550,10 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 			rc = map_tree(p, a, &c, v, &o->scratch);
 			o->ot[i] = CM_OT_JSON;
 		} else {
-			rc = cm_field_memo_wants(a)
-				     ? cm_field_memo_apply(o->fm, a, &c, v.p, v.n, &o->scratch)
+			while (k < p->nmemo && p->memo[k] < i)
+				k++;
+			rc = k < p->nmemo && p->memo[k] == i
+				     ? cm_field_memo_apply_h(o->fm, a, &c, v.p, v.n, tag[k], &o->scratch)
 				     : cm_action_apply(a, &c, v.p, v.n, &o->scratch);
 			if (t == CM_VT_NUM && rc == 0 &&
 			    json_number(o->scratch.p + start, o->scratch.n - start))

@@ -1174,3 +1174,40 @@ Test(action, field_memo_matches_apply)
 	cm_field_memo_free(m);
 	cm_field_memo_free(NULL);
 }
+
+/*
+ * An entry replaced by a shorter one leaves nothing of itself: a long text
+ * with a marker far into it, memoized, then evicted by 64 short numbers from
+ * a memo of two slots; the marker (in both the value and its output) is
+ * nowhere in the memo's storage, while the last short one is.
+ */
+Test(action, field_memo_eviction_leaves_no_tail)
+{
+	static const char longv[] = "a dial string of some length, then the marker QZXQZX at its end";
+	struct cm_field_memo *m = cm_field_memo_new(2);
+	struct cm_buf o;
+	const void *mem;
+	size_t bytes, i;
+	char v[16];
+
+	cr_assert_not_null(m);
+	use(CM_ACT_SCRUB);
+	cm_buf_init(&o);
+	ctx.row = NULL;
+	ctx.nrow = 0;
+	ctx.epoch = 0;
+	cr_assert_eq(cm_field_memo_apply(m, &A, &ctx, longv, strlen(longv), &o), 0);
+	cr_assert_not_null(memmem(o.p, o.n, "QZXQZX", 6), "the output keeps the marker");
+	mem = cm_field_memo_storage(m, &bytes);
+	cr_assert_not_null(memmem(mem, bytes, "QZXQZX", 6), "the entry was made");
+	for (i = 0; i < 64; i++) {
+		snprintf(v, sizeof v, "%zu", i);
+		cm_buf_reset(&o);
+		cr_assert_eq(cm_field_memo_apply(m, &A, &ctx, v, strlen(v), &o), 0);
+	}
+	cr_expect_null(memmem(mem, bytes, "QZXQZX", 6), "an evicted entry's tail lingers");
+	cr_expect_null(memmem(mem, bytes, "at its end", 10), "an evicted entry's tail lingers");
+	cr_expect_not_null(memmem(mem, bytes, "63", 2), "the last entry is there");
+	cm_buf_deinit(&o);
+	cm_field_memo_free(m);
+}

@@ -82,6 +82,13 @@ int cm_csv_init(struct cm_csv *dec, const struct cm_csv_opts *o);
 void cm_csv_deinit(struct cm_csv *dec);
 
 /*
+ * Exchanges the decoder's field storage with *f (*cap slots; NULL and 0 to
+ * start): the fields of the record just returned stay in *f while the next
+ * is decoded into the other. The caller frees what it holds in the end.
+ */
+void cm_csv_swap_fields(struct cm_csv *dec, struct cm_slice **f, size_t *cap);
+
+/*
  * Resets line and offset counting for a new source (a new file), and
  * forgets any record in progress or over-long tail being skipped.
  */

@@ -18,6 +18,7 @@
 #define CDRMIN_FIELDMEMO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cdrmin/action.h"
 #include "cdrmin/buf.h"
@@ -29,6 +30,12 @@ struct cm_field_memo *cm_field_memo_new(size_t slots);
 /* Wipes and frees; NULL does nothing. */
 void cm_field_memo_free(struct cm_field_memo *m);
 
+/*
+ * The memo's storage, *bytes long: for tests that look for values which
+ * must not linger there once evicted.
+ */
+const void *cm_field_memo_storage(const struct cm_field_memo *m, size_t *bytes);
+
 /* 1 when a's outputs are worth memoizing (keyed actions: tokens, scrub). */
 int cm_field_memo_wants(const struct cm_action *a);
 
@@ -38,5 +45,20 @@ int cm_field_memo_wants(const struct cm_action *a);
  */
 int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
 			struct cm_action_ctx *c, const char *v, size_t n, struct cm_buf *out);
+
+/*
+ * Starts loading the entry cm_field_memo_apply(m, a, c, v, n, ...) will look
+ * at (c->epoch == epoch) and returns its tag for cm_field_memo_apply_h; 0
+ * when the value is not memoized. Each lookup lands anywhere in many MiB:
+ * looked up one after the other, the fields of a record wait for memory
+ * once each; asked for early, the waits overlap each other and the work.
+ */
+uint64_t cm_field_memo_prefetch(const struct cm_field_memo *m, const struct cm_action *a,
+				uint64_t epoch, const char *v, size_t n);
+
+/* cm_field_memo_apply with the tag cm_field_memo_prefetch returned (0: computed here). */
+int cm_field_memo_apply_h(struct cm_field_memo *m, const struct cm_action *a,
+			  struct cm_action_ctx *c, const char *v, size_t n, uint64_t h,
+			  struct cm_buf *out);
 
 #endif

@@ -87,6 +87,9 @@ struct cm_phone_memo *cm_phone_memo_new(size_t entries);
 /* Wipes and frees; NULL does nothing. */
 void cm_phone_memo_free(struct cm_phone_memo *m);
 
+/* Starts loading the slot a lookup of v[0..n) will read (m NULL: nothing). */
+void cm_phone_memo_prefetch(const struct cm_phone_memo *m, const char *v, size_t n);
+
 /*
  * cm_phone_normalize(np, v, n, out), answered from m when it holds the
  * value (m NULL: always computed). Same result, same bytes in out.

@@ -41,6 +41,8 @@ struct cm_plan {
 	 */
 	size_t *phone;
 	size_t nphone;
+	size_t *memo; /* output fields whose action the field memo answers (fieldmemo.h) */
+	size_t nmemo;
 	/*
 	 * Object keys inside a protected JSON subtree are scrubbed: with
 	 * tokens when a key is loaded, else redacted (see cm_plan_apply).
@@ -89,6 +91,21 @@ struct cm_plan_out {
 	struct cm_phone_memo *pm; /* normalizations memo, or NULL (memory short) */
 	struct cm_field_memo *fm; /* field outputs memo (fieldmemo.h), or NULL */
 	int memos_tried;          /* pm and fm were made (at the first record applied) */
+	int ahead;                /* the caller prefetches each record (cm_plan_prefetch) */
+	/*
+	 * The last two records prefetched and not yet applied, known by their
+	 * field storage, line and offset: their epoch and field memo tags
+	 * (per p->memo), so cm_plan_apply does not compute them again.
+	 */
+	struct cm_plan_pre {
+		const struct cm_slice *f; /* NULL: free */
+		uint64_t line, offset, epoch;
+		uint64_t *tag;
+		size_t cap;
+	} pre[2];
+	unsigned pre_next;
+	uint64_t *tag; /* the tags of the record being applied */
+	size_t tagcap;
 };
 
 void cm_plan_out_init(struct cm_plan_out *o);
@@ -112,6 +129,17 @@ void cm_plan_out_deinit(struct cm_plan_out *o);
  */
 int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm_record *rec,
 		  struct cm_plan_out *o, enum cm_reject *reason, long *field);
+
+/*
+ * Starts loading the memo entries cm_plan_apply(p, ., rec, o, ...) will look
+ * at, and sets o->ahead: from then on the caller calls this for each record
+ * before it applies the previous one, so the memory of the next record is on
+ * its way while the current one is worked on (else cm_plan_apply asks for a
+ * record's entries itself, all at once before the first). Changes nothing
+ * else: a record that is never applied, or applied in another order, costs
+ * only the loads.
+ */
+void cm_plan_prefetch(const struct cm_plan *p, const struct cm_record *rec, struct cm_plan_out *o);
 
 static inline struct cm_slice cm_plan_value(const struct cm_plan_out *o, size_t i)
 {
