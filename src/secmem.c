@@ -3,6 +3,7 @@
  */
 #include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -19,22 +20,24 @@
  */
 static void *map_aligned(size_t bytes)
 {
-	size_t len = bytes, head, tail;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), used, head;
 	char *p;
 
-	if (bytes >= HUGE_BYTES && bytes <= SIZE_MAX - HUGE_BYTES)
-		len = bytes + HUGE_BYTES;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (bytes < HUGE_BYTES || bytes > SIZE_MAX - 2 * HUGE_BYTES || pg == 0 ||
+	    HUGE_BYTES % pg != 0) {
+		p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
+	used = (bytes + pg - 1) / pg * pg;
+	p = mmap(NULL, used + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	if (len == bytes)
-		return p;
+	/* Pages all: the map starts on a page, and head stays under HUGE_BYTES. */
 	head = (HUGE_BYTES - (uintptr_t)p % HUGE_BYTES) % HUGE_BYTES;
-	tail = len - head - bytes;
 	if (head)
 		munmap(p, head);
-	if (tail)
-		munmap(p + head + bytes, tail);
+	munmap(p + head + used, HUGE_BYTES - head);
 	p += head;
 #ifdef MADV_HUGEPAGE
 	(void)madvise(p, bytes, MADV_HUGEPAGE); /* only a hint: 4 KiB pages work the same */
