@@ -243,6 +243,8 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 
 		if (cls != CM_PHONE_E164 && cls != CM_PHONE_LOCAL)
 			continue;
+		/* Its token's cache set, which the field (or a scrub) reads when its memo misses. */
+		cm_pseudo_prefetch(c->ps, CM_KIND_PHONE, c->epoch, o->tmp.p, o->tmp.n);
 		o->rowoff[k] = o->rowbuf.n;
 		o->row[k].n = o->tmp.n;
 		cm_buf_add(&o->rowbuf, o->tmp.p, o->tmp.n);

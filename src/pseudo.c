@@ -406,6 +406,38 @@ static inline void bump(uint64_t *c)
 	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * The tag: XXH3 of the value, seeded with the random seed moved by (kind,
+ * epoch), so that one value in two kinds or epochs lands in unrelated sets.
+ * The value is hashed where it lies: no copy to wipe.
+ */
+static inline uint64_t memo_hash(const struct cm_pseudo *ps, unsigned k, uint64_t epoch,
+				 const char *v, size_t n)
+{
+	return XXH3_64bits_withSeed(v, n, ps->seed ^ XXH3_64bits_withSeed(&epoch, sizeof epoch, k));
+}
+
+/*
+ * The set's tag line and its entries' first lines, asked for at once, not
+ * one after the other: the set is seldom in cache, and one wait costs less
+ * than two.
+ */
+static inline void prefetch_set(const struct memo_set *set)
+{
+	unsigned w;
+
+	__builtin_prefetch(set);
+	for (w = 0; w < MEMO_WAYS; w++)
+		__builtin_prefetch(&set->e[w]);
+}
+
+void cm_pseudo_prefetch(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
+			const char *v, size_t n)
+{
+	if (ps && ps->sets && (unsigned)kind < CM_KIND__COUNT && n <= CM_CACHE_VALUE_MAX)
+		prefetch_set(&ps->sets[memo_hash(ps, (unsigned)kind, epoch, v, n) & ps->set_mask]);
+}
+
 int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
 		     size_t n, unsigned char out[CM_DIGEST_BYTES])
 {
@@ -421,20 +453,10 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 		return compute(ps, k, epoch, v, n, out);
 	}
 
-	/*
-	 * The tag: XXH3 of the value, seeded with the random seed moved by
-	 * (kind, epoch), so that one value in two kinds or epochs lands in
-	 * unrelated sets. The value is hashed where it lies: no copy to wipe.
-	 */
-	h = XXH3_64bits_withSeed(v, n, ps->seed ^ XXH3_64bits_withSeed(&epoch, sizeof epoch, k));
+	h = memo_hash(ps, k, epoch, v, n);
 
 	set = &ps->sets[h & ps->set_mask];
-	/*
-	 * The entries' first lines asked for with the tag line, not after it:
-	 * the set is seldom in cache, and one wait costs less than two.
-	 */
-	for (w = 0; w < MEMO_WAYS; w++)
-		__builtin_prefetch(&set->e[w]);
+	prefetch_set(set);
 	for (w = 0; w < MEMO_WAYS; w++) {
 		if (!(set->valid >> w & 1) || set->tag[w] != h)
 			continue;

@@ -89,6 +89,13 @@ struct cm_pseudo *cm_pseudo_new_schedule(const struct cm_key_schedule *s,
 void cm_pseudo_free(struct cm_pseudo *ps);
 
 /*
+ * Starts loading the cache set cm_pseudo_digest(ps, kind, epoch, v, n, .)
+ * will look at (nothing without a cache, or for a value it does not cache).
+ */
+void cm_pseudo_prefetch(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
+			const char *v, size_t n);
+
+/*
  * The 32-byte digest of the normalized value v[0..n) in (kind, epoch).
  * Returns 0, or CM_FAIL for a kind out of range (it allocates nothing).
  */
