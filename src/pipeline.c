@@ -56,12 +56,14 @@ struct cm_pipeline {
 	uint64_t file_done;
 	/* -j worker: the chunk's source still owes its header line; the header was bad */
 	int mem_header, mem_bad_header;
-	/* CSV without a store: a record held while the next is decoded (see take_record) */
+	/* Without a store: a record held while the next is decoded (see take_record) */
 	struct cm_record held;
 	const char *held_src;
 	int holding;
-	struct cm_slice *spare; /* the decoder's other field storage */
+	struct cm_slice *spare; /* CSV: the decoder's other field storage */
 	size_t spare_cap;
+	struct cm_jsonl *jd2;   /* jsonl: the other decoder */
+	struct cm_linedec ld2;  /* kv, kannel: the other decoder */
 	/* -j lead of a capture: SIP messages go to hand, sync before the lead reports */
 	cm_sip_hand_fn hand;
 	int (*sync)(void *ud, struct cm_err *err);
@@ -141,7 +143,8 @@ struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_
 	switch (o->rules->format) {
 	case CM_FORMAT_JSONL:
 		pl->jd = cm_jsonl_new(&pl->plan.schema, err);
-		if (!pl->jd) {
+		pl->jd2 = pl->jd ? cm_jsonl_new(&pl->plan.schema, err) : NULL;
+		if (!pl->jd2) {
 			cm_pipeline_free(pl);
 			return NULL;
 		}
@@ -150,6 +153,12 @@ struct cm_pipeline *cm_pipeline_new(const struct cm_pipeline_opts *o, struct cm_
 	case CM_FORMAT_KANNEL:
 		if (cm_linedec_init(&pl->ld, o->rules->format == CM_FORMAT_KV ? CM_LINE_KV : CM_LINE_KANNEL,
 				    &pl->plan.schema, o->rules->delim) != 0) {
+			cm_pipeline_free(pl);
+			cm_err_set(err, CM_E_NOMEM, "out of memory");
+			return NULL;
+		}
+		if (cm_linedec_init(&pl->ld2, pl->ld.fmt, &pl->plan.schema, o->rules->delim) != 0) {
+			cm_linedec_deinit(&pl->ld);
 			cm_pipeline_free(pl);
 			cm_err_set(err, CM_E_NOMEM, "out of memory");
 			return NULL;
@@ -185,11 +194,14 @@ void cm_pipeline_free(struct cm_pipeline *pl)
 	if (!pl)
 		return;
 	cm_jsonl_free(pl->jd);
+	cm_jsonl_free(pl->jd2);
 	cm_pkt_free(pl->pkt);
 	cm_sipdec_free(pl->sd);
 	cm_calls_free(pl->calls);
-	if (pl->have_ld)
+	if (pl->have_ld) {
 		cm_linedec_deinit(&pl->ld);
+		cm_linedec_deinit(&pl->ld2);
+	}
 	if (pl->have_plan)
 		cm_plan_deinit(&pl->plan);
 	cm_plan_out_deinit(&pl->out);
@@ -398,18 +410,46 @@ static int handle_record(struct cm_pipeline *pl, const char *source, const struc
 }
 
 /*
- * The lookahead of CSV inputs. A record's memo lookups land anywhere in
- * many MiB and wait for memory; decoded one record early, its entries are
- * asked for (cm_plan_prefetch) before the record ahead of it is filtered, and
- * are there when its turn comes. The held record's fields stay in the
- * decoder's other storage and point into the source buffer, which is not
- * moved before release(): every event but the next clean record releases
- * first, so output, rejects and stats keep the input's order. Not with a
- * store, whose original of the record is taken as it is decoded.
+ * The lookahead. A record's memo lookups land anywhere in many MiB and wait
+ * for memory; decoded one record early, its entries are asked for
+ * (cm_plan_prefetch) before the record ahead of it is filtered, and are
+ * there when its turn comes. The held record's fields stay in the other of
+ * two decoder storages (CSV: field arrays; jsonl, kv, kannel: decoders) and
+ * point into the source buffer, which is not moved before release(): every
+ * event but the next clean record releases first, so output, rejects and
+ * stats keep the input's order. Not with a store, whose original of the
+ * record is taken as it is decoded, nor for captures (one message at a time).
  */
 static int lookahead(const struct cm_pipeline *pl)
 {
-	return pl->o.rules->format == CM_FORMAT_CSV && !pl->o.store && pl->have_plan;
+	return pl->have_plan && !pl->o.store && !pl->pkt;
+}
+
+/* The decoder's storage of the record just decoded set aside: the next goes to the other. */
+static void swap_storage(struct cm_pipeline *pl)
+{
+	switch (pl->o.rules->format) {
+	case CM_FORMAT_CSV:
+		cm_csv_swap_fields(&pl->dec, &pl->spare, &pl->spare_cap);
+		break;
+	case CM_FORMAT_JSONL: {
+		struct cm_jsonl *t = pl->jd;
+
+		pl->jd = pl->jd2;
+		pl->jd2 = t;
+		break;
+	}
+	case CM_FORMAT_KV:
+	case CM_FORMAT_KANNEL: {
+		struct cm_linedec t = pl->ld;
+
+		pl->ld = pl->ld2;
+		pl->ld2 = t;
+		break;
+	}
+	default:
+		break;
+	}
 }
 
 /* Handles the held record, if any. */
@@ -433,7 +473,7 @@ static int take_record(struct cm_pipeline *pl, const char *source, const struct 
 	pl->held = *rec;
 	pl->held_src = source;
 	pl->holding = 1;
-	cm_csv_swap_fields(&pl->dec, &pl->spare, &pl->spare_cap);
+	swap_storage(pl);
 	return 0;
 }
 

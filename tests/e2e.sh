@@ -357,31 +357,41 @@ live "input never idle" 0 -n 5 -p 10 -f -b $((BOUND * 3)) -- $CDRMIN -r "$TMP/li
 # delayed the trickle's second send by about the bound itself.
 if grep -q "0 missing" "$TMP/live.out" && grep -qE "[12] over 500 ms" "$TMP/live.out"; then ok; else
 	fail "--flush-ms 1000 holds records back: $(head -1 "$TMP/live.out")"; fi
-# CSV records are decoded one ahead of the record being filtered, whose memo
-# entries are asked for early (README *Throughput*); output and rejects still
+# Records are decoded one ahead of the record being filtered, whose memo
+# entries are asked for early (README *Design*); output and rejects still
 # come in input order. --flush-ms 0 writes each record at once; stdout and
-# stderr go to one file; a blank line, a reject of each kind in between.
-printf 'columns a,b,c\na keep\nb keep\nc keep\n* drop\n' >"$TMP/order.rules"
+# stderr go to one file; a blank line and two rejects in between. CSV and
+# JSON lines (one decoder storage each, two of them in turn).
+printf 'columns a,b,c\na keep\nb keep\nc keep\n* drop\n' >"$TMP/order-csv.rules"
 printf '1,2,3\n4,5\n6,7,8\n\n10,11,12\n13,"1"4,15\n16,17,18\n' >"$TMP/order.csv"
-cat >"$TMP/order.want" <<'EOF_ORDER'
+printf 'format jsonl\na keep\nb keep\nc keep\n* drop\n' >"$TMP/order-jsonl.rules"
+{
+	printf '{"a":"1","b":"2","c":"3"}\n{"a":"4",\n{"a":"6","b":"7","c":"8"}\n\n'
+	printf '{"a":"10","b":"11","c":"12"}\n{"a":"13"}x\n{"a":"16","b":"17","c":"18"}\n'
+} >"$TMP/order.jsonl"
+for fmt in csv jsonl; do
+	[ $fmt = csv ] && why1=columns why2=quote || why1=json why2=json
+	cat >"$TMP/order.want" <<EOF_ORDER
 a,b,c
 1,2,3
-cdrmin: SRC:2: record rejected (columns)
+cdrmin: SRC:2: record rejected ($why1)
 6,7,8
 10,11,12
-cdrmin: SRC:6: record rejected (quote)
+cdrmin: SRC:6: record rejected ($why2)
 16,17,18
 cdrmin: 2 records rejected (exit 65; --allow-rejects to accept)
 EOF_ORDER
-for src in file stdin; do
-	if [ $src = file ]; then
-		$CDRMIN -r "$TMP/order.rules" --flush-ms 0 "$TMP/order.csv" >"$TMP/order.out" 2>&1 </dev/null
-	else
-		$CDRMIN -r "$TMP/order.rules" --flush-ms 0 <"$TMP/order.csv" >"$TMP/order.out" 2>&1
-	fi
-	sed -e "s|$TMP/order.csv|SRC|; s|stdin|SRC|" -e 's/^\(cdrmin: SRC:[0-9]*: record rejected ([a-z]*)\).*/\1/' \
-		-e '/^==[0-9]*==/d' "$TMP/order.out" >"$TMP/order.got"
-	expect_same "records and rejects in input order ($src)" "$TMP/order.want" "$TMP/order.got"
+	for src in file stdin; do
+		if [ $src = file ]; then
+			$CDRMIN -r "$TMP/order-$fmt.rules" --flush-ms 0 "$TMP/order.$fmt" >"$TMP/order.out" 2>&1 </dev/null
+		else
+			$CDRMIN -r "$TMP/order-$fmt.rules" --flush-ms 0 <"$TMP/order.$fmt" >"$TMP/order.out" 2>&1
+		fi
+		sed -e "s|$TMP/order.$fmt|SRC|; s|stdin|SRC|" \
+			-e 's/^\(cdrmin: SRC:[0-9]*: record rejected ([a-z]*)\).*/\1/' \
+			-e '/^==[0-9]*==/d' "$TMP/order.out" >"$TMP/order.got"
+		expect_same "records and rejects in input order ($fmt, $src)" "$TMP/order.want" "$TMP/order.got"
+	done
 done
 # A stop during a bulk run: every record read is written and counted, exit 0.
 awk -v n=200000 -v seed=3 -f bench/gen-asterisk.awk >"$TMP/bulk.csv"
