@@ -3,9 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <stdint.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,7 +10,6 @@
 #include <sodium.h>
 
 #include "cdrmin/pseudo.h"
-#include "cdrmin/secmem.h"
 
 /*
  * Known answers, computed with Python's hashlib, independently of this C code,
@@ -840,37 +836,4 @@ Test(pseudo, schedule_dates_must_start_an_epoch)
 	sched_add(&s, "b", 0x20, "2027-01-01");
 	expect_schedule_refused(&s, CM_EPOCH_MONTH, "no key serves the records before 2027-01-01", NULL);
 	sched_cleanup(&s);
-}
-
-/*
- * Memo maps of 2 MiB and more start on a 2 MiB boundary (huge pages can back
- * them) and hold exactly their pages: the slack mapped to find the boundary
- * is given back, the page after the last one is not ours. Sizes that are no
- * multiple of a page included; zeroed, writable, wiped and unmapped.
- */
-Test(secmem, large_maps_are_aligned_and_trimmed)
-{
-	static const size_t sizes[] = { (size_t)2 << 20, ((size_t)3 << 20) + 100,
-					((size_t)10 << 20) + 4096 * 3 + 1 };
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE), i, k;
-	unsigned char vec;
-
-	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		size_t n = sizes[i], used = (n + pg - 1) / pg * pg;
-		unsigned char *p = cm_secmem_map(n, NULL);
-
-		cr_assert_not_null(p);
-		cr_expect_eq((uintptr_t)p % ((size_t)2 << 20), 0, "%zu bytes at %p", n, (void *)p);
-		for (k = 0; k < n; k += 4093)
-			cr_assert_eq(p[k], 0);
-		cr_assert_eq(p[n - 1], 0);
-		memset(p, 0xa5, n);
-		cr_expect_eq(mincore(p + used - pg, pg, &vec), 0, "the last page is mapped");
-		errno = 0;
-		cr_expect_eq(mincore(p + used, pg, &vec), -1, "the slack after %zu bytes is still mapped", n);
-		cr_expect_eq(errno, ENOMEM);
-		cm_secmem_unmap(p, n);
-		errno = 0;
-		cr_expect_eq(mincore(p, pg, &vec), -1, "unmapped");
-	}
 }
