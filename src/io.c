@@ -431,16 +431,13 @@ static int sink_reopen(struct cm_sink *s, struct cm_err *err)
 	return 0;
 }
 
-int cm_sink_flush(struct cm_sink *s, struct cm_err *err)
+/* Writes p[0..n) to the sink's descriptor, all of it or an error. */
+static int write_all(struct cm_sink *s, const char *p, size_t n, struct cm_err *err)
 {
 	size_t off = 0;
 
-	if (s->buf.oom)
-		return cm_err_set(err, CM_E_NOMEM, "out of memory for output");
-	if (s->reopen && s->owned && *s->reopen != s->reopen_seen && sink_reopen(s, err) != 0)
-		return CM_FAIL;
-	while (off < s->buf.n) {
-		ssize_t k = write(s->fd, s->buf.p + off, s->buf.n - off);
+	while (off < n) {
+		ssize_t k = write(s->fd, p + off, n - off);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -448,15 +445,34 @@ int cm_sink_flush(struct cm_sink *s, struct cm_err *err)
 			continue;
 		if (k <= 0) {
 			int e = k < 0 ? errno : ENOSPC;
-			/* Drop what could not be written: a partial record must not be retried later. */
-			s->buf.n = 0;
+
 			return cm_err_set(err, CM_E_IO, "write error on %s: %s", s->name, strerror(e));
 		}
 		off += (size_t)k;
 		s->bytes += (uint64_t)k;
 	}
-	s->buf.n = 0;
 	return 0;
+}
+
+int cm_sink_flush(struct cm_sink *s, struct cm_err *err)
+{
+	int rc;
+
+	if (s->buf.oom)
+		return cm_err_set(err, CM_E_NOMEM, "out of memory for output");
+	if (s->reopen && s->owned && *s->reopen != s->reopen_seen && sink_reopen(s, err) != 0)
+		return CM_FAIL;
+	rc = write_all(s, s->buf.p, s->buf.n, err);
+	/* Dropped on an error too: a partial record must not be retried later. */
+	s->buf.n = 0;
+	return rc;
+}
+
+int cm_sink_write(struct cm_sink *s, const char *p, size_t n, struct cm_err *err)
+{
+	if (cm_sink_flush(s, err) != 0)
+		return CM_FAIL;
+	return write_all(s, p, n, err);
 }
 
 int cm_sink_close(struct cm_sink *s, struct cm_err *err)

@@ -292,6 +292,8 @@ static void *worker_main(void *arg)
 /* Appends out to the sink, writing it out past the sink's mark. */
 static int put_out(struct par *p, const char *b, size_t n, struct cm_err *err)
 {
+	if (n >= p->sink->flush_at)
+		return cm_sink_write(p->sink, b, n, err); /* a chunk's worth: no copy */
 	cm_buf_add(&p->sink->buf, b, n);
 	if (p->sink->buf.oom)
 		return cm_err_set(err, CM_E_NOMEM, "out of memory");

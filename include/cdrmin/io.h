@@ -96,6 +96,12 @@ int cm_sink_open(struct cm_sink *s, const char *path, struct cm_err *err);
 /* Writes everything buffered. CM_E_IO ("write error on NAME: reason") on failure. */
 int cm_sink_flush(struct cm_sink *s, struct cm_err *err);
 
+/*
+ * Writes everything buffered, then p[0..n) straight from the caller's memory
+ * (a -j chunk's output: no copy through the buffer). Errors as cm_sink_flush.
+ */
+int cm_sink_write(struct cm_sink *s, const char *p, size_t n, struct cm_err *err);
+
 
 /* Flushes, closes (checking close), frees. Returns 0 or CM_FAIL. */
 int cm_sink_close(struct cm_sink *s, struct cm_err *err);
