@@ -683,8 +683,14 @@ void cm_phone_memo_free(struct cm_phone_memo *m)
 
 void cm_phone_memo_prefetch(const struct cm_phone_memo *m, const char *v, size_t n)
 {
-	if (m && n <= MEMO_RAW_MAX)
-		__builtin_prefetch(&m->slot[(XXH3_64bits_withSeed(v, n, m->seed) | 1) & m->mask]);
+	const char *e;
+
+	if (!m || n > MEMO_RAW_MAX)
+		return;
+	e = (const char *)&m->slot[(XXH3_64bits_withSeed(v, n, m->seed) | 1) & m->mask];
+	/* a slot is not a line: its first and last bytes may lie in two */
+	__builtin_prefetch(e);
+	__builtin_prefetch(e + sizeof *m->slot - 1);
 }
 
 enum cm_phone_class cm_phone_normalize_memo(struct cm_phone_memo *m,
