@@ -183,17 +183,19 @@ uint64_t cm_field_memo_prefetch(const struct cm_field_memo *m, const struct cm_a
 int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
 			struct cm_action_ctx *c, const char *v, size_t n, struct cm_buf *out)
 {
-	return cm_field_memo_apply_h(m, a, c, v, n, 0, out);
+	return cm_field_memo_apply_h(m, a, c, v, n, 0, out, NULL);
 }
 
 int cm_field_memo_apply_h(struct cm_field_memo *m, const struct cm_action *a,
 			  struct cm_action_ctx *c, const char *v, size_t n, uint64_t h,
-			  struct cm_buf *out)
+			  struct cm_buf *out, int *hit)
 {
 	struct fm_slot *e;
 	size_t start = out->n, on, was, now;
 	int row = c->nrow > 0, rc;
 
+	if (hit)
+		*hit = 0;
 	if (!m || n > FM_V_MAX)
 		return cm_action_apply(a, c, v, n, out);
 	if (!h)
@@ -205,6 +207,8 @@ int cm_field_memo_apply_h(struct cm_field_memo *m, const struct cm_action *a,
 	if (e->tag == h && e->a == a && e->epoch == c->epoch && e->row == row && e->vn == n &&
 	    memcmp(e->d, v, n) == 0 && same_answers(e, c)) {
 		e->hot = 1;
+		if (hit)
+			*hit = 1;
 		cm_buf_add(out, e->d + e->vn + e->pn, e->on);
 		return out->oom ? CM_FAIL : e->rc;
 	}

@@ -160,6 +160,7 @@ void cm_plan_out_deinit(struct cm_plan_out *o)
 	free(o->tag);
 	free(o->pre[0].tag);
 	free(o->pre[1].tag);
+	free(o->gate);
 	cm_phone_memo_free(o->pm);
 	cm_field_memo_free(o->fm);
 	memset(o, 0, sizeof *o);
@@ -373,6 +374,43 @@ static void prefetch_phones(const struct cm_plan *p, const struct cm_record *rec
 		cm_phone_memo_prefetch(o->pm, rec->f[p->phone[i]].p, rec->f[p->phone[i]].n);
 }
 
+/*
+ * The memo gate: a field whose values the memos answered fewer than 1 in
+ * CM_GATE_RARE times over CM_GATE_WINDOW lookups skips them for the next
+ * CM_GATE_SKIP values, then is measured again. Real traffic's numbers
+ * repeat (a Zipf tail: half of them answered); call ids and tags never do.
+ */
+#define CM_GATE_WINDOW 4096
+#define CM_GATE_RARE 32
+#define CM_GATE_SKIP (64 * CM_GATE_WINDOW)
+
+/* 1 when memoized field k skips the memos for its next value (counted). */
+static int gate_skips(struct cm_plan_out *o, size_t k)
+{
+	if (k >= o->ngate || !o->gate[k].skip)
+		return 0;
+	o->gate[k].skip--;
+	return 1;
+}
+
+/* Counts a lookup of memoized field k; closes the window when it is full. */
+static void gate_count(struct cm_plan_out *o, size_t k, int hit)
+{
+	struct cm_memo_gate *g;
+
+	if (k >= o->ngate)
+		return;
+	g = &o->gate[k];
+	g->seen++;
+	g->hits += (uint32_t)hit;
+	if (g->seen < CM_GATE_WINDOW)
+		return;
+	if (g->hits * CM_GATE_RARE < g->seen)
+		g->skip = CM_GATE_SKIP;
+	g->seen = 0;
+	g->hits = 0;
+}
+
 /* Starts loading the record's field memo entries; tag[k] for p->memo[k] (0: not memoized). */
 static void prefetch_fields(const struct cm_plan *p, const struct cm_record *rec,
 			    const struct cm_plan_out *o, uint64_t epoch, uint64_t *tag)
@@ -383,7 +421,7 @@ static void prefetch_fields(const struct cm_plan *p, const struct cm_record *rec
 		size_t in = p->out[p->memo[k]];
 		unsigned char t = rec->type ? rec->type[in] : CM_VT_STR;
 
-		tag[k] = t == CM_VT_STR || t == CM_VT_NUM
+		tag[k] = (t == CM_VT_STR || t == CM_VT_NUM) && !(k < o->ngate && o->gate[k].skip)
 				 ? cm_field_memo_prefetch(o->fm, p->act[in], epoch, rec->f[in].p,
 							  rec->f[in].n)
 				 : 0;
@@ -486,6 +524,9 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 		o->memos_tried = 1;
 		o->pm = cm_phone_memo_new(PHONE_MEMO_SLOTS);
 		o->fm = cm_field_memo_new(FIELD_MEMO_SLOTS);
+		/* without it (memory short) every field keeps using the memos */
+		o->gate = calloc(p->nmemo ? p->nmemo : 1, sizeof *o->gate);
+		o->ngate = o->gate ? p->nmemo : 0;
 	}
 	c.ps = ps;
 	c.np = &p->rules->numbering;
@@ -554,9 +595,19 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 		} else {
 			while (k < p->nmemo && p->memo[k] < i)
 				k++;
-			rc = k < p->nmemo && p->memo[k] == i
-				     ? cm_field_memo_apply_h(o->fm, a, &c, v.p, v.n, tag[k], &o->scratch)
-				     : cm_action_apply(a, &c, v.p, v.n, &o->scratch);
+			if (k < p->nmemo && p->memo[k] == i && gate_skips(o, k)) {
+				cm_pseudo_cache_bypass(ps, 1);
+				rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
+				cm_pseudo_cache_bypass(ps, 0);
+			} else if (k < p->nmemo && p->memo[k] == i) {
+				int hit;
+
+				rc = cm_field_memo_apply_h(o->fm, a, &c, v.p, v.n, tag[k], &o->scratch,
+							   &hit);
+				gate_count(o, k, hit);
+			} else {
+				rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
+			}
 			if (t == CM_VT_NUM && rc == 0 &&
 			    json_number(o->scratch.p + start, o->scratch.n - start))
 				o->ot[i] = CM_OT_JSON;

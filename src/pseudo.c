@@ -122,6 +122,7 @@ struct cm_pseudo {
 	unsigned cpan_next;
 	int cpan_fixed;
 	size_t cache_entries;
+	int bypass; /* cm_pseudo_cache_bypass */
 };
 
 const char *cm_kind_name(enum cm_kind k)
@@ -431,6 +432,12 @@ static inline void prefetch_set(const struct memo_set *set)
 		__builtin_prefetch(&set->e[w]);
 }
 
+void cm_pseudo_cache_bypass(struct cm_pseudo *ps, int on)
+{
+	if (ps)
+		ps->bypass = on;
+}
+
 void cm_pseudo_prefetch(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
 			const char *v, size_t n)
 {
@@ -448,6 +455,8 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 
 	if (k >= CM_KIND__COUNT)
 		return CM_FAIL;
+	if (ps->bypass)
+		return compute(ps, k, epoch, v, n, out);
 	if (!ps->sets || n > CM_CACHE_VALUE_MAX) {
 		bump(&ps->st.misses);
 		return compute(ps, k, epoch, v, n, out);

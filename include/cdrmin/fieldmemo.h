@@ -56,9 +56,12 @@ int cm_field_memo_apply(struct cm_field_memo *m, const struct cm_action *a,
 uint64_t cm_field_memo_prefetch(const struct cm_field_memo *m, const struct cm_action *a,
 				uint64_t epoch, const char *v, size_t n);
 
-/* cm_field_memo_apply with the tag cm_field_memo_prefetch returned (0: computed here). */
+/*
+ * cm_field_memo_apply with the tag cm_field_memo_prefetch returned (0:
+ * computed here); *hit (when not NULL) says whether the memo answered.
+ */
 int cm_field_memo_apply_h(struct cm_field_memo *m, const struct cm_action *a,
 			  struct cm_action_ctx *c, const char *v, size_t n, uint64_t h,
-			  struct cm_buf *out);
+			  struct cm_buf *out, int *hit);
 
 #endif

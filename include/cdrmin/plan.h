@@ -106,6 +106,18 @@ struct cm_plan_out {
 	unsigned pre_next;
 	uint64_t *tag; /* the tags of the record being applied */
 	size_t tagcap;
+	/*
+	 * Per memoized field (p->memo): how often the memos answered in the
+	 * current window of lookups, and how many values still skip them.
+	 * A field whose values do not repeat (call ids, tags) gains nothing
+	 * from the memos and evicts what others would find there; its values
+	 * skip the field memo and the pseudonym cache for a while, then are
+	 * tried again (see CM_GATE_WINDOW in plan.c). The output is the same.
+	 */
+	struct cm_memo_gate {
+		uint32_t seen, hits, skip;
+	} *gate;
+	size_t ngate;
 };
 
 void cm_plan_out_init(struct cm_plan_out *o);

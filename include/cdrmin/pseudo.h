@@ -89,6 +89,14 @@ struct cm_pseudo *cm_pseudo_new_schedule(const struct cm_key_schedule *s,
 void cm_pseudo_free(struct cm_pseudo *ps);
 
 /*
+ * While on (not 0), digests are computed without looking in the cache or
+ * filling it, and are not counted as lookups: for values that do not repeat
+ * (call ids, tags), where a lookup always misses and its entry only evicts
+ * one that would have been hit. NULL does nothing.
+ */
+void cm_pseudo_cache_bypass(struct cm_pseudo *ps, int on);
+
+/*
  * Starts loading the cache set cm_pseudo_digest(ps, kind, epoch, v, n, .)
  * will look at (nothing without a cache, or for a value it does not cache).
  */
