@@ -376,13 +376,16 @@ static void prefetch_phones(const struct cm_plan *p, const struct cm_record *rec
 
 /*
  * The memo gate: a field whose values the memos answered fewer than 1 in
- * CM_GATE_RARE times over CM_GATE_WINDOW lookups skips them for the next
- * CM_GATE_SKIP values, then is measured again. Real traffic's numbers
- * repeat (a Zipf tail: half of them answered); call ids and tags never do.
+ * CM_GATE_RARE times over CM_GATE_WINDOW lookups skips them for its next
+ * CM_GATE_WINDOW values, then is measured again; each window in a row that
+ * finds it so doubles the skip, up to 2^CM_GATE_LEVELS windows. Real
+ * traffic's numbers repeat (a Zipf tail: half of them answered); call ids
+ * and tags never do. Values that repeat only from further away than a
+ * window (a test pattern) cost a skip or two before their window finds them.
  */
 #define CM_GATE_WINDOW 4096
 #define CM_GATE_RARE 32
-#define CM_GATE_SKIP (64 * CM_GATE_WINDOW)
+#define CM_GATE_LEVELS 6
 
 /* 1 when memoized field k skips the memos for its next value (counted). */
 static int gate_skips(struct cm_plan_out *o, size_t k)
@@ -405,8 +408,13 @@ static void gate_count(struct cm_plan_out *o, size_t k, int hit)
 	g->hits += (uint32_t)hit;
 	if (g->seen < CM_GATE_WINDOW)
 		return;
-	if (g->hits * CM_GATE_RARE < g->seen)
-		g->skip = CM_GATE_SKIP;
+	if (g->hits * CM_GATE_RARE < g->seen) {
+		g->skip = (uint32_t)CM_GATE_WINDOW << g->level;
+		if (g->level < CM_GATE_LEVELS)
+			g->level++;
+	} else {
+		g->level = 0;
+	}
 	g->seen = 0;
 	g->hits = 0;
 }

@@ -377,7 +377,10 @@ check "stats-json: counts as --stats" [ "$(json_get "$SJ" '"read=%d written=%d r
 check "stats-json: bytes in (decompressed)" [ "$(json_get "$SJ" 'd["bytes_in"]')" -eq "$(head -n 20001 "$TMP/big.csv" | wc -c)" ]
 check "stats-json: file bytes in and total (compressed)" \
 	[ "$(json_get "$SJ" '"%d %d" % (d["file_bytes_in"], d["file_bytes_total"])')" = "$(wc -c <"$TMP/big.zst") $(wc -c <"$TMP/big.zst")" ]
-check "stats-json: cache hit rate" [ "$(json_get "$SJ" '0 < d["pseudonym_cache"]["hit_rate"] <= 1 and d["pseudonym_cache"]["lookups"] > 0')" = True ]
+# The cache's numbers agree: hits of lookups, the rate their quotient (the
+# callee column's values come back only 10,000 records on, past the memo
+# gate's window: few of them reach the cache as hits).
+check "stats-json: cache lookups, hits, hit rate" [ "$(json_get "$SJ" '(lambda c: 0 <= c["hits"] <= c["lookups"] and c["lookups"] > 0 and abs(c["hit_rate"] - c["hits"] / c["lookups"]) < 0.001)(d["pseudonym_cache"])')" = True ]
 check "stats-json: records/s, elapsed, exit code" [ "$(json_get "$SJ" 'd["records_per_s"] > 0 and d["elapsed_s"] > 0 and d["exit_code"] == 0')" = True ]
 check "stats-json: rejects by reason" [ "$(json_get "$SJ" 'sorted(d["rejected_by_reason"]) == sorted(["columns", "quote", "nul", "too-long", "value", "epoch", "header", "truncated", "json", "syntax", "duplicate", "sip"])')" = True ]
 check "stats-json: no temporary file left" [ "$(ls -A "$TMP/mon")" = stats.json ]

@@ -112,10 +112,11 @@ struct cm_plan_out {
 	 * A field whose values do not repeat (call ids, tags) gains nothing
 	 * from the memos and evicts what others would find there; its values
 	 * skip the field memo and the pseudonym cache for a while, then are
-	 * tried again (see CM_GATE_WINDOW in plan.c). The output is the same.
+	 * tried again, the while doubling as long as they still do not repeat
+	 * (see CM_GATE_WINDOW in plan.c). The output is the same.
 	 */
 	struct cm_memo_gate {
-		uint32_t seen, hits, skip;
+		uint32_t seen, hits, skip, level;
 	} *gate;
 	size_t ngate;
 };
