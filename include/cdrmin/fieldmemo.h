@@ -8,7 +8,9 @@
  * the output of a value seen before without normalizing, hashing or
  * scanning it again. Output is the same bytes with the memo or without.
  *
- * Direct mapped, indexed with XXH3 (random seed) of the value; a hit needs
+ * Two ways (a slot and its neighbour), indexed with XXH3 (random seed) of
+ * the value under (action, epoch); an entry packs value, lookup log and
+ * output from its first cache line. A hit needs
  * the same action (by address), epoch, row-emptiness and exact bytes, and
  * for a scrub the same answers from this record's row. It holds
  * originals: its memory is kept out of core dumps, locked when the system
