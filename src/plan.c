@@ -197,7 +197,6 @@ static int out_reserve(struct cm_plan_out *o, size_t n)
 			return -1;
 		o->raw = raw;
 	}
-
 	o->cap = n;
 	return 0;
 }
@@ -519,6 +518,8 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	size_t i, k = 0;
 
 	*field = -1;
+	/* taken first, so that a filtered record leaves no prefetch behind */
+	pre = take_pre(o, rec);
 	if (!filters_pass(p, rec))
 		return CM_FILTERED;
 	if (out_reserve(o, p->nout ? p->nout : 1) != 0)
@@ -545,7 +546,6 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	c.dec = &o->dec;
 	c.row = NULL;
 	c.nrow = 0;
-	pre = take_pre(o, rec);
 	if (pre) {
 		c.epoch = pre->epoch;
 	} else if (p->epoch_field >= 0) {
