@@ -413,6 +413,27 @@ Test(plan, epoch_selects_tokens)
 	cr_expect_str_eq(outv(0), tok(CM_KIND_PHONE, 0, "+442079460123"));
 }
 
+/*
+ * cm_plan_prefetch costs only loads: a record prefetched and then filtered
+ * leaves nothing that a later record in the same storage, line and offset
+ * (a second file's, say) could take for its own, here its epoch.
+ */
+Test(plan, filtered_prefetch_leaves_nothing_behind)
+{
+	const uint64_t apr = cm_epoch_id(CM_EPOCH_MONTH, (2024 - 1970) * 12 + 3);
+
+	compile("caller,start,kind", "numbering country=44 trunk=0\ncaller phone pseudonym\n"
+		"start keep\nepoch month of start\nonly kind call\n* drop\n");
+	RECORD("+44 20 7946 0123", "2024-03-01 00:00:00", "call"); /* the memos are made */
+	cr_assert_eq(apply(), CM_WRITE);
+	RECORD("+44 20 7946 0123", "2024-03-02 00:00:00", "sms");
+	cm_plan_prefetch(&P, &rec, &O);
+	cr_assert_eq(apply(), CM_FILTERED);
+	RECORD("+44 20 7946 0123", "2024-04-01 00:00:00", "call");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(outv(0), tok(CM_KIND_PHONE, apr, "+442079460123"), "April's token");
+}
+
 Test(plan, value_reject)
 {
 	compile("a,ip,t", "a keep\nip ip truncate\nt time floor=hour\n* drop\n");
