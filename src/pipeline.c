@@ -1149,10 +1149,8 @@ ssize_t cm_pipeline_mem_feed(struct cm_pipeline *pl, const char *name, char *buf
 
 		if (pl->holding &&
 		    !(k > 0 && res.what == CM_CSV_RECORD && !pl->mem_header && !pl->mem_bad_header) &&
-		    release(pl, err) != 0) {
-			pl->holding = 0;
+		    release(pl, err) != 0)
 			return CM_FAIL;
-		}
 		if (k == CM_NEED_MORE || k == 0)
 			return (ssize_t)at;
 		if (k == CM_FAIL)
@@ -1180,10 +1178,8 @@ ssize_t cm_pipeline_mem_feed(struct cm_pipeline *pl, const char *name, char *buf
 		else if (res.what == CM_CSV_REJECT)
 			reject_at(pl, name, res.rec.line, res.rec.offset, res.reason, res.field, 0,
 				  res.col);
-		else if (take_record(pl, name, &res.rec, err) != 0) {
-			pl->holding = 0;
-			return CM_FAIL;
-		}
+		else if (take_record(pl, name, &res.rec, err) != 0)
+			return CM_FAIL; /* release() let the held record go first */
 	}
 }
 
