@@ -558,7 +558,7 @@ static void cache_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st)
 
 static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, double secs)
 {
-	struct cm_pseudo_stats pst = {0, 0};
+	struct cm_pseudo_stats pst = {0, 0, 0};
 	size_t i;
 
 	fprintf(stderr, "cdrmin: stats: read=%llu written=%llu rejected=%llu filtered=%llu\n",

@@ -391,7 +391,8 @@ static int gate_skips(struct cm_plan_out *o, size_t k)
 {
 	if (k >= o->ngate || !o->gate[k].skip)
 		return 0;
-	o->gate[k].skip--;
+	if (--o->gate[k].skip == 0)
+		o->skipping--;
 	return 1;
 }
 
@@ -408,7 +409,9 @@ static void gate_count(struct cm_plan_out *o, size_t k, int hit)
 	if (g->seen < CM_GATE_WINDOW)
 		return;
 	if (g->hits * CM_GATE_RARE < g->seen) {
+		/* a field is measured only while it does not skip: skip was 0 */
 		g->skip = (uint32_t)CM_GATE_WINDOW << g->level;
+		o->skipping++;
 		if (g->level < CM_GATE_LEVELS)
 			g->level++;
 	} else {
@@ -416,6 +419,39 @@ static void gate_count(struct cm_plan_out *o, size_t k, int hit)
 	}
 	g->seen = 0;
 	g->hits = 0;
+}
+
+/*
+ * The digests of the fields that skip the memos this record, computed side
+ * by side (four BLAKE2b lanes) before the fields are filtered in turn, which
+ * then find them (cm_pseudo_ahead). Such fields hold values that never
+ * repeat, so each costs a hash: call ids and tags, three or four a record
+ * in SIP accounting. Only plain pseudonyms qualify, whose digest is of the
+ * field's bytes as they lie (kind generic, no URL decoding); a lone one is
+ * left to be hashed when its turn comes.
+ */
+static void hash_ahead(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm_record *rec,
+		       const struct cm_plan_out *o, uint64_t epoch)
+{
+	struct cm_pseudo_ask ask[CM_PSEUDO_AHEAD_MAX];
+	size_t k, got = 0;
+
+	for (k = 0; k < o->ngate && got < CM_PSEUDO_AHEAD_MAX; k++) {
+		size_t in = p->out[p->memo[k]];
+		const struct cm_action *a = p->act[in];
+		unsigned char t = rec->type ? rec->type[in] : CM_VT_STR;
+
+		if (!o->gate[k].skip || a->type != CM_ACT_PSEUDONYM || a->kind != CM_KIND_GENERIC ||
+		    a->decode_url || (t != CM_VT_STR && t != CM_VT_NUM) || rec->f[in].n == 0)
+			continue;
+		ask[got].kind = CM_KIND_GENERIC;
+		ask[got].epoch = epoch;
+		ask[got].v = rec->f[in].p;
+		ask[got].n = rec->f[in].n;
+		got++;
+	}
+	if (got >= 2)
+		cm_pseudo_ahead(ps, ask, got);
 }
 
 /* Starts loading the record's field memo entries; tag[k] for p->memo[k] (0: not memoized). */
@@ -516,6 +552,7 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	struct cm_plan_pre *pre;
 	uint64_t *tag;
 	size_t i, k = 0;
+	int ret = CM_WRITE;
 
 	*field = -1;
 	/* taken first, so that a filtered record leaves no prefetch behind */
@@ -571,6 +608,8 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	}
 	if (row_numbers(p, rec, o, &c) != 0)
 		return CM_FAIL;
+	if (ps && o->skipping >= 2)
+		hash_ahead(p, ps, rec, o, c.epoch);
 	cm_buf_reset(&o->scratch);
 	for (i = 0; i < p->nout; i++) {
 		size_t in = p->out[i];
@@ -620,18 +659,23 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 			    json_number(o->scratch.p + start, o->scratch.n - start))
 				o->ot[i] = CM_OT_JSON;
 		}
-		if (rc == CM_FAIL || o->scratch.oom)
-			return CM_FAIL;
+		if (rc == CM_FAIL || o->scratch.oom) {
+			ret = CM_FAIL;
+			goto done;
+		}
 		if (rc != 0) {
 			*reason = CM_REJ_VALUE;
 			*field = (long)in;
-			return CM_REJECTED;
+			ret = CM_REJECTED;
+			goto done;
 		}
 		o->src[i] = NULL;
 		o->off[i] = start;
 		o->len[i] = o->scratch.n - start;
 	}
-	return CM_WRITE;
+done:
+	cm_pseudo_ahead_done(ps); /* the digests named this record's bytes */
+	return ret;
 }
 
 static void pad(struct cm_buf *out, size_t have, size_t width)

@@ -123,6 +123,15 @@ struct cm_pseudo {
 	int cpan_fixed;
 	size_t cache_entries;
 	int bypass; /* cm_pseudo_cache_bypass */
+	/* cm_pseudo_ahead: digests computed ahead, found by their value's address */
+	struct ahead {
+		const char *v;
+		size_t n;
+		uint64_t epoch;
+		unsigned kind;
+		unsigned char d[CM_DIGEST_BYTES];
+	} ahead[CM_PSEUDO_AHEAD_MAX];
+	unsigned nahead;
 };
 
 const char *cm_kind_name(enum cm_kind k)
@@ -445,6 +454,70 @@ void cm_pseudo_prefetch(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t 
 		prefetch_set(&ps->sets[memo_hash(ps, (unsigned)kind, epoch, v, n) & ps->set_mask]);
 }
 
+void cm_pseudo_ahead(struct cm_pseudo *ps, const struct cm_pseudo_ask *ask, size_t k)
+{
+	const struct cm_blake2b_keyed *kd[CM_PSEUDO_AHEAD_MAX];
+	const unsigned char *m[CM_PSEUDO_AHEAD_MAX];
+	unsigned char d[CM_PSEUDO_AHEAD_MAX][CM_DIGEST_BYTES];
+	size_t n[CM_PSEUDO_AHEAD_MAX], i;
+	unsigned got = 0;
+
+	cm_pseudo_ahead_done(ps);
+	for (i = 0; i < k && got < CM_PSEUDO_AHEAD_MAX; i++) {
+		/*
+		 * Fewer than STATE_SLOTS asks: a state found here is among the
+		 * most recent, never the next one's LRU victim, so it stays put.
+		 */
+		const struct cm_blake2b_keyed *s = (unsigned)ask[i].kind < CM_KIND__COUNT
+							   ? keyed_state(ps, (unsigned)ask[i].kind,
+									 ask[i].epoch)
+							   : NULL;
+
+		if (!s)
+			continue;
+		kd[got] = s;
+		m[got] = (const unsigned char *)ask[i].v;
+		n[got] = ask[i].n;
+		ps->ahead[got].v = ask[i].v;
+		ps->ahead[got].n = ask[i].n;
+		ps->ahead[got].epoch = ask[i].epoch;
+		ps->ahead[got].kind = (unsigned)ask[i].kind;
+		got++;
+	}
+	_Static_assert(CM_PSEUDO_AHEAD_MAX < STATE_SLOTS, "asks keep their states");
+	cm_blake2b_keyed_hash_many(kd, m, n, got, d);
+	for (i = 0; i < got; i++)
+		memcpy(ps->ahead[i].d, d[i], CM_DIGEST_BYTES);
+	sodium_memzero(d, sizeof d);
+	ps->nahead = got;
+}
+
+void cm_pseudo_ahead_done(struct cm_pseudo *ps)
+{
+	if (!ps || !ps->nahead)
+		return;
+	sodium_memzero(ps->ahead, sizeof ps->ahead);
+	ps->nahead = 0;
+}
+
+/* The digest kept ahead for exactly this value (address, length, kind, epoch): 1, or 0. */
+static int take_ahead(struct cm_pseudo *ps, unsigned k, uint64_t epoch, const char *v,
+		      size_t n, unsigned char out[CM_DIGEST_BYTES])
+{
+	unsigned i;
+
+	for (i = 0; i < ps->nahead; i++) {
+		const struct ahead *a = &ps->ahead[i];
+
+		if (a->v == v && a->n == n && a->kind == k && a->epoch == epoch) {
+			memcpy(out, a->d, CM_DIGEST_BYTES);
+			bump(&ps->st.ahead);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
 		     size_t n, unsigned char out[CM_DIGEST_BYTES])
 {
@@ -456,7 +529,7 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 	if (k >= CM_KIND__COUNT)
 		return CM_FAIL;
 	if (ps->bypass)
-		return compute(ps, k, epoch, v, n, out);
+		return take_ahead(ps, k, epoch, v, n, out) ? 0 : compute(ps, k, epoch, v, n, out);
 	if (!ps->sets || n > CM_CACHE_VALUE_MAX) {
 		bump(&ps->st.misses);
 		return compute(ps, k, epoch, v, n, out);
@@ -645,6 +718,7 @@ void cm_pseudo_get_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st)
 {
 	st->hits = __atomic_load_n(&ps->st.hits, __ATOMIC_RELAXED);
 	st->misses = __atomic_load_n(&ps->st.misses, __ATOMIC_RELAXED);
+	st->ahead = __atomic_load_n(&ps->st.ahead, __ATOMIC_RELAXED);
 }
 
 int cm_pseudo_set_cryptopan_key(struct cm_pseudo *ps, const unsigned char key[32])

@@ -837,3 +837,106 @@ Test(pseudo, schedule_dates_must_start_an_epoch)
 	expect_schedule_refused(&s, CM_EPOCH_MONTH, "no key serves the records before 2027-01-01", NULL);
 	sched_cleanup(&s);
 }
+
+/* ------------------------------------------------------ digests ahead */
+
+/* The digest of v[0..n) from ps while its cache is bypassed (where digests kept ahead are taken). */
+static void bypassed(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
+		     size_t n, unsigned char d[CM_DIGEST_BYTES])
+{
+	cm_pseudo_cache_bypass(ps, 1);
+	cr_assert_eq(cm_pseudo_digest(ps, kind, epoch, v, n, d), 0);
+	cm_pseudo_cache_bypass(ps, 0);
+}
+
+/*
+ * Six values of two kinds and two epochs, lengths 1 to 150 (four take the
+ * lanes, one is over a block, one is left alone after them): each digest
+ * taken ahead is the one an engine that never looked ahead computes.
+ */
+Test(pseudo, ahead_digests_are_the_computed_ones)
+{
+	static char longv[150];
+	struct cm_pseudo *a = engine(&key0, 64), *b = engine(&key0, 0);
+	uint64_t e1 = cm_epoch_id(CM_EPOCH_MONTH, 650), e2 = cm_epoch_id(CM_EPOCH_MONTH, 651);
+	struct cm_pseudo_ask ask[6] = {
+		{ CM_KIND_GENERIC, e1, "0-d87226d1@198.51.100.206", 25 },
+		{ CM_KIND_GENERIC, e1, "b9ed4a21", 8 },
+		{ CM_KIND_PHONE, e1, "+442079460123", 13 },
+		{ CM_KIND_GENERIC, e2, "b9ed4a21", 8 },
+		{ CM_KIND_GENERIC, e2, longv, sizeof longv },
+		{ CM_KIND_EMAIL, e2, "x", 1 },
+	};
+	unsigned char got[CM_DIGEST_BYTES], want[CM_DIGEST_BYTES];
+	struct cm_pseudo_stats st;
+	size_t i;
+
+	memset(longv, 'q', sizeof longv);
+	cm_pseudo_ahead(a, ask, 6);
+	for (i = 0; i < 6; i++) {
+		bypassed(a, ask[i].kind, ask[i].epoch, ask[i].v, ask[i].n, got);
+		cr_assert_eq(cm_pseudo_digest(b, ask[i].kind, ask[i].epoch, ask[i].v, ask[i].n, want), 0);
+		cr_assert_arr_eq(got, want, sizeof got, "ask %zu", i);
+	}
+	cm_pseudo_get_stats(a, &st);
+	cr_expect_eq(st.ahead, 6, "%llu of 6 taken from ahead", (unsigned long long)st.ahead);
+	cr_expect_eq(st.hits + st.misses, 0, "bypassed: no cache lookups");
+
+	/* The same address with another length, kind or epoch is not the same value. */
+	bypassed(a, CM_KIND_GENERIC, e1, ask[0].v, 24, got);
+	cr_assert_eq(cm_pseudo_digest(b, CM_KIND_GENERIC, e1, ask[0].v, 24, want), 0);
+	cr_expect_arr_eq(got, want, sizeof got);
+	bypassed(a, CM_KIND_IMSI, e1, ask[1].v, 8, got);
+	cr_assert_eq(cm_pseudo_digest(b, CM_KIND_IMSI, e1, ask[1].v, 8, want), 0);
+	cr_expect_arr_eq(got, want, sizeof got);
+	bypassed(a, CM_KIND_PHONE, e2, ask[2].v, 13, got);
+	cr_assert_eq(cm_pseudo_digest(b, CM_KIND_PHONE, e2, ask[2].v, 13, want), 0);
+	cr_expect_arr_eq(got, want, sizeof got);
+	cm_pseudo_get_stats(a, &st);
+	cr_expect_eq(st.ahead, 6, "none of those came from ahead");
+	cm_pseudo_free(a);
+	cm_pseudo_free(b);
+}
+
+/*
+ * Digests ahead are found by address: once done, new bytes at the same
+ * address are hashed, not answered with the old value's digest. Without the
+ * cache bypassed they are not looked at either (the cache is).
+ */
+Test(pseudo, ahead_done_forgets_and_only_bypass_looks)
+{
+	struct cm_pseudo *a = engine(&key0, 64), *b = engine(&key0, 0);
+	char v[16] = "call-1@a", w[16] = "call-9@a";
+	struct cm_pseudo_ask ask[2] = { { CM_KIND_GENERIC, 0, v, 8 }, { CM_KIND_GENERIC, 0, w, 8 } };
+	unsigned char got[CM_DIGEST_BYTES], want[CM_DIGEST_BYTES];
+	struct cm_pseudo_stats st;
+
+	cm_pseudo_ahead(a, ask, 2);
+	cm_pseudo_ahead_done(a);
+	memcpy(v, "call-2@a", 8);
+	bypassed(a, CM_KIND_GENERIC, 0, v, 8, got);
+	cr_assert_eq(cm_pseudo_digest(b, CM_KIND_GENERIC, 0, "call-2@a", 8, want), 0);
+	cr_expect_arr_eq(got, want, sizeof got, "the old value's digest after done");
+
+	/* a new batch replaces the last one */
+	cm_pseudo_ahead(a, ask, 2);
+	memcpy(v, "call-3@a", 8);
+	cm_pseudo_ahead(a, ask + 1, 1); /* a lone ask: replaces, and is kept */
+	bypassed(a, CM_KIND_GENERIC, 0, v, 8, got);
+	cr_assert_eq(cm_pseudo_digest(b, CM_KIND_GENERIC, 0, "call-3@a", 8, want), 0);
+	cr_expect_arr_eq(got, want, sizeof got, "the replaced batch's digest");
+
+	cm_pseudo_get_stats(a, &st);
+	cr_expect_eq(st.ahead, 0);
+	cr_assert_eq(cm_pseudo_digest(a, CM_KIND_GENERIC, 0, w, 8, got), 0);
+	cm_pseudo_get_stats(a, &st);
+	cr_expect_eq(st.ahead, 0, "not bypassed: the cache answers");
+	cr_expect_eq(st.hits + st.misses, 1);
+	bypassed(a, CM_KIND_GENERIC, 0, w, 8, got);
+	cm_pseudo_get_stats(a, &st);
+	cr_expect_eq(st.ahead, 1);
+	cr_assert_eq(cm_pseudo_digest(b, CM_KIND_GENERIC, 0, w, 8, want), 0);
+	cr_expect_arr_eq(got, want, sizeof got);
+	cm_pseudo_free(a);
+	cm_pseudo_free(b);
+}

@@ -119,6 +119,7 @@ struct cm_plan_out {
 		uint32_t seen, hits, skip, level;
 	} *gate;
 	size_t ngate;
+	size_t skipping; /* fields of gate whose skip is not 0 */
 };
 
 void cm_plan_out_init(struct cm_plan_out *o);

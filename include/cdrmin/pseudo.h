@@ -63,6 +63,7 @@ struct cm_pseudo;
 
 struct cm_pseudo_stats {
 	uint64_t hits, misses;
+	uint64_t ahead; /* digests taken from cm_pseudo_ahead (not cache lookups) */
 };
 
 /*
@@ -95,6 +96,32 @@ void cm_pseudo_free(struct cm_pseudo *ps);
  * one that would have been hit. NULL does nothing.
  */
 void cm_pseudo_cache_bypass(struct cm_pseudo *ps, int on);
+
+/* A digest asked for ahead: the value of kind at epoch, v[0..n). */
+struct cm_pseudo_ask {
+	enum cm_kind kind;
+	uint64_t epoch;
+	const char *v;
+	size_t n;
+};
+
+/* The most digests cm_pseudo_ahead keeps at once. */
+#define CM_PSEUDO_AHEAD_MAX 8
+
+/*
+ * Computes the digests of ask[0..k) side by side (four BLAKE2b lanes at
+ * once where the CPU has AVX2) and keeps them until cm_pseudo_ahead_done,
+ * replacing those kept before. A digest taken while the cache is bypassed
+ * (and only then) is looked for among them first, by the value's address
+ * and length, kind and epoch: the caller keeps each v[0..n) unchanged and
+ * in place until cm_pseudo_ahead_done. The values are not copied: nothing
+ * of them stays here. Asks past CM_PSEUDO_AHEAD_MAX, or whose epoch no key
+ * serves, are left out (their digests are computed when asked, as before).
+ */
+void cm_pseudo_ahead(struct cm_pseudo *ps, const struct cm_pseudo_ask *ask, size_t k);
+
+/* Forgets the digests cm_pseudo_ahead kept. NULL does nothing. */
+void cm_pseudo_ahead_done(struct cm_pseudo *ps);
 
 /*
  * Starts loading the cache set cm_pseudo_digest(ps, kind, epoch, v, n, .)
