@@ -20,6 +20,7 @@ CASES="asterisk freeswitch kamailio-json kannel sip"
 SMALL_MB=$((BENCH_MB / 10))
 [ "$SMALL_MB" -ge 1 ] || SMALL_MB=1
 TSV="$BENCH_DIR/results.tsv"
+PAIRS="$BENCH_DIR/pairs.tsv"
 KEY="$BENCH_DIR/bench.key"
 AWK=$(command -v awk)
 AWK_NAME=$(basename "$(readlink -f "$AWK")")
@@ -27,6 +28,7 @@ AWK_NAME=$(basename "$(readlink -f "$AWK")")
 mkdir -p "$BENCH_DIR" "$BENCH_OUT"
 [ -f "$KEY" ] || "$CDRMIN" keygen "$KEY" >/dev/null 2>&1
 : >"$TSV"
+: >"$PAIRS"
 
 say() { echo "bench: $*" >&2; }
 
@@ -127,6 +129,35 @@ row() {
 		"$(meta "$F" bytes)" "$_s" "$_rss" "$_min" >>"$TSV"
 }
 
+# secs CMD...: one run of the cdrmin command CMD under the runner, its wall time.
+secs() {
+	if ! _line=$("$RUNNER" -n 1 -- "$@"); then
+		say "$C: $* failed ($_line)"
+		exit 1
+	fi
+	echo "$_line" | sed 's/.*median_s=\([0-9.]*\).*/\1/'
+}
+
+# pairs: for each thread count J above 1, BENCH_RUNS pairs of runs on $F,
+# -j 1 then -j J, back to back. A pair's two runs see the same load, so the
+# ratio of each pair is a fairer speed-up than the ratio of two medians
+# taken minutes apart on a busy machine (which the table rows are).
+pairs() {
+	for j in $JOBS; do
+		[ "$j" -gt 1 ] || continue
+		say "$C: -j 1 and -j $j in $BENCH_RUNS pairs"
+		_k=0
+		while [ "$_k" -lt "$BENCH_RUNS" ]; do
+			# shellcheck disable=SC2046
+			_a=$(secs $(cdrmin_cmd "$C" "$F" -j 1))
+			# shellcheck disable=SC2046
+			_b=$(secs $(cdrmin_cmd "$C" "$F" -j "$j"))
+			printf '%s\t%s\t%s\t%s\n' "$C" "$j" "$_a" "$_b" >>"$PAIRS"
+			_k=$((_k + 1))
+		done
+	done
+}
+
 # programs: the rows of case $C on file $F.
 programs() {
 	# shellcheck disable=SC2046
@@ -198,6 +229,7 @@ for C in $CASES; do
 	HITS="$HITS $C=$(check "$C" "$F")"
 	MODE="time"
 	programs
+	[ "$C" = kannel ] || pairs
 done
 
 # Peak RSS as the input grows tenfold: the Asterisk case at BENCH_MB / 10.
@@ -285,6 +317,34 @@ END {
 	printf "| %.1f MB | %d | %.3f | %.0f | %.1f |\n", bs / 1e6, br, bt, br / (bt > 0 ? bt : 1e-6), b / 1024
 	printf "\nPeak RSS ratio %.2f for %.1f times the input.\n", b / s, bs / ss
 }' "$TSV" >>"$MD"
+"$AWK" -F'\t' '
+function median(a, n,   i, j, t) {
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{
+	k = $1 SUBSEP $2
+	if (!(k in n)) order[++nk] = k
+	i = ++n[k]
+	one[k, i] = $3; many[k, i] = $4; ratio[k, i] = $4 > 0 ? $3 / $4 : 0
+}
+END {
+	if (!nk) exit
+	print "\n## Threads, in pairs\n"
+	print "Each pair runs `-j 1` then `-j N` on the same file, back to back; the speed-up is the median of the"
+	print "pairs'"'"' ratios (a pair'"'"'s two runs see the same load), the range its lowest and highest.\n"
+	print "| case | N | pairs | `-j 1` median s | `-j N` median s | speed-up, median of pairs | range |"
+	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+	for (q = 1; q <= nk; q++) {
+		k = order[q]; split(k, kk, SUBSEP); m = n[k]
+		for (i = 1; i <= m; i++) { a[i] = one[k, i]; b[i] = many[k, i]; r[i] = ratio[k, i] }
+		lo = hi = r[1]
+		for (i = 2; i <= m; i++) { if (r[i] < lo) lo = r[i]; if (r[i] > hi) hi = r[i] }
+		printf "| %s | %s | %d | %.3f | %.3f | %.2fx | %.2fx to %.2fx |\n", kk[1], kk[2], m, median(a, m),
+			median(b, m), median(r, m), lo, hi
+	}
+}' "$PAIRS" >>"$MD"
 say "wrote $MD"
 
 # --- throughput.png ---------------------------------------------------------------
