@@ -233,6 +233,14 @@ static void run_job(struct worker *w, struct job *j)
 			return;
 		}
 	}
+	/*
+	 * Room for the output at once (it is seldom longer than the input):
+	 * grown step by step, each chunk's buffer would be copied and faulted
+	 * in again at every doubling. Memory short, this fails the job as the
+	 * growth would have.
+	 */
+	if (w->sink.buf.cap < j->n + j->n / 4 && !w->sink.buf.oom)
+		(void)cm_buf_reserve(&w->sink.buf, j->n + j->n / 4);
 	k = cm_pipeline_mem_feed(w->pl, j->name, j->in, j->n, j->last && !j->stopped, &j->err);
 	if (k < 0) {
 		j->rc = CM_FAIL;
@@ -448,11 +456,17 @@ static int next_slot(struct par *p, struct job **jp, struct cm_err *err)
 	}
 }
 
-/* A copy of b[0..n) as j's input (a slot's buffer is reused; an old one is wiped). */
+/*
+ * A copy of b[0..n) as j's input (a slot's buffer is reused; an old one is
+ * wiped). Chunks end at the last line feed read, so their sizes jitter by a
+ * line: a buffer grown by a quarter more than asked is not grown again for
+ * every chunk a few bytes longer than the last, each time on fresh pages.
+ */
 static int fill_slot(struct job *j, const char *b, size_t n, struct cm_err *err)
 {
 	if (j->cap < n || !j->in) {
-		char *nb = malloc(n ? n : 1); /* an empty last chunk still has a buffer */
+		size_t cap = n + n / 4 + 1; /* an empty last chunk still has a buffer */
+		char *nb = malloc(cap);
 
 		if (!nb)
 			return cm_err_set(err, CM_E_NOMEM, "out of memory");
@@ -461,7 +475,7 @@ static int fill_slot(struct job *j, const char *b, size_t n, struct cm_err *err)
 			free(j->in);
 		}
 		j->in = nb;
-		j->cap = n ? n : 1;
+		j->cap = cap;
 	}
 	if (n)
 		memcpy(j->in, b, n);
