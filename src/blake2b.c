@@ -260,12 +260,17 @@ __attribute__((target("avx2"))) static void hash_lanes(const struct cm_blake2b_k
 					     3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10);
 	const __m256i r16 = _mm256_setr_epi8(2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9,
 					     2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9);
-	uint64_t w[LANES][16], d[4][LANES];
-	__m256i v[16], m[16], h[4];
+	/* one struct, so that one call wipes it all */
+	struct {
+		__m256i v[16], m[16], h[4];
+		uint64_t w[LANES][16], d[4][LANES];
+	} s;
+	__m256i *v = s.v, *m = s.m, *h = s.h;
+	uint64_t(*w)[16] = s.w, (*d)[LANES] = s.d;
 	int i, j;
 
 	/* x86-64 is little-endian: a block's words are its bytes as they lie */
-	memset(w, 0, sizeof w);
+	memset(s.w, 0, sizeof s.w);
 	for (j = 0; j < LANES; j++)
 		memcpy(w[j], msg[j], n[j]);
 	for (i = 0; i < 16; i++)
@@ -306,11 +311,7 @@ __attribute__((target("avx2"))) static void hash_lanes(const struct cm_blake2b_k
 		for (i = 0; i < 4; i++)
 			memcpy(out[j] + 8 * i, &d[i][j], 8);
 	/* as compress: the work vector runs back to the key state; the words are the callers' values */
-	sodium_memzero(v, sizeof v);
-	sodium_memzero(h, sizeof h);
-	sodium_memzero(m, sizeof m);
-	sodium_memzero(w, sizeof w);
-	sodium_memzero(d, sizeof d);
+	sodium_memzero(&s, sizeof s);
 }
 
 static int have_lanes(void)
@@ -328,7 +329,7 @@ static int have_lanes(void)
 
 void cm_blake2b_keyed_hash_many(const struct cm_blake2b_keyed *const kd[],
 				const unsigned char *const m[], const size_t n[], size_t k,
-				unsigned char (*out)[CM_BLAKE2B_BYTES])
+				unsigned char *const out[])
 {
 	size_t i = 0;
 

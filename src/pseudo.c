@@ -458,7 +458,7 @@ void cm_pseudo_ahead(struct cm_pseudo *ps, const struct cm_pseudo_ask *ask, size
 {
 	const struct cm_blake2b_keyed *kd[CM_PSEUDO_AHEAD_MAX];
 	const unsigned char *m[CM_PSEUDO_AHEAD_MAX];
-	unsigned char d[CM_PSEUDO_AHEAD_MAX][CM_DIGEST_BYTES];
+	unsigned char *d[CM_PSEUDO_AHEAD_MAX];
 	size_t n[CM_PSEUDO_AHEAD_MAX], i;
 	unsigned got = 0;
 
@@ -482,13 +482,11 @@ void cm_pseudo_ahead(struct cm_pseudo *ps, const struct cm_pseudo_ask *ask, size
 		ps->ahead[got].n = ask[i].n;
 		ps->ahead[got].epoch = ask[i].epoch;
 		ps->ahead[got].kind = (unsigned)ask[i].kind;
+		d[got] = ps->ahead[got].d;
 		got++;
 	}
 	_Static_assert(CM_PSEUDO_AHEAD_MAX < STATE_SLOTS, "asks keep their states");
 	cm_blake2b_keyed_hash_many(kd, m, n, got, d);
-	for (i = 0; i < got; i++)
-		memcpy(ps->ahead[i].d, d[i], CM_DIGEST_BYTES);
-	sodium_memzero(d, sizeof d);
 	ps->nahead = got;
 }
 
@@ -496,7 +494,7 @@ void cm_pseudo_ahead_done(struct cm_pseudo *ps)
 {
 	if (!ps || !ps->nahead)
 		return;
-	sodium_memzero(ps->ahead, sizeof ps->ahead);
+	sodium_memzero(ps->ahead, ps->nahead * sizeof ps->ahead[0]); /* the rest is wiped already */
 	ps->nahead = 0;
 }
 

@@ -210,7 +210,11 @@ Test(blake2b, many_matches_libsodium_lane_by_lane)
 	static struct cm_blake2b_keyed kd[KEYS];
 	const struct cm_blake2b_keyed *kp[MAXK];
 	const unsigned char *mp[MAXK];
+	unsigned char *op[MAXK];
 	size_t n[MAXK], k, i, len, checked = 0;
+
+	for (i = 0; i < MAXK; i++)
+		op[i] = out[MAXK - 1 - i]; /* the digests land where out[] says, not in a row */
 
 	randombytes_buf_deterministic(keys, sizeof keys, seed);
 	seed[sizeof seed - 1] = 1;
@@ -225,10 +229,10 @@ Test(blake2b, many_matches_libsodium_lane_by_lane)
 				n[i] = (len + 37 * i) % (MAXLEN + 1); /* lanes of different lengths */
 			}
 			memset(out, 0, sizeof out);
-			cm_blake2b_keyed_hash_many(kp, mp, n, k, out);
+			cm_blake2b_keyed_hash_many(kp, mp, n, k, op);
 			for (i = 0; i < k; i++) {
 				ref(keys[(i + len) % KEYS], mp[i], n[i], want);
-				cr_assert_arr_eq(out[i], want, sizeof want, "batch of %zu, message %zu, length %zu",
+				cr_assert_arr_eq(op[i], want, sizeof want, "batch of %zu, message %zu, length %zu",
 						 k, i, n[i]);
 				checked++;
 			}
@@ -247,6 +251,7 @@ Test(blake2b, many_gives_the_known_answers)
 	struct cm_blake2b_keyed kd[2];
 	const struct cm_blake2b_keyed *kp[ROWS];
 	const unsigned char *mp[ROWS];
+	unsigned char *op[ROWS];
 	size_t n[ROWS], i;
 
 	for (i = 0; i < sizeof k; i++)
@@ -259,8 +264,9 @@ Test(blake2b, many_gives_the_known_answers)
 		kp[i] = &kd[kat[i].k2];
 		mp[i] = kat[i].text ? (const unsigned char *)kat[i].text : m;
 		n[i] = kat[i].len;
+		op[i] = out[i];
 	}
-	cm_blake2b_keyed_hash_many(kp, mp, n, ROWS, out);
+	cm_blake2b_keyed_hash_many(kp, mp, n, ROWS, op);
 	for (i = 0; i < ROWS; i++) {
 		sodium_bin2hex(hex, sizeof hex, out[i], sizeof out[i]);
 		cr_expect_str_eq(hex, kat[i].hex, "row %zu (length %zu)", i, kat[i].len);
