@@ -1,9 +1,12 @@
 /*
  * \summary: the rule plan: rules compiled against a schema, applied per record
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "cdrmin/fieldmemo.h"
 #include "cdrmin/generalize.h"
@@ -161,6 +164,11 @@ void cm_plan_out_deinit(struct cm_plan_out *o)
 	free(o->pre[0].tag);
 	free(o->pre[1].tag);
 	free(o->gate);
+	if (o->tl) {
+		sodium_memzero(o->tl, o->ntl * sizeof *o->tl); /* the record's times */
+		free(o->tl);
+	}
+	sodium_memzero(&o->el, sizeof o->el);
 	cm_phone_memo_free(o->pm);
 	cm_field_memo_free(o->fm);
 	memset(o, 0, sizeof *o);
@@ -486,6 +494,64 @@ static int tags_reserve(uint64_t **tag, size_t *cap, size_t n)
 	return 0;
 }
 
+/* cm_time_epoch_of of the epoch field's value t, or the last one's epoch when t is the same. */
+static int epoch_of(const struct cm_plan *p, struct cm_plan_out *o, struct cm_slice t, uint64_t *epoch)
+{
+	struct cm_epoch_last *e = &o->el;
+	unsigned unit = (unsigned)p->rules->epoch_unit + 1;
+
+	if (e->unit == unit && e->n == t.n && t.n && memcmp(e->in, t.p, t.n) == 0) {
+		*epoch = e->epoch;
+		return 0;
+	}
+	if (cm_time_epoch_of(t.p, t.n, p->rules->epoch_unit, epoch) != 0)
+		return -1;
+	if (t.n && t.n <= CM_TIME_LAST_MAX && unit <= UCHAR_MAX) {
+		memcpy(e->in, t.p, t.n);
+		e->n = (unsigned char)t.n;
+		e->unit = (unsigned char)unit;
+		e->epoch = *epoch;
+	}
+	return 0;
+}
+
+/*
+ * The CDR layout "YYYY-MM-DD HH:MM:SS" (19 bytes, or with a T) is floored
+ * by a fixed copy, in fewer instructions than a kept value's compare and
+ * copies; other layouts (epoch seconds, ISO 8601 with an offset) are
+ * parsed, and there the last value pays.
+ */
+#define CDR_TIME_LEN 19
+
+/*
+ * Output field i's floor of the time v (a time action's, v not empty, no
+ * URL decoding) appended to the scratch, copied when v is the field's last
+ * value; what is not a time goes to the action (its invalid= policy).
+ */
+static int floor_time(struct cm_plan_out *o, size_t i, const struct cm_action *a,
+		      const struct cm_action_ctx *c, struct cm_slice v)
+{
+	struct cm_time_last *t = i < o->ntl && v.n != CDR_TIME_LEN ? &o->tl[i] : NULL;
+	unsigned unit = (unsigned)a->unit + 1;
+	size_t start = o->scratch.n;
+
+	if (t && t->unit == unit && t->n == v.n && memcmp(t->in, v.p, v.n) == 0) {
+		cm_buf_add(&o->scratch, t->out, v.n); /* a floor keeps the value's length */
+		return o->scratch.oom ? CM_FAIL : 0;
+	}
+	if (cm_time_floor(v.p, v.n, a->unit, &o->scratch) != 0)
+		return cm_action_apply(a, c, v.p, v.n, &o->scratch);
+	if (o->scratch.oom)
+		return CM_FAIL;
+	if (t && v.n <= CM_TIME_LAST_MAX && o->scratch.n - start == v.n && unit <= UCHAR_MAX) {
+		memcpy(t->in, v.p, v.n);
+		memcpy(t->out, o->scratch.p + start, v.n);
+		t->n = (unsigned char)v.n;
+		t->unit = (unsigned char)unit;
+	}
+	return 0;
+}
+
 void cm_plan_prefetch(const struct cm_plan *p, const struct cm_record *rec, struct cm_plan_out *o)
 {
 	struct cm_plan_pre *pre = &o->pre[o->pre_next];
@@ -499,7 +565,7 @@ void cm_plan_prefetch(const struct cm_plan *p, const struct cm_record *rec, stru
 	if (p->epoch_field >= 0) {
 		struct cm_slice t = rec->f[p->epoch_field];
 
-		if (cm_time_epoch_of(t.p, t.n, p->rules->epoch_unit, &epoch) != 0)
+		if (epoch_of(p, o, t, &epoch) != 0)
 			return;
 	}
 	prefetch_phones(p, rec, o);
@@ -573,6 +639,9 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 		/* without it (memory short) every field keeps using the memos */
 		o->gate = calloc(p->nmemo ? p->nmemo : 1, sizeof *o->gate);
 		o->ngate = o->gate ? p->nmemo : 0;
+		/* without it (memory short) every time is floored each time */
+		o->tl = calloc(p->nout ? p->nout : 1, sizeof *o->tl);
+		o->ntl = o->tl ? p->nout : 0;
 	}
 	c.ps = ps;
 	c.np = &p->rules->numbering;
@@ -588,7 +657,7 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	} else if (p->epoch_field >= 0) {
 		struct cm_slice t = rec->f[p->epoch_field];
 
-		if (cm_time_epoch_of(t.p, t.n, p->rules->epoch_unit, &c.epoch) != 0) {
+		if (epoch_of(p, o, t, &c.epoch) != 0) {
 			*reason = CM_REJ_EPOCH;
 			*field = p->epoch_field;
 			return CM_REJECTED;
@@ -646,6 +715,8 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 				cm_pseudo_cache_bypass(ps, 1);
 				rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
 				cm_pseudo_cache_bypass(ps, 0);
+			} else if (a->type == CM_ACT_TIME && !a->decode_url && v.n) {
+				rc = floor_time(o, i, a, &c, v);
 			} else if (k < p->nmemo && p->memo[k] == i) {
 				int hit;
 

@@ -635,6 +635,77 @@ Test(plan, next_record_does_not_take_the_last_ones_digests)
 	cr_expect_str_eq(outv(0), tok(CM_KIND_GENERIC, 0, id), "the last record's digest was taken");
 }
 
+/*
+ * A time field's last value and its floor, and the epoch field's last value
+ * and its epoch, are kept: records in time order repeat them. What is kept
+ * answers only the same bytes in the same unit, also when the plan is
+ * compiled again with other units over the same working space (a CSV
+ * header that changes), and never a value that was not a time.
+ */
+Test(plan, last_time_and_epoch_answer_only_the_same_value_and_unit)
+{
+	const uint64_t mar = cm_epoch_id(CM_EPOCH_MONTH, (2024 - 1970) * 12 + 2);
+	const uint64_t day = cm_epoch_id(CM_EPOCH_DAY, 19783); /* 2024-03-01 */
+	int i;
+
+	compile("id,t", "id pseudonym\nt time floor=hour\nepoch month of t\n* drop\n");
+	for (i = 0; i < 3; i++) {
+		RECORD("c1", "1709253000"); /* 2024-03-01 00:30:00 UTC */
+		cr_assert_eq(apply(), CM_WRITE);
+		cr_expect_str_eq(outv(1), "1709251200", "pass %d", i);
+		cr_expect_str_eq(outv(0), tok(CM_KIND_GENERIC, mar, "c1"), "pass %d", i);
+	}
+	RECORD("c1", "1709253060"); /* same length, another minute */
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(outv(1), "1709251200");
+
+	/* the same working space, other units: the kept floor and epoch must not answer */
+	compile("id,t", "id pseudonym\nt time floor=minute\nepoch day of t\n* drop\n");
+	RECORD("c1", "1709253060");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(outv(1), "1709253060", "floored by the new unit");
+	cr_expect_str_eq(outv(0), tok(CM_KIND_GENERIC, day, "c1"), "the epoch of the new unit");
+
+	/* not a time: the action's policy, each time, and nothing kept for it */
+	compile("t", "t time floor=hour invalid=redact text=BAD\n* drop\n");
+	for (i = 0; i < 2; i++) {
+		RECORD("17092530x0");
+		cr_assert_eq(apply(), CM_WRITE);
+		cr_expect_str_eq(outv(0), "BAD", "pass %d", i);
+	}
+	RECORD("1709253000");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(outv(0), "1709251200");
+	RECORD("17092530x0");
+	cr_assert_eq(apply(), CM_WRITE);
+	cr_expect_str_eq(outv(0), "BAD", "after a good value of the same length");
+	/*
+	 * invalid=pseudonym: the token depends on the record's epoch, so the
+	 * same non-time in another month is another token (the value has a
+	 * token's length: a kept one would be copied back as it is)
+	 */
+	{
+		const char *bad = "abcdefghijklmnopqrstuvwxyz01234";
+		const uint64_t apr = cm_epoch_id(CM_EPOCH_MONTH, (2024 - 1970) * 12 + 3);
+
+		compile("e,t", "e keep\nt time floor=hour invalid=pseudonym\nepoch month of e\n* drop\n");
+		RECORD("2024-03-05 10:00:00", "abcdefghijklmnopqrstuvwxyz01234");
+		cr_assert_eq(apply(), CM_WRITE);
+		cr_assert_eq(strlen(outv(1)), strlen(bad));
+		cr_expect_str_eq(outv(1), tok(CM_KIND_GENERIC, mar, bad));
+		RECORD("2024-04-05 10:00:00", "abcdefghijklmnopqrstuvwxyz01234");
+		cr_assert_eq(apply(), CM_WRITE);
+		cr_expect_str_eq(outv(1), tok(CM_KIND_GENERIC, apr, bad), "March's token in April");
+		compile("t", "t time floor=hour\n* drop\n");
+	}
+	/* a long ISO time with an offset, kept and answered too */
+	for (i = 0; i < 2; i++) {
+		RECORD("2024-03-01T00:30:15.123456+01:00");
+		cr_assert_eq(apply(), CM_WRITE);
+		cr_expect_str_eq(outv(0), "2024-03-01T00:00:00.000000+01:00", "pass %d", i);
+	}
+}
+
 /* ------------------------------------------------------------- describe */
 
 Test(plan, describe_lists_every_input_field)

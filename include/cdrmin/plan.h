@@ -70,6 +70,9 @@ void cm_plan_deinit(struct cm_plan *p);
 /* The outcome of one record. */
 enum cm_verdict { CM_WRITE = 0, CM_FILTERED, CM_REJECTED };
 
+/* Times longer than this are floored each time (ISO 8601 with nanoseconds and an offset fits). */
+#define CM_TIME_LAST_MAX 40
+
 /*
  * Per-record working space of a plan run: the outputs of the protected
  * fields. Owned by the caller, reused across records.
@@ -120,6 +123,23 @@ struct cm_plan_out {
 	} *gate;
 	size_t ngate;
 	size_t skipping; /* fields of gate whose skip is not 0 */
+	/*
+	 * Records come in time order, many in the same second: the last value
+	 * of each output field that floors times (index: output field) and its
+	 * floor, and the last value of the epoch field and its epoch, each
+	 * with its unit (+ 1; 0: none). The same bytes in the same unit give
+	 * the same floor and epoch, so the next record with them copies them.
+	 */
+	struct cm_time_last {
+		unsigned char n, unit;
+		char in[CM_TIME_LAST_MAX], out[CM_TIME_LAST_MAX];
+	} *tl;
+	size_t ntl;
+	struct cm_epoch_last {
+		unsigned char n, unit;
+		char in[CM_TIME_LAST_MAX];
+		uint64_t epoch;
+	} el;
 };
 
 void cm_plan_out_init(struct cm_plan_out *o);
