@@ -155,6 +155,7 @@ void cm_plan_out_deinit(struct cm_plan_out *o)
 	cm_buf_deinit(&o->dec);
 	free(o->row);
 	free(o->rowoff);
+	free(o->rowh);
 	free(o->off);
 	free(o->len);
 	free(o->src);
@@ -225,6 +226,7 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 	if (o->rowcap < p->nphone) {
 		struct cm_slice *row = realloc(o->row, p->nphone * sizeof *row);
 		size_t *off;
+		uint64_t *rowh;
 
 		if (!row)
 			return -1;
@@ -233,6 +235,10 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 		if (!off)
 			return -1;
 		o->rowoff = off;
+		rowh = realloc(o->rowh, p->nphone * sizeof *rowh);
+		if (!rowh)
+			return -1;
+		o->rowh = rowh;
 		o->rowcap = p->nphone;
 	}
 	cm_buf_reset(&o->rowbuf);
@@ -252,7 +258,7 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 		if (cls != CM_PHONE_E164 && cls != CM_PHONE_LOCAL)
 			continue;
 		/* Its token's cache set, which the field (or a scrub) reads when its memo misses. */
-		cm_pseudo_prefetch(c->ps, CM_KIND_PHONE, c->epoch, o->tmp.p, o->tmp.n);
+		o->rowh[k] = cm_pseudo_prefetch(c->ps, CM_KIND_PHONE, c->epoch, o->tmp.p, o->tmp.n);
 		o->rowoff[k] = o->rowbuf.n;
 		o->row[k].n = o->tmp.n;
 		cm_buf_add(&o->rowbuf, o->tmp.p, o->tmp.n);
@@ -429,6 +435,40 @@ static void gate_count(struct cm_plan_out *o, size_t k, int hit)
 	g->hits = 0;
 }
 
+/* The lanes of one batch of cm_pseudo_ahead (cm_blake2b_keyed_hash_many). */
+#define AHEAD_LANES 4
+
+/* Memoized field k's plain pseudonym (kind generic, of the bytes as they lie): its value, or 0. */
+static int plain_value(const struct cm_plan *p, const struct cm_record *rec, size_t k,
+		       struct cm_slice *v)
+{
+	size_t in = p->out[p->memo[k]];
+	const struct cm_action *a = p->act[in];
+	unsigned char t = rec->type ? rec->type[in] : CM_VT_STR;
+
+	if (a->type != CM_ACT_PSEUDONYM || a->kind != CM_KIND_GENERIC || a->decode_url ||
+	    (t != CM_VT_STR && t != CM_VT_NUM) || rec->f[in].n == 0)
+		return 0;
+	*v = rec->f[in];
+	return 1;
+}
+
+/* Adds (kind, epoch, v) to ask[0..*got) unless it is there already. */
+static void ask_add(struct cm_pseudo_ask *ask, size_t *got, enum cm_kind kind, uint64_t epoch,
+		    struct cm_slice v)
+{
+	size_t i;
+
+	for (i = 0; i < *got; i++)
+		if (ask[i].kind == kind && ask[i].n == v.n && memcmp(ask[i].v, v.p, v.n) == 0)
+			return;
+	ask[*got].kind = kind;
+	ask[*got].epoch = epoch;
+	ask[*got].v = v.p;
+	ask[*got].n = v.n;
+	(*got)++;
+}
+
 /*
  * The digests of the fields that skip the memos this record, computed side
  * by side (four BLAKE2b lanes) before the fields are filtered in turn, which
@@ -436,30 +476,28 @@ static void gate_count(struct cm_plan_out *o, size_t k, int hit)
  * repeat, so each costs a hash: call ids and tags, three or four a record
  * in SIP accounting. Only plain pseudonyms qualify, whose digest is of the
  * field's bytes as they lie (kind generic, no URL decoding); a lone one is
- * left to be hashed when its turn comes.
+ * left to be hashed when its turn comes. A lane the batch leaves free
+ * costs nothing: it takes a normalized number of the row that the
+ * pseudonym cache does not hold (looked up by the hash its prefetch
+ * computed), whose digest a memo miss would otherwise compute alone.
  */
 static void hash_ahead(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm_record *rec,
-		       const struct cm_plan_out *o, uint64_t epoch)
+		       const struct cm_plan_out *o, const struct cm_action_ctx *c)
 {
 	struct cm_pseudo_ask ask[CM_PSEUDO_AHEAD_MAX];
-	size_t k, got = 0;
+	struct cm_slice v;
+	size_t k, got = 0, fill;
 
-	for (k = 0; k < o->ngate && got < CM_PSEUDO_AHEAD_MAX; k++) {
-		size_t in = p->out[p->memo[k]];
-		const struct cm_action *a = p->act[in];
-		unsigned char t = rec->type ? rec->type[in] : CM_VT_STR;
-
-		if (!o->gate[k].skip || a->type != CM_ACT_PSEUDONYM || a->kind != CM_KIND_GENERIC ||
-		    a->decode_url || (t != CM_VT_STR && t != CM_VT_NUM) || rec->f[in].n == 0)
-			continue;
-		ask[got].kind = CM_KIND_GENERIC;
-		ask[got].epoch = epoch;
-		ask[got].v = rec->f[in].p;
-		ask[got].n = rec->f[in].n;
-		got++;
-	}
-	if (got >= 2)
-		cm_pseudo_ahead(ps, ask, got);
+	for (k = 0; k < o->ngate && got < CM_PSEUDO_AHEAD_MAX; k++)
+		if (o->gate[k].skip && plain_value(p, rec, k, &v))
+			ask_add(ask, &got, CM_KIND_GENERIC, c->epoch, v);
+	if (got < 2)
+		return;
+	fill = got % AHEAD_LANES ? got + AHEAD_LANES - got % AHEAD_LANES : got;
+	for (k = 0; k < c->nrow && got < fill; k++)
+		if (!cm_pseudo_cached(ps, CM_KIND_PHONE, c->epoch, c->row[k].p, c->row[k].n, o->rowh[k]))
+			ask_add(ask, &got, CM_KIND_PHONE, c->epoch, c->row[k]);
+	cm_pseudo_ahead(ps, ask, got);
 }
 
 /* Starts loading the record's field memo entries; tag[k] for p->memo[k] (0: not memoized). */
@@ -678,7 +716,7 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	if (row_numbers(p, rec, o, &c) != 0)
 		return CM_FAIL;
 	if (ps && o->skipping >= 2)
-		hash_ahead(p, ps, rec, o, c.epoch);
+		hash_ahead(p, ps, rec, o, &c);
 	cm_buf_reset(&o->scratch);
 	for (i = 0; i < p->nout; i++) {
 		size_t in = p->out[i];

@@ -447,11 +447,16 @@ void cm_pseudo_cache_bypass(struct cm_pseudo *ps, int on)
 		ps->bypass = on;
 }
 
-void cm_pseudo_prefetch(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
-			const char *v, size_t n)
+uint64_t cm_pseudo_prefetch(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
+			    const char *v, size_t n)
 {
-	if (ps && ps->sets && (unsigned)kind < CM_KIND__COUNT && n <= CM_CACHE_VALUE_MAX)
-		prefetch_set(&ps->sets[memo_hash(ps, (unsigned)kind, epoch, v, n) & ps->set_mask]);
+	uint64_t h;
+
+	if (!ps || !ps->sets || (unsigned)kind >= CM_KIND__COUNT || n > CM_CACHE_VALUE_MAX)
+		return 0;
+	h = memo_hash(ps, (unsigned)kind, epoch, v, n);
+	prefetch_set(&ps->sets[h & ps->set_mask]);
+	return h;
 }
 
 void cm_pseudo_ahead(struct cm_pseudo *ps, const struct cm_pseudo_ask *ask, size_t k)
@@ -498,20 +503,45 @@ void cm_pseudo_ahead_done(struct cm_pseudo *ps)
 	ps->nahead = 0;
 }
 
-/* The digest kept ahead for exactly this value (address, length, kind, epoch): 1, or 0. */
-static int take_ahead(struct cm_pseudo *ps, unsigned k, uint64_t epoch, const char *v,
-		      size_t n, unsigned char out[CM_DIGEST_BYTES])
+/*
+ * The digest of (kind k, epoch, v[0..n)): the one kept ahead for the same
+ * value (the same bytes, wherever they lie), else computed.
+ */
+static int ahead_or_compute(struct cm_pseudo *ps, unsigned k, uint64_t epoch, const char *v,
+			    size_t n, unsigned char out[CM_DIGEST_BYTES])
 {
 	unsigned i;
 
 	for (i = 0; i < ps->nahead; i++) {
 		const struct ahead *a = &ps->ahead[i];
 
-		if (a->v == v && a->n == n && a->kind == k && a->epoch == epoch) {
+		if (a->n == n && a->kind == k && a->epoch == epoch &&
+		    (a->v == v || memcmp(a->v, v, n) == 0)) {
 			memcpy(out, a->d, CM_DIGEST_BYTES);
 			bump(&ps->st.ahead);
-			return 1;
+			return 0;
 		}
+	}
+	return compute(ps, k, epoch, v, n, out);
+}
+
+int cm_pseudo_cached(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
+		     size_t n, uint64_t h)
+{
+	const struct memo_set *set;
+	unsigned w, k = (unsigned)kind;
+
+	if (!ps || !ps->sets || k >= CM_KIND__COUNT || n > CM_CACHE_VALUE_MAX)
+		return 0;
+	if (!h)
+		h = memo_hash(ps, k, epoch, v, n);
+	set = &ps->sets[h & ps->set_mask];
+	for (w = 0; w < MEMO_WAYS; w++) {
+		const struct memo_entry *e = &set->e[w];
+
+		if ((set->valid >> w & 1) && set->tag[w] == h && e->kind == k && e->epoch == epoch &&
+		    e->len == n && (n == 0 || memcmp(e->v, v, n) == 0))
+			return 1;
 	}
 	return 0;
 }
@@ -527,10 +557,10 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 	if (k >= CM_KIND__COUNT)
 		return CM_FAIL;
 	if (ps->bypass)
-		return take_ahead(ps, k, epoch, v, n, out) ? 0 : compute(ps, k, epoch, v, n, out);
+		return ahead_or_compute(ps, k, epoch, v, n, out);
 	if (!ps->sets || n > CM_CACHE_VALUE_MAX) {
 		bump(&ps->st.misses);
-		return compute(ps, k, epoch, v, n, out);
+		return ahead_or_compute(ps, k, epoch, v, n, out);
 	}
 
 	h = memo_hash(ps, k, epoch, v, n);
@@ -552,7 +582,7 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 	}
 
 	bump(&ps->st.misses);
-	if (compute(ps, k, epoch, v, n, out) != 0)
+	if (ahead_or_compute(ps, k, epoch, v, n, out) != 0)
 		return CM_FAIL;
 
 	/* Victim: a free way, else the first unreferenced way from the clock hand. */

@@ -609,6 +609,60 @@ Test(plan, skipping_fields_hash_ahead)
 }
 
 /*
+ * A batch of three call-id and tag digests leaves a lane free: a number of
+ * the row that the cache does not hold takes it, and the number's field
+ * (and the scrubbed text that names it) then find its digest there. Every
+ * output is still its token; the numbers' digests are counted as taken
+ * ahead, once per new number (a repeated one is in the cache: no lane).
+ */
+Test(plan, free_lanes_take_the_rows_new_numbers)
+{
+	enum { W = 4096, N = 2 * W + 64 };
+	char id[32], ft[32], tt[32], num[32], text[64];
+	const char *v[5] = { id, ft, tt, num, text };
+	const uint64_t none = 0;
+	struct cm_pseudo_stats before, st;
+	size_t i;
+
+	compile("callid,ftag,ttag,num,text",
+		"numbering country=44 trunk=0\ncallid pseudonym\nftag pseudonym\nttag pseudonym\n"
+		"num phone pseudonym\ntext scrub\n* drop\n");
+	for (i = 0; i < N; i++) {
+		snprintf(id, sizeof id, "call-%zu@192.0.2.1", i);
+		snprintf(ft, sizeof ft, "f%zu", i);
+		snprintf(tt, sizeof tt, "t%zu", i);
+		/*
+		 * 16 numbers again and again while the gate measures (the number
+		 * and the text fields keep the memos), then, while the call ids
+		 * and tags skip them, new numbers, each twice in a row
+		 */
+		snprintf(num, sizeof num, "+4420794%05zu", i < W ? i % 16 : W + (i - W) / 2);
+		snprintf(text, sizeof text, "call from %s", num);
+		record(5, v);
+		if (i == W)
+			cm_pseudo_get_stats(ps, &before);
+		cr_assert_eq(apply(), CM_WRITE);
+		if (i >= W) {
+			char want[80];
+
+			cr_assert_str_eq(outv(0), tok(CM_KIND_GENERIC, none, id), "record %zu", i);
+			cr_assert_str_eq(outv(3), tok(CM_KIND_PHONE, none, num), "record %zu", i);
+			snprintf(want, sizeof want, "call from %s", tok(CM_KIND_PHONE, none, num));
+			cr_assert_str_eq(outv(4), want, "record %zu", i);
+		}
+	}
+	cm_pseudo_get_stats(ps, &st);
+	/*
+	 * Records W to 2W - 1 skip (then the gate measures again): 3 call-id
+	 * and tag digests a record, and one per new number, taken by its field
+	 * on a cache miss (the text then finds it in the cache; the number's
+	 * second record is in the memos, and in the cache: no lane)
+	 */
+	cr_expect_eq(st.ahead - before.ahead, 3 * (uint64_t)W + W / 2, "%llu digests taken ahead",
+		     (unsigned long long)(st.ahead - before.ahead));
+}
+
+/*
  * Digests ahead are found by the value's address: a record's must not be
  * taken by the next one, whose values lie at the same addresses. Here the
  * next record has one field skipping (no batch for it) at the address of

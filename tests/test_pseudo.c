@@ -899,11 +899,12 @@ Test(pseudo, ahead_digests_are_the_computed_ones)
 }
 
 /*
- * Digests ahead are found by address: once done, new bytes at the same
- * address are hashed, not answered with the old value's digest. Without the
- * cache bypassed they are not looked at either (the cache is).
+ * Digests ahead answer only while kept: once done, new bytes at the same
+ * address are hashed, not answered with the old value's digest. Without
+ * the cache bypassed, the cache is asked first; a miss takes the digest
+ * kept ahead (found by its bytes, wherever they lie) and fills the cache.
  */
-Test(pseudo, ahead_done_forgets_and_only_bypass_looks)
+Test(pseudo, ahead_done_forgets_and_the_cache_comes_first)
 {
 	struct cm_pseudo *a = engine(&key0, 64), *b = engine(&key0, 0);
 	char v[16] = "call-1@a", w[16] = "call-9@a";
@@ -928,15 +929,30 @@ Test(pseudo, ahead_done_forgets_and_only_bypass_looks)
 
 	cm_pseudo_get_stats(a, &st);
 	cr_expect_eq(st.ahead, 0);
-	cr_assert_eq(cm_pseudo_digest(a, CM_KIND_GENERIC, 0, w, 8, got), 0);
-	cm_pseudo_get_stats(a, &st);
-	cr_expect_eq(st.ahead, 0, "not bypassed: the cache answers");
-	cr_expect_eq(st.hits + st.misses, 1);
-	bypassed(a, CM_KIND_GENERIC, 0, w, 8, got);
-	cm_pseudo_get_stats(a, &st);
-	cr_expect_eq(st.ahead, 1);
-	cr_assert_eq(cm_pseudo_digest(b, CM_KIND_GENERIC, 0, w, 8, want), 0);
-	cr_expect_arr_eq(got, want, sizeof got);
+
+	/* not bypassed: a miss takes it (by its bytes: a copy elsewhere), then the cache has it */
+	{
+		char copy[16];
+
+		memcpy(copy, w, 8);
+		cr_expect(!cm_pseudo_cached(a, CM_KIND_GENERIC, 0, copy, 8, 0));
+		cr_assert_eq(cm_pseudo_digest(a, CM_KIND_GENERIC, 0, copy, 8, got), 0);
+		cm_pseudo_get_stats(a, &st);
+		cr_expect_eq(st.ahead, 1, "a cache miss takes the digest kept ahead");
+		cr_expect_eq(st.misses, 1);
+		cr_assert_eq(cm_pseudo_digest(b, CM_KIND_GENERIC, 0, w, 8, want), 0);
+		cr_expect_arr_eq(got, want, sizeof got);
+		cr_expect(cm_pseudo_cached(a, CM_KIND_GENERIC, 0, copy, 8, 0), "and fills the cache");
+		cr_expect(cm_pseudo_cached(a, CM_KIND_GENERIC, 0, w, 8,
+					   cm_pseudo_prefetch(a, CM_KIND_GENERIC, 0, w, 8)),
+			  "the prefetch's hash finds it too");
+		cr_expect(!cm_pseudo_cached(a, CM_KIND_GENERIC, 1, w, 8, 0), "another epoch is not it");
+		cr_assert_eq(cm_pseudo_digest(a, CM_KIND_GENERIC, 0, w, 8, got), 0);
+		cm_pseudo_get_stats(a, &st);
+		cr_expect_eq(st.ahead, 1, "a hit: the cache answers");
+		cr_expect_eq(st.hits, 1);
+		cr_expect_arr_eq(got, want, sizeof got);
+	}
 	cm_pseudo_free(a);
 	cm_pseudo_free(b);
 }

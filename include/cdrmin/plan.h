@@ -84,6 +84,7 @@ struct cm_plan_out {
 	struct cm_buf dec;      /* decode=url values */
 	struct cm_slice *row;
 	size_t *rowoff;
+	uint64_t *rowh;         /* per row number: its pseudonym cache hash (cm_pseudo_prefetch) */
 	size_t rowcap;
 	size_t *off, *len;      /* per output field: where its bytes are */
 	const char **src;       /* per output field: original bytes when kept, else NULL */

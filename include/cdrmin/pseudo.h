@@ -111,12 +111,13 @@ struct cm_pseudo_ask {
 /*
  * Computes the digests of ask[0..k) side by side (four BLAKE2b lanes at
  * once where the CPU has AVX2) and keeps them until cm_pseudo_ahead_done,
- * replacing those kept before. A digest taken while the cache is bypassed
- * (and only then) is looked for among them first, by the value's address
- * and length, kind and epoch: the caller keeps each v[0..n) unchanged and
- * in place until cm_pseudo_ahead_done. The values are not copied: nothing
- * of them stays here. Asks past CM_PSEUDO_AHEAD_MAX, or whose epoch no key
- * serves, are left out (their digests are computed when asked, as before).
+ * replacing those kept before. Where a digest would be computed (the cache
+ * bypassed, off, or missing it), it is looked for among them first, by
+ * kind, epoch and the value's bytes; one found in the cache is not. The
+ * caller keeps each v[0..n) unchanged and in place until
+ * cm_pseudo_ahead_done: the values are not copied, nothing of them stays
+ * here. Asks past CM_PSEUDO_AHEAD_MAX, or whose epoch no key serves, are
+ * left out (their digests are computed when asked, as before).
  */
 void cm_pseudo_ahead(struct cm_pseudo *ps, const struct cm_pseudo_ask *ask, size_t k);
 
@@ -124,11 +125,20 @@ void cm_pseudo_ahead(struct cm_pseudo *ps, const struct cm_pseudo_ask *ask, size
 void cm_pseudo_ahead_done(struct cm_pseudo *ps);
 
 /*
+ * 1 when the cache holds the digest of (kind, epoch, v[0..n)), else 0
+ * (also with the cache off). h: what cm_pseudo_prefetch returned for the
+ * same value, or 0. Counts nothing and changes nothing.
+ */
+int cm_pseudo_cached(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
+		     size_t n, uint64_t h);
+
+/*
  * Starts loading the cache set cm_pseudo_digest(ps, kind, epoch, v, n, .)
  * will look at (nothing without a cache, or for a value it does not cache).
+ * Returns the value's cache hash, for cm_pseudo_cached (0: none).
  */
-void cm_pseudo_prefetch(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
-			const char *v, size_t n);
+uint64_t cm_pseudo_prefetch(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
+			    const char *v, size_t n);
 
 /*
  * The 32-byte digest of the normalized value v[0..n) in (kind, epoch).
