@@ -538,7 +538,12 @@ static int epoch_of(const struct cm_plan *p, struct cm_plan_out *o, struct cm_sl
 	struct cm_epoch_last *e = &o->el;
 	unsigned unit = (unsigned)p->rules->epoch_unit + 1;
 
+	if (e->skip) {
+		e->skip--;
+		return cm_time_epoch_of(t.p, t.n, p->rules->epoch_unit, epoch) != 0 ? -1 : 0;
+	}
 	if (e->unit == unit && e->n == t.n && t.n && memcmp(e->in, t.p, t.n) == 0) {
+		e->misses = 0;
 		*epoch = e->epoch;
 		return 0;
 	}
@@ -549,6 +554,10 @@ static int epoch_of(const struct cm_plan *p, struct cm_plan_out *o, struct cm_sl
 		e->n = (unsigned char)t.n;
 		e->unit = (unsigned char)unit;
 		e->epoch = *epoch;
+	}
+	if (++e->misses == CM_TIME_LAST_MISSES) {
+		e->misses = 0;
+		e->skip = CM_TIME_LAST_SKIP;
 	}
 	return 0;
 }
@@ -573,9 +582,18 @@ static int floor_time(struct cm_plan_out *o, size_t i, const struct cm_action *a
 	unsigned unit = (unsigned)a->unit + 1;
 	size_t start = o->scratch.n;
 
+	if (t && t->skip) {
+		t->skip--;
+		t = NULL;
+	}
 	if (t && t->unit == unit && t->n == v.n && memcmp(t->in, v.p, v.n) == 0) {
+		t->misses = 0;
 		cm_buf_add(&o->scratch, t->out, v.n); /* a floor keeps the value's length */
 		return o->scratch.oom ? CM_FAIL : 0;
+	}
+	if (t && ++t->misses == CM_TIME_LAST_MISSES) {
+		t->misses = 0;
+		t->skip = CM_TIME_LAST_SKIP;
 	}
 	if (cm_time_floor(v.p, v.n, a->unit, &o->scratch) != 0)
 		return cm_action_apply(a, c, v.p, v.n, &o->scratch);

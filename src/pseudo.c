@@ -507,11 +507,13 @@ void cm_pseudo_ahead_done(struct cm_pseudo *ps)
  * The digest of (kind k, epoch, v[0..n)): the one kept ahead for the same
  * value (the same bytes, wherever they lie), else computed.
  */
-static int ahead_or_compute(struct cm_pseudo *ps, unsigned k, uint64_t epoch, const char *v,
-			    size_t n, unsigned char out[CM_DIGEST_BYTES])
+static inline int ahead_or_compute(struct cm_pseudo *ps, unsigned k, uint64_t epoch,
+				   const char *v, size_t n, unsigned char out[CM_DIGEST_BYTES])
 {
 	unsigned i;
 
+	if (!ps->nahead)
+		return compute(ps, k, epoch, v, n, out);
 	for (i = 0; i < ps->nahead; i++) {
 		const struct ahead *a = &ps->ahead[i];
 

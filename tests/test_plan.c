@@ -752,6 +752,32 @@ Test(plan, last_time_and_epoch_answer_only_the_same_value_and_unit)
 		cr_expect_str_eq(outv(1), tok(CM_KIND_GENERIC, apr, bad), "March's token in April");
 		compile("t", "t time floor=hour\n* drop\n");
 	}
+	/*
+	 * Times that never repeat (a capture's microseconds) stop being kept
+	 * after CM_TIME_LAST_MISSES misses in a row, for CM_TIME_LAST_SKIP
+	 * values; every floor stays right, and then they are kept again.
+	 */
+	compile("t", "t time floor=minute\nepoch day of t\n* drop\n");
+	cr_assert_geq(O.ntl, 1u);
+	memset(&O.tl[0], 0, sizeof O.tl[0]); /* the misses counted above do not count here */
+	memset(&O.el, 0, sizeof O.el);
+	for (i = 0; i < CM_TIME_LAST_MISSES + CM_TIME_LAST_SKIP + 3; i++) {
+		char t[40], want[40];
+		const char *tv[1] = { t };
+
+		snprintf(t, sizeof t, "2024-03-01T00:%02d:07.%06dZ", i % 60, i);
+		snprintf(want, sizeof want, "2024-03-01T00:%02d:00.000000Z", i % 60);
+		record(1, tv);
+		cr_assert_eq(apply(), CM_WRITE);
+		cr_assert_str_eq(outv(0), want, "value %d", i);
+		if (i == CM_TIME_LAST_MISSES - 1) {
+			cr_expect_eq(O.tl[0].skip, CM_TIME_LAST_SKIP, "kept no more after the misses");
+			cr_expect_eq(O.el.skip, CM_TIME_LAST_SKIP, "nor the epoch");
+		}
+	}
+	cr_expect_eq(O.tl[0].skip, 0, "kept again after the skip");
+	cr_expect_eq(O.tl[0].n, strlen("2024-03-01T00:00:07.000000Z"));
+	compile("t", "t time floor=hour\n* drop\n");
 	/* a long ISO time with an offset, kept and answered too */
 	for (i = 0; i < 2; i++) {
 		RECORD("2024-03-01T00:30:15.123456+01:00");

@@ -72,6 +72,8 @@ enum cm_verdict { CM_WRITE = 0, CM_FILTERED, CM_REJECTED };
 
 /* Times longer than this are floored each time (ISO 8601 with nanoseconds and an offset fits). */
 #define CM_TIME_LAST_MAX 40
+#define CM_TIME_LAST_MISSES 16
+#define CM_TIME_LAST_SKIP 1024
 
 /*
  * Per-record working space of a plan run: the outputs of the protected
@@ -130,14 +132,19 @@ struct cm_plan_out {
 	 * floor, and the last value of the epoch field and its epoch, each
 	 * with its unit (+ 1; 0: none). The same bytes in the same unit give
 	 * the same floor and epoch, so the next record with them copies them.
+	 * Times that do not repeat (a capture's microseconds) miss in a row:
+	 * after CM_TIME_LAST_MISSES such misses, the next CM_TIME_LAST_SKIP
+	 * values go straight to the parser.
 	 */
 	struct cm_time_last {
-		unsigned char n, unit;
+		unsigned char n, unit, misses;
+		uint16_t skip;
 		char in[CM_TIME_LAST_MAX], out[CM_TIME_LAST_MAX];
 	} *tl;
 	size_t ntl;
 	struct cm_epoch_last {
-		unsigned char n, unit;
+		unsigned char n, unit, misses;
+		uint16_t skip;
 		char in[CM_TIME_LAST_MAX];
 		uint64_t epoch;
 	} el;
