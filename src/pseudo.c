@@ -123,7 +123,7 @@ struct cm_pseudo {
 	int cpan_fixed;
 	size_t cache_entries;
 	int bypass; /* cm_pseudo_cache_bypass */
-	/* cm_pseudo_ahead: digests computed ahead, found by their value's address */
+	/* cm_pseudo_ahead: digests computed ahead, found by their value's bytes (v points at them) */
 	struct ahead {
 		const char *v;
 		size_t n;

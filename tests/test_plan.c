@@ -663,10 +663,10 @@ Test(plan, free_lanes_take_the_rows_new_numbers)
 }
 
 /*
- * Digests ahead are found by the value's address: a record's must not be
- * taken by the next one, whose values lie at the same addresses. Here the
- * next record has one field skipping (no batch for it) at the address of
- * the last record's batched value.
+ * Digests ahead name the record's bytes: the next record, whose values lie
+ * at the same addresses, must not be answered with the last one's. Here
+ * the next record has one field skipping (no batch for it), a new value of
+ * the same length at the address of the last record's batched value.
  */
 Test(plan, next_record_does_not_take_the_last_ones_digests)
 {

@@ -48,8 +48,9 @@ void cm_blake2b_keyed_hash(const struct cm_blake2b_keyed *kd, const unsigned cha
  * The digests of k messages, each under its own prepared key: out[i] (32
  * bytes) gets cm_blake2b_keyed_hash(kd[i], m[i], n[i]) for every i < k. Messages of 1
  * to 128 bytes are hashed four at a time in the lanes of one AVX2 register
- * when the CPU has AVX2 (about a third of the time of four one by one);
- * the others, and every message on other CPUs, one by one.
+ * when the CPU has AVX2 (four in about 300 ns here, against 170 to 200 ns
+ * each one by one); the others, and every message on other CPUs, one by
+ * one.
  */
 void cm_blake2b_keyed_hash_many(const struct cm_blake2b_keyed *const kd[],
 				const unsigned char *const m[], const size_t n[], size_t k,
