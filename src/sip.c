@@ -641,26 +641,37 @@ static int maybe_multipart(const char *p, size_t n)
  * for spaces with strchr), and then its headers and body start later
  * than ours. The test is wider than the bug (a part starts mid-line when
  * its boundary line runs on, and any header named content-type* counts
- * for libosip2); an honest part has one Content-Type.
+ * for libosip2; a folded line, one that starts with white space, goes on
+ * the line before it, and two named in one folded line count twice); an
+ * honest part has one Content-Type.
  */
 static int content_type_twice(const char *p, size_t n)
 {
 	static const char ct[] = "content-type";
 	size_t i;
-	int cur = 0, colon = 0, block = 0;
+	int cur = 0, cts = 0, colon = 0, block = 0;
 
 	for (i = 0; i < n; i++) {
 		if (p[i] == '\r' || p[i] == '\n') {
 			if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
 				i++;
+			cts += cur;
+			cur = 0;
+			/*
+			 * A line break before a space or a tab folds the header
+			 * (libosip2 turns such white space into spaces before it
+			 * parses): the line goes on, its colon with it.
+			 */
+			if (i + 1 < n && (p[i + 1] == ' ' || p[i + 1] == '\t'))
+				continue;
 			if (!colon) {
 				block = 0; /* an empty line, or one without a colon, ends a run */
-			} else if (cur) {
-				if (block)
+			} else if (cts) {
+				if (block || cts > 1)
 					return 1;
 				block = 1;
 			}
-			cur = colon = 0;
+			cts = colon = 0;
 			continue;
 		}
 		if (p[i] == ':')
@@ -668,7 +679,8 @@ static int content_type_twice(const char *p, size_t n)
 		if (!cur && lower(p[i]) == 'c' && n - i >= sizeof ct - 1)
 			cur = is_word(p + i, ct, sizeof ct - 1);
 	}
-	return cur && colon && block;
+	cts += cur;
+	return colon && cts && (block || cts > 1);
 }
 
 /* ---- the packet and the body ---- */

@@ -876,6 +876,21 @@ Test(sip, multipart_part_with_two_content_types_refused)
 				    "\r\n"
 				    "hi\r\n"
 				    "--b1--\r\n";
+	static const char folded[] = "--b1\r\n"
+				     "Content-Type: text/plain\r\n"
+				     "X-Note: one,\r\n"
+				     "        two, three\r\n"
+				     "\t four\r\n"
+				     "Content-Type: text/html\r\n"
+				     "\r\n"
+				     "hi\r\n"
+				     "--b1--\r\n";
+	static const char folded2[] = "--b1\r\n"
+				      "Content-Type: text/plain\r\n"
+				      " Content-Type: text/html\r\n"
+				      "\r\n"
+				      "hi\r\n"
+				      "--b1--\r\n";
 	static const char once[] = "--b1\r\n"
 				   "Content-Type: text/plain\r\n"
 				   "\r\n"
@@ -888,6 +903,9 @@ Test(sip, multipart_part_with_two_content_types_refused)
 
 	check_body(head, twice, strlen(twice), "reject: Content-Type twice in a MIME part");
 	check_body(head, runon, strlen(runon), "reject: Content-Type twice in a MIME part");
+	/* a folded header (a line starting with white space, no colon of its own) between them */
+	check_body(head, folded, strlen(folded), "reject: Content-Type twice in a MIME part");
+	check_body(head, folded2, strlen(folded2), "reject: Content-Type twice in a MIME part");
 	{
 		/* libosip2 reads "X\n\r\nMESSAGE" as the method (it looks for the first space
 		   with strchr): its headers and body start later than an empty line says */
