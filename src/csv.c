@@ -755,6 +755,18 @@ ssize_t cm_csv_next(struct cm_csv *dec, char *buf, size_t len, int eof,
 	return finish(dec, buf, len, len, 1, res);
 }
 
+#if defined(__SSE2__)
+/* 1 when one of the 16 bytes of x needs quotes (the quote, CR, LF or the delimiter d). */
+static inline int needs_quotes16(__m128i x, unsigned char d)
+{
+	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+					      _mm_cmpeq_epi8(x, _mm_set1_epi8('\r'))),
+				 _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')),
+					      _mm_cmpeq_epi8(x, _mm_set1_epi8((char)d))));
+
+	return _mm_movemask_epi8(m) != 0;
+}
+#else
 /* 1 when one of the eight bytes of w is b (exact: the zero-byte test of x ^ b). */
 static inline int has_byte(uint64_t w, unsigned char b)
 {
@@ -762,14 +774,7 @@ static inline int has_byte(uint64_t w, unsigned char b)
 
 	return ((x - UINT64_C(0x0101010101010101)) & ~x & UINT64_C(0x8080808080808080)) != 0;
 }
-
-/* 1 when one of the four bytes of w is b (the 32-bit form of has_byte). */
-static inline int has_byte32(uint32_t w, unsigned char b)
-{
-	uint32_t x = w ^ (UINT32_C(0x01010101) * b);
-
-	return ((x - UINT32_C(0x01010101)) & ~x & UINT32_C(0x80808080)) != 0;
-}
+#endif
 
 /*
  * 0 when no byte of p[0..n) needs quotes (RFC 4180 section 2.6: the quote,
@@ -777,27 +782,25 @@ static inline int has_byte32(uint32_t w, unsigned char b)
  * w unless w is NULL; else 1, having written no more than n bytes at w.
  * Each load is stored as soon as it is checked: one pass, no call. Loads
  * overlap at the end rather than finish bytewise; no byte outside p[0..n)
- * is read.
+ * is read. A field under 16 bytes is checked in one compare of a register
+ * filled from two overlapping loads that cover it (short fields are most
+ * of a CDR's: dispositions, durations, redactions).
  */
 static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 {
-	uint64_t x8;
-	uint32_t x4, y4;
+	uint64_t lo, hi;
+	uint32_t a, b;
 	size_t i;
 
 #if defined(__SSE2__)
 	if (n >= 16) {
-		const __m128i vq = _mm_set1_epi8('"'), vr = _mm_set1_epi8('\r');
-		const __m128i vl = _mm_set1_epi8('\n'), vd = _mm_set1_epi8((char)d);
-		__m128i x, m;
+		__m128i x;
 
 		for (i = 0;; i += 16) {
 			if (i + 16 > n)
 				i = n - 16;
 			x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-			m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vr)),
-					 _mm_or_si128(_mm_cmpeq_epi8(x, vl), _mm_cmpeq_epi8(x, vd)));
-			if (_mm_movemask_epi8(m))
+			if (needs_quotes16(x, d))
 				return 1;
 			if (w)
 				_mm_storeu_si128((__m128i *)(void *)(w + i), x);
@@ -805,33 +808,59 @@ static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 				return 0;
 		}
 	}
-#endif
+	if (n >= 8) {
+		memcpy(&lo, p, 8);
+		memcpy(&hi, p + n - 8, 8);
+		if (needs_quotes16(_mm_set_epi64x((long long)hi, (long long)lo), d))
+			return 1;
+		if (w) {
+			memcpy(w, &lo, 8);
+			memcpy(w + n - 8, &hi, 8);
+		}
+		return 0;
+	}
+	if (n >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		/* every byte of the register is one of the field's: no padding to match */
+		if (needs_quotes16(_mm_set1_epi64x((long long)((uint64_t)b << 32 | a)), d))
+			return 1;
+		if (w) {
+			memcpy(w, &a, 4);
+			memcpy(w + n - 4, &b, 4);
+		}
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	/* the first, middle and last bytes are all of a field of 1 to 3 */
+	a = (uint32_t)(unsigned char)p[0] | (uint32_t)(unsigned char)p[n / 2] << 8 |
+	    (uint32_t)(unsigned char)p[n - 1] << 16 | (uint32_t)(unsigned char)p[0] << 24;
+	if (needs_quotes16(_mm_set1_epi32((int)a), d))
+		return 1;
+	if (w) {
+		w[0] = p[0];
+		w[n / 2] = p[n / 2];
+		w[n - 1] = p[n - 1];
+	}
+	return 0;
+#else
+	(void)a;
+	(void)b;
 	if (n >= 8) {
 		for (i = 0;; i += 8) {
 			if (i + 8 > n)
 				i = n - 8;
-			memcpy(&x8, p + i, 8);
-			if (has_byte(x8, '"') | has_byte(x8, '\r') | has_byte(x8, '\n') | has_byte(x8, d))
+			memcpy(&lo, p + i, 8);
+			if (has_byte(lo, '"') | has_byte(lo, '\r') | has_byte(lo, '\n') | has_byte(lo, d))
 				return 1;
 			if (w)
-				memcpy(w + i, &x8, 8);
+				memcpy(w + i, &lo, 8);
 			if (i + 8 >= n)
 				return 0;
 		}
 	}
-	if (n >= 4) {
-		memcpy(&x4, p, 4);
-		memcpy(&y4, p + n - 4, 4);
-		if (has_byte32(x4, '"') | has_byte32(x4, '\r') | has_byte32(x4, '\n') |
-		    has_byte32(x4, d) | has_byte32(y4, '"') | has_byte32(y4, '\r') |
-		    has_byte32(y4, '\n') | has_byte32(y4, d))
-			return 1;
-		if (w) {
-			memcpy(w, &x4, 4);
-			memcpy(w + n - 4, &y4, 4);
-		}
-		return 0;
-	}
+	(void)hi;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 
@@ -841,6 +870,25 @@ static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 			w[i] = (char)c;
 	}
 	return 0;
+#endif
+}
+
+/* p[0..n) quoted at w, its quotes doubled (room for 2n + 2 bytes); the end of what was written. */
+static char *put_quoted(char *w, const char *p, size_t n)
+{
+	const char *end = p + n, *q;
+
+	*w++ = '"';
+	while (p < end && (q = memchr(p, '"', (size_t)(end - p))) != NULL) {
+		memcpy(w, p, (size_t)(q - p) + 1);
+		w += q - p + 1;
+		*w++ = '"';
+		p = q + 1;
+	}
+	memcpy(w, p, (size_t)(end - p));
+	w += end - p;
+	*w++ = '"';
+	return w;
 }
 
 void cm_csv_put_fields(struct cm_buf *out, const struct cm_slice *v, size_t n, char delim)
@@ -864,31 +912,23 @@ void cm_csv_put_fields(struct cm_buf *out, const struct cm_slice *v, size_t n, c
 	for (i = 0; i < n; i++) {
 		if (i)
 			*w++ = delim;
-		if (!copy_plain(w, v[i].p, v[i].n, (unsigned char)delim)) {
+		if (!copy_plain(w, v[i].p, v[i].n, (unsigned char)delim))
 			w += v[i].n;
-			continue;
-		}
-		out->n = (size_t)(w - out->p);
-		cm_csv_put(out, v[i].p, v[i].n, delim); /* within the room reserved */
-		w = out->p + out->n;
+		else
+			w = put_quoted(w, v[i].p, v[i].n); /* within the room reserved */
 	}
 	out->n = (size_t)(w - out->p);
 }
 
 void cm_csv_put(struct cm_buf *out, const char *p, size_t n, char delim)
 {
-	const char *end = p + n, *q;
-
 	if (!copy_plain(NULL, p, n, (unsigned char)delim)) {
 		cm_buf_add(out, p, n);
 		return;
 	}
-	cm_buf_addc(out, '"');
-	while (p < end && (q = memchr(p, '"', (size_t)(end - p))) != NULL) {
-		cm_buf_add(out, p, (size_t)(q - p) + 1);
-		cm_buf_addc(out, '"');
-		p = q + 1;
+	if (n > (SIZE_MAX - 2) / 2 || cm_buf_reserve(out, 2 * n + 2) != 0) {
+		out->oom = 1;
+		return;
 	}
-	cm_buf_add(out, p, (size_t)(end - p));
-	cm_buf_addc(out, '"');
+	out->n = (size_t)(put_quoted(out->p + out->n, p, n) - out->p);
 }

@@ -1004,14 +1004,15 @@ Test(csv, put_fields_writes_what_put_writes)
 	char val[40];
 	struct cm_buf a, b;
 	struct cm_slice v[3];
-	size_t n, at, s;
+	size_t n, at, s, k;
 
 	cm_buf_init(&a);
 	cm_buf_init(&b);
 	for (n = 0; n <= sizeof val; n++) {
 		for (at = 0; at <= n; at++) {
 			for (s = 0; s < sizeof special; s++) {
-				memset(val, 'x', sizeof val);
+				for (k = 0; k < sizeof val; k++)
+					val[k] = (char)('A' + k % 26); /* a byte not copied shows */
 				if (at < n)
 					val[at] = special[s];
 				v[0].p = "lead";
@@ -1039,4 +1040,56 @@ Test(csv, put_fields_writes_what_put_writes)
 	}
 	cm_buf_deinit(&a);
 	cm_buf_deinit(&b);
+}
+
+/*
+ * Values that start right after an inaccessible page or end right before
+ * one, at every length to 40: the checks' overlapping loads stay within the
+ * value (a read outside faults), and the output is the value, quoted or not.
+ */
+Test(csv, put_fields_reads_only_the_value)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *map, *mid;
+	struct cm_slice v;
+	struct cm_buf a, b;
+	size_t n, i;
+	int end;
+
+	cr_assert_geq(page, 512);
+	map = mmap(NULL, 3 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		   0);
+	cr_assert_neq(map, MAP_FAILED);
+	cr_assert_eq(mprotect(map, (size_t)page, PROT_NONE), 0);
+	cr_assert_eq(mprotect(map + 2 * page, (size_t)page, PROT_NONE), 0);
+	mid = map + page;
+	for (i = 0; i < (size_t)page; i++)
+		mid[i] = (char)('a' + i % 23);
+	mid[7] = '"'; /* near the start: values from there need quotes */
+	cm_buf_init(&a);
+	cm_buf_init(&b);
+	for (end = 0; end <= 1; end++) {
+		for (n = 0; n <= 40; n++) {
+			v.p = end ? mid + page - n : mid;
+			v.n = n;
+			cm_buf_reset(&a);
+			cm_buf_reset(&b);
+			cm_csv_put_fields(&a, &v, 1, ',');
+			if (n > 7 && !end) { /* quoted, its quote doubled */
+				cm_buf_addc(&b, '"');
+				cm_buf_add(&b, mid, 8);
+				cm_buf_addc(&b, '"');
+				cm_buf_add(&b, mid + 8, n - 8);
+				cm_buf_addc(&b, '"');
+			} else {
+				cm_buf_add(&b, v.p, n);
+			}
+			cr_assert(!a.oom && !b.oom);
+			cr_assert_eq(a.n, b.n, "%s, length %zu", end ? "end" : "start", n);
+			cr_assert(memcmp(a.p, b.p, a.n) == 0, "%s, length %zu", end ? "end" : "start", n);
+		}
+	}
+	cm_buf_deinit(&a);
+	cm_buf_deinit(&b);
+	munmap(map, 3 * (size_t)page);
 }
