@@ -546,6 +546,7 @@ static void cache_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st)
 	cm_pseudo_get_stats(ps, st);
 	st->hits += par_cache.hits;
 	st->misses += par_cache.misses;
+	st->ahead += par_cache.ahead;
 	for (i = 0; i < n_wk_engine; i++) {
 		struct cm_pseudo_stats w;
 
@@ -553,6 +554,7 @@ static void cache_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st)
 		cm_pseudo_get_stats(wk_engine[i], &w);
 		st->hits += w.hits;
 		st->misses += w.misses;
+		st->ahead += w.ahead;
 	}
 }
 
@@ -579,9 +581,12 @@ static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, d
 
 		cache_stats(ps, &pst);
 		total = pst.hits + pst.misses;
-		fprintf(stderr, "cdrmin: stats: pseudonym cache lookups=%llu hits=%llu hit-rate=%.1f%%\n",
+		fprintf(stderr,
+			"cdrmin: stats: pseudonym cache lookups=%llu hits=%llu hit-rate=%.1f%% "
+			"digests-ahead=%llu\n",
 			(unsigned long long)total, (unsigned long long)pst.hits,
-			total ? 100.0 * (double)pst.hits / (double)total : 0.0);
+			total ? 100.0 * (double)pst.hits / (double)total : 0.0,
+			(unsigned long long)pst.ahead);
 	}
 }
 
@@ -776,9 +781,11 @@ static void stats_json_build(struct cm_buf *b, const char *state, int exit_code,
 
 		cache_stats(ops.ps, &ps);
 		all = ps.hits + ps.misses;
-		bprintf(b, "\"pseudonym_cache\":{\"lookups\":%llu,\"hits\":%llu,\"hit_rate\":%.4f},\n",
+		bprintf(b,
+			"\"pseudonym_cache\":{\"lookups\":%llu,\"hits\":%llu,\"hit_rate\":%.4f,"
+			"\"digests_ahead\":%llu},\n",
 			(unsigned long long)all, (unsigned long long)ps.hits,
-			all ? (double)ps.hits / (double)all : 0.0);
+			all ? (double)ps.hits / (double)all : 0.0, (unsigned long long)ps.ahead);
 	}
 	if (k) {
 		struct counter pc[PKT_COUNTERS];

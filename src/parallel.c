@@ -794,6 +794,7 @@ static void par_free(struct par *p)
 				cm_pseudo_get_stats(w->ps, &st);
 				p->po->cache.hits += st.hits;
 				p->po->cache.misses += st.misses;
+				p->po->cache.ahead += st.ahead;
 			}
 			cm_pseudo_free(w->ps);
 			cm_buf_deinit(&w->sink.buf);
