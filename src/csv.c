@@ -788,11 +788,12 @@ static inline int has_byte(uint64_t w, unsigned char b)
  */
 static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 {
-	uint64_t lo, hi;
-	uint32_t a, b;
 	size_t i;
 
 #if defined(__SSE2__)
+	uint64_t lo, hi;
+	uint32_t a, b;
+
 	if (n >= 16) {
 		__m128i x;
 
@@ -845,8 +846,8 @@ static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 	}
 	return 0;
 #else
-	(void)a;
-	(void)b;
+	uint64_t lo;
+
 	if (n >= 8) {
 		for (i = 0;; i += 8) {
 			if (i + 8 > n)
@@ -860,7 +861,6 @@ static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 				return 0;
 		}
 	}
-	(void)hi;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 
