@@ -539,6 +539,17 @@ static void print_capture_stats(const struct cm_pipeline *pl)
 /* -j: the workers' engines' cache counters, added to the main engine's in the summaries */
 static struct cm_pseudo_stats par_cache;
 
+/* -j: the threads, and the run's chunk counters (while it runs, par_live's as they stand) */
+static unsigned par_jobs;
+static const struct cm_par_opts *par_live;
+static uint64_t par_chunks, par_refiltered;
+
+static void par_counts(uint64_t *chunks, uint64_t *refiltered)
+{
+	*chunks = par_live ? par_live->chunks : par_chunks;
+	*refiltered = par_live ? par_live->refiltered : par_refiltered;
+}
+
 static void cache_stats(const struct cm_pseudo *ps, struct cm_pseudo_stats *st)
 {
 	size_t i;
@@ -587,6 +598,13 @@ static void print_stats(const struct cm_stats *st, const struct cm_pseudo *ps, d
 			(unsigned long long)total, (unsigned long long)pst.hits,
 			total ? 100.0 * (double)pst.hits / (double)total : 0.0,
 			(unsigned long long)pst.ahead);
+	}
+	if (par_jobs > 1) {
+		uint64_t ch, rf;
+
+		par_counts(&ch, &rf);
+		fprintf(stderr, "cdrmin: stats: threads=%u chunks=%llu refiltered=%llu\n", par_jobs,
+			(unsigned long long)ch, (unsigned long long)rf);
 	}
 }
 
@@ -786,6 +804,13 @@ static void stats_json_build(struct cm_buf *b, const char *state, int exit_code,
 			"\"digests_ahead\":%llu},\n",
 			(unsigned long long)all, (unsigned long long)ps.hits,
 			all ? (double)ps.hits / (double)all : 0.0, (unsigned long long)ps.ahead);
+	}
+	if (par_jobs > 1) {
+		uint64_t ch, rf;
+
+		par_counts(&ch, &rf);
+		bprintf(b, "\"threads\":{\"n\":%u,\"chunks\":%llu,\"refiltered\":%llu},\n", par_jobs,
+			(unsigned long long)ch, (unsigned long long)rf);
 	}
 	if (k) {
 		struct counter pc[PKT_COUNTERS];
@@ -1627,7 +1652,12 @@ int main(int argc, char **argv)
 		par.engine = worker_engine;
 		par.ud = &cli;
 		eng_unit = rules.epoch_field ? rules.epoch_unit : CM_EPOCH_NONE;
+		par_jobs = cli.jobs;
+		par_live = &par;
 		prc = cm_par_run(pl, &po, &sink, paths, npaths, &par, &err);
+		par_live = NULL;
+		par_chunks = par.chunks;
+		par_refiltered = par.refiltered;
 		n_wk_engine = 0;
 		par_cache = par.cache; /* the workers' engines are gone: their counters stay */
 		free(caps);

@@ -2,9 +2,11 @@
  * \summary: -j N: records filtered by N threads, written in input order
  *
  * The main thread reads each source in chunks that end at a line feed and
- * queues them; N workers, each with its own pipeline and pseudonym engine,
- * filter the chunks in queue order into memory; the main thread writes
- * each chunk's output, rejections and counters in input order.
+ * queues them; N - 1 worker threads and the main thread, each with its own
+ * pipeline and pseudonym engine, filter the chunks in queue order into
+ * memory (the main thread while it waits for the chunk to write next);
+ * the main thread writes each chunk's output, rejections and counters in
+ * input order.
  *
  * A chunk is cut at a line feed without knowing whether that LF ends a
  * record (a quoted CSV field may hold one, a line may be over-long): a
@@ -33,6 +35,9 @@
 #include <string.h>
 
 #include <sodium.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "cdrmin/csv.h"
 #include "cdrmin/io.h"
@@ -99,7 +104,7 @@ struct par {
 	uint64_t next_write; /* the next chunk written */
 	int quit;
 	struct worker *w;
-	unsigned nw;
+	unsigned nw;         /* w[0..nw-1) are threads; w[nw-1] is the main thread's own */
 	const struct cm_pipeline_opts *o;
 	struct cm_pipeline *lead;
 	struct cm_sink *sink;
@@ -363,14 +368,33 @@ static int write_done(struct par *p, int block, struct cm_err *err)
 		if (p->next_write == p->next_seq)
 			return 0;
 		pthread_mutex_lock(&p->mu);
-		while (block && j->state != J_DONE)
+		while (block && j->state != J_DONE) {
+			/*
+			 * Waiting, the main thread filters the next chunk itself,
+			 * when that leaves a chunk queued for every worker thread
+			 * (one would wait for the main thread otherwise).
+			 */
+			struct job *t = slot(p, p->next_take);
+
+			if (p->next_seq - p->next_take >= p->nw && t->state == J_READY &&
+			    t->seq == p->next_take) {
+				t->state = J_TAKEN;
+				p->next_take++;
+				pthread_mutex_unlock(&p->mu);
+				run_job(&p->w[p->nw - 1], t);
+				pthread_mutex_lock(&p->mu);
+				t->state = J_DONE;
+				continue;
+			}
 			pthread_cond_wait(&p->done, &p->mu);
+		}
 		done = j->state == J_DONE;
 		pthread_mutex_unlock(&p->mu);
 		if (!done)
 			return 0;
 		if (p->seq_src == j->src) {
 			/* decoded from a wrong start: the lead goes on through it */
+			p->po->refiltered++;
 			if (lead_feed(p, j->name, j->in, j->n, j->last, j->stopped, err) != 0)
 				return CM_FAIL;
 			goto next;
@@ -405,16 +429,33 @@ static int write_done(struct par *p, int block, struct cm_err *err)
 	}
 }
 
-/* Lines in b[0..n): the line feeds. */
+/*
+ * Lines in b[0..n): the line feeds. SSE2: 16 bytes to a compare, whose
+ * matches (-1 each) are summed bytewise for up to 255 blocks, then added up.
+ */
 static uint64_t count_lf(const char *b, size_t n)
 {
-	const char *q, *end = b + n;
 	uint64_t lf = 0;
+	size_t i = 0;
+#if defined(__SSE2__)
+	const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
 
-	while (b < end && (q = memchr(b, '\n', (size_t)(end - b))) != NULL) {
-		lf++;
-		b = q + 1;
+	while (n - i >= 16) {
+		__m128i acc = zero, sum;
+		unsigned k;
+
+		for (k = 0; k < 255 && n - i >= 16; k++, i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(b + i));
+
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nl));
+		}
+		sum = _mm_sad_epu8(acc, zero);
+		lf += (uint64_t)_mm_cvtsi128_si64(sum);
+		lf += (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sum, sum));
 	}
+#endif
+	for (; i < n; i++)
+		lf += b[i] == '\n';
 	return lf;
 }
 
@@ -486,6 +527,7 @@ static int fill_slot(struct job *j, const char *b, size_t n, struct cm_err *err)
 /* Hands the filled slot j to the workers. */
 static void publish(struct par *p, struct job *j)
 {
+	p->po->chunks++;
 	pthread_mutex_lock(&p->mu);
 	j->state = J_READY;
 	p->next_seq++;
@@ -709,7 +751,7 @@ static int read_source(struct par *p, struct reader *r, struct cm_err *err)
 	static const char bom[3] = {'\xef', '\xbb', '\xbf'};
 	struct idle_ctx ic = {p, err};
 	struct header *h = &p->hdr[r->idx];
-	size_t chunk = p->w[0].sink.flush_at; /* the chunk size, kept there */
+	size_t chunk = p->chunk;
 	int csv_header = p->o->rules->format == CM_FORMAT_CSV && p->o->rules->header;
 
 	/* A UTF-8 byte order mark is not data (as cm_pipeline_feed). */
@@ -737,7 +779,7 @@ static int read_source(struct par *p, struct reader *r, struct cm_err *err)
 			if (prime(p, h, r->src.name, err) != 0)
 				return CM_FAIL;
 			cm_pipeline_mem_begin(p->lead, 1, 0, 1);
-			if (feed_header(&p->w[0], p->lead, h, r->src.name, err) != 0)
+			if (feed_header(&p->w[p->nw - 1], p->lead, h, r->src.name, err) != 0)
 				return CM_FAIL;
 			/* the lead wrote the output header when this one was good */
 			cm_pipeline_mem_save(p->lead, &ms);
@@ -745,18 +787,24 @@ static int read_source(struct par *p, struct reader *r, struct cm_err *err)
 		}
 	}
 	for (;;) {
-		size_t have = r->src.end - r->src.start;
+		size_t have = r->src.end - r->src.start, lim = have < chunk ? have : chunk;
 		const char *b = r->src.buf + r->src.start, *lf;
+		int cut;
 
-		if (r->src.eof) {
-			if (queue(p, r, b, have, 1, r->src.stopped, err) != 0)
-				return CM_FAIL;
-			r->src.start = r->src.end;
-			return 0;
-		}
-		if (have >= chunk || (have > 0 && r->src.may_block) || have == r->src.cap) {
-			lf = have ? memrchr(b, '\n', have) : NULL;
-			if (lf || have == r->src.cap) {
+		/*
+		 * A chunk ends at the last LF within its first chunk bytes (a
+		 * longer line: at its own end), or at a full buffer with none.
+		 * A pipe that would block hands over what it has.
+		 */
+		if (r->src.eof)
+			cut = have > chunk;
+		else
+			cut = have >= chunk || (have > 0 && r->src.may_block) || have == r->src.cap;
+		if (cut) {
+			lf = memrchr(b, '\n', lim);
+			if (!lf && have > lim)
+				lf = memchr(b + lim, '\n', have - lim);
+			if (lf || (have == r->src.cap && !r->src.eof)) {
 				size_t n = lf ? (size_t)(lf - b) + 1 : have;
 
 				if (queue(p, r, b, n, 0, 0, err) != 0)
@@ -766,6 +814,12 @@ static int read_source(struct par *p, struct reader *r, struct cm_err *err)
 					return CM_FAIL;
 				continue;
 			}
+		}
+		if (r->src.eof) {
+			if (queue(p, r, b, have, 1, r->src.stopped, err) != 0)
+				return CM_FAIL;
+			r->src.start = r->src.end;
+			return 0;
 		}
 		if (cm_source_fill(&r->src, on_idle, &ic, p->o->stop, err) < 0)
 			return CM_FAIL;
@@ -890,7 +944,7 @@ int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
 	/* A worker's sink is never written: its mark is out of reach once the pipelines exist. */
 	for (k = 0; k < p.nw; k++)
 		p.w[k].sink.flush_at = SIZE_MAX;
-	for (k = 0; k < p.nw; k++) {
+	for (k = 0; k + 1 < p.nw; k++) {
 		if (pthread_create(&p.w[k].th, NULL, worker_main, &p.w[k]) != 0) {
 			cm_err_set(err, CM_E_NOMEM, "cannot start worker threads");
 			goto out;

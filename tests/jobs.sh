@@ -10,7 +10,10 @@
 : "${GEN:=build/bench-bin/gen}"
 
 # same_as_one NAME RULES "OPTIONS" INPUT...: -j 2 and -j 3 at several chunk
-# sizes against -j 1 (stdout, stderr, status).
+# sizes against -j 1 (stdout, stderr, status): JOBS_PAIRS, "J:CHUNK ..."
+# (chunk 0: the default), every pair of 2 and 3 with 1, 7, 64, 4096 and 0
+# unless set (make valgrind runs five of them).
+: "${JOBS_PAIRS:=2:1 2:7 2:64 2:4096 2:0 3:1 3:7 3:64 3:4096 3:0}"
 same_as_one() {
 	_n=$1 _r=$2 _o=$3
 	shift 3
@@ -18,22 +21,21 @@ same_as_one() {
 	$CDRMIN -r "$_r" -k "$KEY" --stats $_o "$@" >"$TMP/j1.out" 2>"$TMP/j1.err" </dev/null
 	_rc1=$?
 	sed '/elapsed=/d; /cache lookups=/d' "$TMP/j1.err" >"$TMP/j1.errs"
-	for _j in 2 3; do
-		for _c in 1 7 64 4096 0; do
-			_copt=""
-			[ "$_c" -ne 0 ] && _copt="--chunk $_c"
-			# shellcheck disable=SC2086
-			$CDRMIN -r "$_r" -k "$KEY" --stats $_o -j $_j $_copt "$@" >"$TMP/jn.out" \
-				2>"$TMP/jn.err" </dev/null
-			_rcn=$?
-			sed '/elapsed=/d; /cache lookups=/d' "$TMP/jn.err" >"$TMP/jn.errs"
-			if [ "$_rcn" -eq "$_rc1" ]; then ok; else
-				fail "$_n -j $_j --chunk $_c: exit $_rcn, -j 1 gave $_rc1"
-				head -3 "$TMP/jn.err" >&2
-			fi
-			expect_same "$_n -j $_j --chunk $_c: output" "$TMP/j1.out" "$TMP/jn.out"
-			expect_same "$_n -j $_j --chunk $_c: stderr" "$TMP/j1.errs" "$TMP/jn.errs"
-		done
+	for _jc in $JOBS_PAIRS; do
+		_j=${_jc%:*} _c=${_jc#*:}
+		_copt=""
+		[ "$_c" -ne 0 ] && _copt="--chunk $_c"
+		# shellcheck disable=SC2086
+		$CDRMIN -r "$_r" -k "$KEY" --stats $_o -j $_j $_copt "$@" >"$TMP/jn.out" \
+			2>"$TMP/jn.err" </dev/null
+		_rcn=$?
+		sed '/elapsed=/d; /cache lookups=/d; /stats: threads=/d' "$TMP/jn.err" >"$TMP/jn.errs"
+		if [ "$_rcn" -eq "$_rc1" ]; then ok; else
+			fail "$_n -j $_j --chunk $_c: exit $_rcn, -j 1 gave $_rc1"
+			head -3 "$TMP/jn.err" >&2
+		fi
+		expect_same "$_n -j $_j --chunk $_c: output" "$TMP/j1.out" "$TMP/jn.out"
+		expect_same "$_n -j $_j --chunk $_c: stderr" "$TMP/j1.errs" "$TMP/jn.errs"
 	done
 }
 
@@ -68,6 +70,22 @@ if [ "${1:-0}" -gt 0 ] && [ "${3:-0}" -gt $((${1:-0} / 2)) ] && [ "${4:-0}" -gt 
 fi
 check "cache -j 2: --stats-json has the summary's numbers" \
 	grep -q "\"pseudonym_cache\":{\"lookups\":${3:-x},\"hits\":${4:-x}," "$TMP/c2.json"
+# --chunk is the size of a file's chunks: each ends at the last line feed in
+# its first 20000 bytes (Asterisk lines are under 1000), so the file goes in
+# about its size / 20000 chunks; no generated record spans two, so none is
+# filtered again; --stats-json says the same; one thread has no such line.
+threads() {
+	sed -n 's/.*threads=\([0-9]*\) chunks=\([0-9]*\) refiltered=\([0-9]*\).*/\1 \2 \3/p' "$1"
+}
+sz=$(wc -c <"$TMP/ast.csv")
+set -- $(threads "$TMP/c2.err")
+check "chunks -j 2: threads=2 (${1:-none})" [ "${1:-0}" -eq 2 ]
+check "chunks -j 2 --chunk 20000: $sz bytes in ${2:-no} chunks" \
+	[ "${2:-0}" -ge $((sz / 20000)) -a "${2:-0}" -le $((sz / 19000 + 2)) ]
+check "chunks -j 2: none filtered again (${3:-none})" [ "${3:-x}" = 0 ]
+check "chunks -j 2: --stats-json agrees" \
+	grep -q "\"threads\":{\"n\":2,\"chunks\":${2:-x},\"refiltered\":0}" "$TMP/c2.json"
+check "chunks -j 1: no threads line" sh -c "! grep -q threads= '$TMP/c1.err'"
 # Digests computed ahead (AVX2 lanes, or one by one without AVX2) are
 # counted in every thread: none for Asterisk (its numbers keep the memos),
 # some for acc_json once its Call-IDs and tags skip the memos (after the
@@ -151,6 +169,12 @@ awk 'BEGIN { printf "02079460006,\"+447700900006"; for (i = 0; i < 300; i++) pri
 printf '02079460007,+447700900007,2024-03-01 10:00:00,7\n"02079460008,unclosed\n' >>"$TMP/h.csv"
 same_as_one hostile-csv "$TMP/g.rules" "--max-record 1000" "$TMP/h.csv"
 same_as_one hostile-csv-big "$TMP/g.rules" "--max-record 100000" "$TMP/h.csv"
+# A chunk cut inside its quoted line breaks hands the file to the main
+# thread: the chunks queued after it are filtered again, and counted.
+$CDRMIN -r "$TMP/g.rules" -k "$KEY" -j 2 --chunk 64 --stats "$TMP/h.csv" >/dev/null 2>"$TMP/h.err"
+set -- $(threads "$TMP/h.err")
+check "hostile csv -j 2 --chunk 64: chunks filtered again (${3:-none} of ${2:-none})" \
+	[ "${3:-0}" -ge 1 -a "${3:-0}" -lt "${2:-0}" ]
 
 # Hostile lines: over-long lines, a NUL, CRLF, blank lines, no final line feed.
 {

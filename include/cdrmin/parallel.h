@@ -30,6 +30,11 @@ struct cm_par_opts {
 	void *ud;
 	/* out: the workers' engines' memo cache counters, summed when they are freed */
 	struct cm_pseudo_stats cache;
+	/*
+	 * out: the chunks queued, and those the main thread filtered again
+	 * (queued after a chunk of their source that ended inside a record)
+	 */
+	uint64_t chunks, refiltered;
 };
 
 /*
