@@ -608,12 +608,14 @@ expect_same "'-' reads stdin between files" "$TMP/out" "$TMP/dash.out"
 # A live pipe: the record is out while the writer still holds the pipe open
 # (the wait is bounded; no timing is measured).
 mkfifo "$TMP/live.fifo"
-$CDRMIN -r $KAN -k "$KEY" --stats <"$TMP/live.fifo" >"$TMP/live.out" 2>"$TMP/live.err" &
+# The outputs are opened before the FIFO (whose open waits for the writer),
+# so they exist once the writer's open below returns.
+$CDRMIN -r $KAN -k "$KEY" --stats >"$TMP/live.out" 2>"$TMP/live.err" <"$TMP/live.fifo" &
 pid=$!
 exec 3>"$TMP/live.fifo"
 sed -n 2p fixtures/kannel/access.log >&3
 i=0
-while [ "$(wc -l <"$TMP/live.out")" -lt 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+while [ "$(wc -l <"$TMP/live.out")" -lt 2 ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
 check "live pipe: record out while the pipe is open" [ "$(wc -l <"$TMP/live.out")" -eq 2 ]
 sed -n 3p fixtures/kannel/access.log >&3
 exec 3>&-
@@ -625,13 +627,13 @@ stats_is "live pipe: counts" "read=2 written=2 rejected=0 filtered=0" "$TMP/live
 # Stopped by SIGTERM with half a line in the pipe: the whole lines are
 # written, the half one is rejected (truncated), without its content.
 mkfifo "$TMP/stop.fifo"
-$CDRMIN -r $KAN -k "$KEY" --stats <"$TMP/stop.fifo" >"$TMP/stop.out" 2>"$TMP/stop.err" &
+$CDRMIN -r $KAN -k "$KEY" --stats >"$TMP/stop.out" 2>"$TMP/stop.err" <"$TMP/stop.fifo" &
 pid=$!
 exec 3>"$TMP/stop.fifo"
 sed -n 2p fixtures/kannel/access.log >&3
 printf '2024-03-01 10:15:32 Receive SMS [SMSC:smpp1] [from:07700900123' >&3
 i=0
-while [ "$(wc -l <"$TMP/stop.out")" -lt 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+while [ "$(wc -l <"$TMP/stop.out")" -lt 2 ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
 kill -TERM $pid
 wait $pid
 rc=$?

@@ -528,7 +528,7 @@ check "SIGHUP, file not moved: exit 0" [ $? -eq 0 ]
 expect_same "SIGHUP, file not moved: appended to, whole" "$OUT" "$TMP/rot.clean"
 
 # Output on stdout: SIGHUP is ignored.
-$CDRMIN -r $GEN -k "$KEY" <"$TMP/fifo" >"$TMP/rot.stdout" 2>"$TMP/rot.err" &
+$CDRMIN -r $GEN -k "$KEY" >"$TMP/rot.stdout" 2>"$TMP/rot.err" <"$TMP/fifo" &
 pid=$!
 exec 7>"$TMP/fifo"
 head -n 1001 "$TMP/rot.csv" >&7

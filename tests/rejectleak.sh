@@ -155,7 +155,8 @@ stop_run() {
 	shift 5
 	rm -f "$TMP/stop.fifo"
 	mkfifo "$TMP/stop.fifo"
-	$CDRMIN -r "$_rules" -k "$KEY" --stats "$@" <"$TMP/stop.fifo" >"$TMP/out" 2>"$TMP/err" &
+	# outputs first: truncated before the FIFO's open lets the writer on
+	$CDRMIN -r "$_rules" -k "$KEY" --stats "$@" >"$TMP/out" 2>"$TMP/err" <"$TMP/stop.fifo" &
 	_pid=$!
 	exec 3>"$TMP/stop.fifo"
 	cat "$_whole" >&3
