@@ -353,22 +353,21 @@ static int lead_feed(struct par *p, const char *name, const char *buf, size_t n,
 }
 
 /*
- * Writes the chunks that are done, in order (all of those queued when
- * block). A chunk that did not end at a record boundary turns the rest of
+ * Writes the chunks queued before chunk upto, in order, each once it is
+ * done. A chunk that did not end at a record boundary turns the rest of
  * its source over to the lead: the chunks of that source queued after it
  * are filtered again, by the lead, continuing from the chunk's end.
  */
-static int write_done(struct par *p, int block, struct cm_err *err)
+static int write_upto(struct par *p, uint64_t upto, struct cm_err *err)
 {
 	for (;;) {
 		struct job *j = slot(p, p->next_write);
 		size_t i;
-		int done;
 
-		if (p->next_write == p->next_seq)
+		if (p->next_write == p->next_seq || p->next_write >= upto)
 			return 0;
 		pthread_mutex_lock(&p->mu);
-		while (block && j->state != J_DONE) {
+		while (j->state != J_DONE) {
 			/*
 			 * Waiting, the main thread filters the next chunk itself,
 			 * when that leaves a chunk queued for every worker thread
@@ -388,10 +387,7 @@ static int write_done(struct par *p, int block, struct cm_err *err)
 			}
 			pthread_cond_wait(&p->done, &p->mu);
 		}
-		done = j->state == J_DONE;
 		pthread_mutex_unlock(&p->mu);
-		if (!done)
-			return 0;
 		if (p->seq_src == j->src) {
 			/* decoded from a wrong start: the lead goes on through it */
 			p->po->refiltered++;
@@ -427,6 +423,12 @@ static int write_done(struct par *p, int block, struct cm_err *err)
 		p->next_write++;
 		pthread_mutex_unlock(&p->mu);
 	}
+}
+
+/* Writes every chunk queued, in order. */
+static int write_done(struct par *p, struct cm_err *err)
+{
+	return write_upto(p, UINT64_MAX, err);
 }
 
 /*
@@ -480,19 +482,23 @@ static int on_idle(void *ud)
 {
 	struct idle_ctx *c = ud;
 
-	if (write_done(c->p, 1, c->err) != 0 || cm_sink_flush(c->p->sink, c->err) != 0)
+	if (write_done(c->p, c->err) != 0 || cm_sink_flush(c->p->sink, c->err) != 0)
 		return CM_FAIL;
 	return c->p->o->tick ? c->p->o->tick(c->p->o->ud, c->err) : 0;
 }
 
-/* The slot of the next chunk, once free (chunks done are written meanwhile). */
+/*
+ * The slot of the next chunk, once free: the chunk that had it is written
+ * (and those before it), not every chunk queued, so that the queue is
+ * never drained while the workers could go on.
+ */
 static int next_slot(struct par *p, struct job **jp, struct cm_err *err)
 {
 	for (;;) {
 		*jp = slot(p, p->next_seq);
 		if (slot_free(p, *jp))
 			return 0;
-		if (write_done(p, 1, err) != 0)
+		if (write_upto(p, p->next_seq - p->nring + 1, err) != 0)
 			return CM_FAIL;
 	}
 }
@@ -547,14 +553,18 @@ static int queue(struct par *p, struct reader *r, const char *buf, size_t n, int
 
 	if (p->seq_src == r->idx) {
 		/* chunks of this source before the hand-over are written first */
-		if (write_done(p, 1, err) != 0)
+		if (write_done(p, err) != 0)
 			return CM_FAIL;
 		return lead_feed(p, r->src.name, buf, n, last, stopped, err);
 	}
 	if (next_slot(p, &j, err) != 0)
 		return CM_FAIL;
-	if (p->seq_src == r->idx) /* handed over while we waited */
+	if (p->seq_src == r->idx) {
+		/* handed over while we waited: the chunks queued after that one go first */
+		if (write_done(p, err) != 0)
+			return CM_FAIL;
 		return lead_feed(p, r->src.name, buf, n, last, stopped, err);
+	}
 	if (fill_slot(j, buf, n, err) != 0)
 		return CM_FAIL;
 	j->seq = p->next_seq;
@@ -626,7 +636,7 @@ static int sip_sync(void *ud, struct cm_err *err)
 {
 	struct par *p = ud;
 
-	if (sip_queue(p, err) != 0 || write_done(p, 1, err) != 0)
+	if (sip_queue(p, err) != 0 || write_done(p, err) != 0)
 		return CM_FAIL;
 	return 0;
 }
@@ -735,7 +745,7 @@ static int prime(struct par *p, const struct header *h, const char *name, struct
 {
 	unsigned i;
 
-	if (write_done(p, 1, err) != 0)
+	if (write_done(p, err) != 0)
 		return CM_FAIL;
 	for (i = 0; i < p->nw; i++) {
 		cm_pipeline_mem_begin(p->w[i].pl, 1, 0, 1);
@@ -767,7 +777,7 @@ static int read_source(struct par *p, struct reader *r, struct cm_err *err)
 			return CM_FAIL;
 		if (!h->p) {
 			/* no header in reach: this source is the lead's, from its start */
-			if (write_done(p, 1, err) != 0)
+			if (write_done(p, err) != 0)
 				return CM_FAIL;
 			cm_pipeline_mem_begin(p->lead, 1, 0, 1);
 			p->seq_src = r->idx;
@@ -978,7 +988,7 @@ int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
 				break;
 			}
 			/* what came before it is written, as with one pipeline */
-			if (write_done(&p, 1, err) == 0)
+			if (write_done(&p, err) == 0)
 				(void)cm_pipeline_flush(lead, NULL);
 			goto out;
 		}
@@ -1006,7 +1016,7 @@ int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
 			break;
 		}
 	}
-	if (write_done(&p, 1, err) != 0)
+	if (write_done(&p, err) != 0)
 		goto out;
 	rc = 0;
 out:
