@@ -8,6 +8,13 @@
  * the main thread writes each chunk's output, rejections and counters in
  * input order.
  *
+ * A plain file (not stdin, not compressed; chunks of CM_PAR_RANGE_MIN
+ * bytes or more) is not read by the main thread past its header: each
+ * chunk is a range of the file that its thread reads itself and that
+ * holds the records starting in it (read_range), so the bytes are read
+ * and parsed on the same core; line numbers are added up in order as the
+ * chunks are written (range_fix).
+ *
  * A chunk is cut at a line feed without knowing whether that LF ends a
  * record (a quoted CSV field may hold one, a line may be over-long): a
  * worker decodes its chunk as if it started at a record, and says whether
@@ -30,9 +37,13 @@
  * metadata) that the workers decode and filter. Every message stands alone
  * there, so every chunk ends clean.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #if defined(__SSE2__)
@@ -58,6 +69,20 @@ struct job {
 	int first;          /* first chunk of its source: starts at its header, if any */
 	int last;           /* the source ends with it */
 	int stopped;        /* ... because a stop ended the input */
+	/*
+	 * A range of a plain file (read_ranges): the worker reads it itself,
+	 * with pread on fd, from file position fpos to fend (UINT64_MAX: to
+	 * the end), and keeps the records that start in it; the chunk is then
+	 * in[at..at+n), and its line number is only known when the chunks
+	 * before it are written (line is a stand-in until then).
+	 */
+	int range;
+	int fd;
+	uint64_t fpos, fend;
+	uint64_t doff;      /* file position of the source's data offset 0 (a byte order mark) */
+	size_t at, got;
+	int feof;
+	uint64_t lines;     /* line feeds in the chunk */
 	/* results */
 	struct cm_buf out;
 	uint64_t records;   /* records in out */
@@ -78,6 +103,12 @@ struct header {
 	uint64_t lines;
 	int known;          /* looked for (p may be NULL: none found in reach) */
 	char *name;         /* the source's name, for its chunks (the source closes before they are written) */
+	/* read in ranges: the file (a duplicate, open until its last chunk is written) */
+	int fd;
+	uint64_t wline;     /* the line of the next chunk to write */
+	int handed;         /* the lead read the rest itself: its chunks still queued are dropped */
+	uint64_t nqueued, nwritten; /* its chunks */
+	int reader_done;    /* no more are queued */
 };
 
 struct par;
@@ -118,6 +149,7 @@ struct par {
 	/* captures: the messages framed since the last chunk was queued, and the captures' names */
 	struct cm_buf batch;
 	size_t chunk;
+	size_t reach;        /* the most a chunk is read past its range for its last record */
 	struct cm_par_opts *po;
 	char **names;
 	size_t nnames;
@@ -208,6 +240,139 @@ static int run_sip(struct worker *w, struct job *j)
 	return 0;
 }
 
+/*
+ * Lines in b[0..n): the line feeds. SSE2: 16 bytes to a compare, whose
+ * matches (-1 each) are summed bytewise for up to 255 blocks, then added up.
+ */
+static uint64_t count_lf(const char *b, size_t n)
+{
+	uint64_t lf = 0;
+	size_t i = 0;
+#if defined(__SSE2__)
+	const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+
+	while (n - i >= 16) {
+		__m128i acc = zero, sum;
+		unsigned k;
+
+		for (k = 0; k < 255 && n - i >= 16; k++, i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(b + i));
+
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nl));
+		}
+		sum = _mm_sad_epu8(acc, zero);
+		lf += (uint64_t)_mm_cvtsi128_si64(sum);
+		lf += (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sum, sum));
+	}
+#endif
+	for (; i < n; i++)
+		lf += b[i] == '\n';
+	return lf;
+}
+
+/*
+ * j->in holds at least need bytes of the file from position s0 (fewer at
+ * its end: j->feof), read with pread; the buffer grows as a slot's does
+ * (fill_slot), the old one wiped.
+ */
+static int range_read(struct job *j, uint64_t s0, size_t need, const char *name,
+		      struct cm_err *err)
+{
+	if (j->cap < need || !j->in) {
+		size_t cap = need + need / 4 + 1;
+		char *nb = malloc(cap);
+
+		if (!nb)
+			return cm_err_set(err, CM_E_NOMEM, "out of memory");
+		if (j->in) {
+			memcpy(nb, j->in, j->got);
+			sodium_memzero(j->in, j->cap);
+			free(j->in);
+		}
+		j->in = nb;
+		j->cap = cap;
+	}
+	while (j->got < need && !j->feof) {
+		ssize_t k = pread(j->fd, j->in + j->got, need - j->got, (off_t)(s0 + j->got));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return cm_err_set(err, CM_E_IO, "%s: read error: %s", name, strerror(errno));
+		if (k == 0)
+			j->feof = 1;
+		j->got += (size_t)k;
+	}
+	return 0;
+}
+
+/* Bytes read past a range at a time while its last record's line feed is looked for. */
+#define RANGE_STEP ((size_t)64 << 10)
+
+/*
+ * Reads j's range of the file: the records that start at a position in
+ * [fpos, fend), i.e. from fpos when the range is the source's first, else
+ * from just past the first line feed at fpos - 1 or later, to just past
+ * the first line feed at fend - 1 or later (or the end of the file; or,
+ * for a line that goes on past p->reach, where reading stopped: the chunk
+ * then ends inside a record and the lead goes on from there). Every range
+ * thus starts where the one before it ended.
+ */
+static int read_range(struct par *p, struct job *j, struct cm_err *err)
+{
+	uint64_t s0 = j->first ? j->fpos : j->fpos - 1;
+	int to_end = j->fend == UINT64_MAX;
+	size_t span = to_end ? p->chunk : (size_t)(j->fend - s0);
+	size_t st = 0, end, from;
+	const char *lf = NULL;
+
+	j->got = 0;
+	j->feof = 0;
+	if (range_read(j, s0, span + 512, j->name, err) != 0)
+		return CM_FAIL;
+	while (to_end && !j->feof)
+		if (range_read(j, s0, j->got + p->chunk, j->name, err) != 0)
+			return CM_FAIL;
+	if (!j->first) {
+		/* a record starts past a line feed at fpos - 1 to fend - 2 (the last range: any) */
+		size_t win = to_end ? j->got : span - 1 < j->got ? span - 1 : j->got;
+
+		if (win)
+			lf = memchr(j->in, '\n', win);
+		if (!lf) {
+			end = st = 0; /* none starts in the range */
+			goto done;
+		}
+		st = (size_t)(lf - j->in) + 1;
+	}
+	if (to_end) {
+		end = j->got;
+		goto done;
+	}
+	/* the first line feed at fend - 1 or later */
+	from = span - 1;
+	for (;;) {
+		if (from < j->got && (lf = memchr(j->in + from, '\n', j->got - from)) != NULL) {
+			end = (size_t)(lf - j->in) + 1;
+			break;
+		}
+		if (j->feof || j->got - st >= span + p->reach) {
+			end = j->got;
+			break;
+		}
+		if (from < j->got)
+			from = j->got;
+		if (range_read(j, s0, j->got + RANGE_STEP, j->name, err) != 0)
+			return CM_FAIL;
+	}
+done:
+	j->at = st;
+	j->n = end - st;
+	j->offset = s0 + st - j->doff;
+	j->lines = count_lf(j->in + st, j->n);
+	return 0;
+}
+
 /* Filters one chunk into the job's results. */
 static void run_job(struct worker *w, struct job *j)
 {
@@ -229,6 +394,10 @@ static void run_job(struct worker *w, struct job *j)
 		}
 		goto results;
 	}
+	if (j->range && read_range(p, j, &j->err) != 0) {
+		j->rc = CM_FAIL;
+		return;
+	}
 	if (j->first || !h->p) {
 		cm_pipeline_mem_begin(w->pl, j->line, j->offset, j->first);
 	} else {
@@ -246,7 +415,8 @@ static void run_job(struct worker *w, struct job *j)
 	 */
 	if (w->sink.buf.cap < j->n + j->n / 4 && !w->sink.buf.oom)
 		(void)cm_buf_reserve(&w->sink.buf, j->n + j->n / 4);
-	k = cm_pipeline_mem_feed(w->pl, j->name, j->in, j->n, j->last && !j->stopped, &j->err);
+	k = cm_pipeline_mem_feed(w->pl, j->name, j->in + j->at, j->n, j->last && !j->stopped,
+				 &j->err);
 	if (k < 0) {
 		j->rc = CM_FAIL;
 		return;
@@ -352,6 +522,87 @@ static int lead_feed(struct par *p, const char *name, const char *buf, size_t n,
 	return 0;
 }
 
+/* A file read in ranges: closed once no chunk of it is queued or being filtered. */
+static void range_release(struct header *h)
+{
+	if (h->fd >= 0 && h->reader_done && h->nwritten == h->nqueued) {
+		close(h->fd);
+		h->fd = -1;
+	}
+}
+
+/*
+ * A range's line numbers, now that the chunks before it are written: its
+ * rejections and its decoder state counted from a stand-in line (j->line),
+ * from the one its first line has. The header fed before it keeps its own.
+ */
+static void range_fix(struct par *p, struct job *j)
+{
+	struct header *h = &p->hdr[j->src];
+	uint64_t d = h->wline - j->line;
+	size_t i;
+
+	for (i = 0; i < j->nrej; i++)
+		if (j->rej[i].line >= j->line)
+			j->rej[i].line += d;
+	if (!j->clean) {
+		if (j->ms.line >= j->line)
+			j->ms.line += d;
+		if (j->ms.lline >= j->line)
+			j->ms.lline += d;
+		if (j->ms.last_skip_line >= j->line)
+			j->ms.last_skip_line += d;
+	}
+	h->wline += j->lines;
+	j->st.bytes_in = j->used;
+}
+
+/*
+ * A range that ended inside a record: the lead, from the range's decoder
+ * state, reads the rest of the file itself (the chunks of it still queued
+ * are dropped as they come up).
+ */
+static int lead_rest(struct par *p, const struct job *j, struct cm_err *err)
+{
+	struct header *h = &p->hdr[j->src];
+	uint64_t pos = j->doff + j->offset + j->used;
+	char *b = malloc(p->chunk);
+	int rc = 0;
+
+	if (!b)
+		return cm_err_set(err, CM_E_NOMEM, "out of memory");
+	h->handed = 1;
+	cm_buf_reset(&p->carry);
+	for (;;) {
+		struct cm_stats bytes;
+		ssize_t k;
+
+		if (p->o->stop && *p->o->stop) {
+			rc = lead_feed(p, j->name, b, 0, 1, 1, err);
+			cm_pipeline_set_stopped(p->lead);
+			break;
+		}
+		k = pread(h->fd, b, p->chunk, (off_t)pos);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = cm_err_set(err, CM_E_IO, "%s: read error: %s", j->name, strerror(errno));
+			break;
+		}
+		memset(&bytes, 0, sizeof bytes);
+		bytes.bytes_in = (uint64_t)k;
+		cm_pipeline_add_stats(p->lead, &bytes);
+		if ((rc = lead_feed(p, j->name, b, (size_t)k, k == 0, 0, err)) != 0 || k == 0)
+			break;
+		pos += (uint64_t)k;
+		if (p->o->tick && (rc = p->o->tick(p->o->ud, err)) != 0)
+			break;
+	}
+	sodium_memzero(b, p->chunk);
+	free(b);
+	return rc;
+}
+
 /*
  * Writes the chunks queued before chunk upto, in order, each once it is
  * done. A chunk that did not end at a record boundary turns the rest of
@@ -388,10 +639,11 @@ static int write_upto(struct par *p, uint64_t upto, struct cm_err *err)
 			pthread_cond_wait(&p->done, &p->mu);
 		}
 		pthread_mutex_unlock(&p->mu);
-		if (p->seq_src == j->src) {
-			/* decoded from a wrong start: the lead goes on through it */
+		if (j->range ? p->hdr[j->src].handed : p->seq_src == j->src) {
+			/* decoded from a wrong start: the lead goes on through it (a range: went) */
 			p->po->refiltered++;
-			if (lead_feed(p, j->name, j->in, j->n, j->last, j->stopped, err) != 0)
+			if (!j->range && lead_feed(p, j->name, j->in + j->at, j->n, j->last, j->stopped,
+						   err) != 0)
 				return CM_FAIL;
 			goto next;
 		}
@@ -399,6 +651,8 @@ static int write_upto(struct par *p, uint64_t upto, struct cm_err *err)
 			*err = j->err;
 			return CM_FAIL;
 		}
+		if (j->range)
+			range_fix(p, j);
 		if (j->out.n && put_out(p, j->out.p, j->out.n, err) != 0)
 			return CM_FAIL;
 		cm_buf_reset(&j->out);
@@ -407,17 +661,26 @@ static int write_upto(struct par *p, uint64_t upto, struct cm_err *err)
 		for (i = 0; i < j->nrej; i++)
 			if (p->o->on_reject)
 				p->o->on_reject(p->o->ud, &j->rej[i]);
-		if (!j->clean) {
+		if (!j->clean && j->range) {
+			/* the lead reads the rest of this file from where the chunk's records ended */
+			cm_pipeline_mem_restore(p->lead, &j->ms);
+			if (lead_rest(p, j, err) != 0)
+				return CM_FAIL;
+		} else if (!j->clean) {
 			/* the lead takes over this source where the chunk's records ended */
 			cm_pipeline_mem_restore(p->lead, &j->ms);
 			p->seq_src = j->src;
 			p->seq_done = 0;
 			cm_buf_reset(&p->carry);
-			if (lead_feed(p, j->name, j->in + j->used, j->n - j->used, j->last, j->stopped,
-				      err) != 0)
+			if (lead_feed(p, j->name, j->in + j->at + j->used, j->n - j->used, j->last,
+				      j->stopped, err) != 0)
 				return CM_FAIL;
 		}
 	next:
+		if (j->range) {
+			p->hdr[j->src].nwritten++;
+			range_release(&p->hdr[j->src]);
+		}
 		pthread_mutex_lock(&p->mu);
 		j->state = J_FREE;
 		p->next_write++;
@@ -429,36 +692,6 @@ static int write_upto(struct par *p, uint64_t upto, struct cm_err *err)
 static int write_done(struct par *p, struct cm_err *err)
 {
 	return write_upto(p, UINT64_MAX, err);
-}
-
-/*
- * Lines in b[0..n): the line feeds. SSE2: 16 bytes to a compare, whose
- * matches (-1 each) are summed bytewise for up to 255 blocks, then added up.
- */
-static uint64_t count_lf(const char *b, size_t n)
-{
-	uint64_t lf = 0;
-	size_t i = 0;
-#if defined(__SSE2__)
-	const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
-
-	while (n - i >= 16) {
-		__m128i acc = zero, sum;
-		unsigned k;
-
-		for (k = 0; k < 255 && n - i >= 16; k++, i += 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(b + i));
-
-			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nl));
-		}
-		sum = _mm_sad_epu8(acc, zero);
-		lf += (uint64_t)_mm_cvtsi128_si64(sum);
-		lf += (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sum, sum));
-	}
-#endif
-	for (; i < n; i++)
-		lf += b[i] == '\n';
-	return lf;
 }
 
 /* The reader's state in one source. */
@@ -569,6 +802,8 @@ static int queue(struct par *p, struct reader *r, const char *buf, size_t n, int
 		return CM_FAIL;
 	j->seq = p->next_seq;
 	j->sip = 0;
+	j->range = 0;
+	j->at = 0;
 	j->src = r->idx;
 	j->name = p->hdr[r->idx].name;
 	j->line = r->line;
@@ -597,6 +832,8 @@ static int sip_queue(struct par *p, struct cm_err *err)
 	j->src = 0;
 	j->name = p->names[p->nnames - 1];
 	j->sip = 1;
+	j->range = 0;
+	j->at = 0;
 	j->first = j->last = j->stopped = 0;
 	j->line = j->offset = 0;
 	publish(p, j);
@@ -755,6 +992,66 @@ static int prime(struct par *p, const struct header *h, const char *name, struct
 	return 0;
 }
 
+/*
+ * A plain file is queued as ranges of --chunk bytes from where the reader
+ * stands (past a byte order mark; at the header, which the first range
+ * starts with): each worker reads its own (read_range), and the main
+ * thread reads nothing more of it. Returns 1 when the file cannot be
+ * (its size unknown, no descriptor to spare): it is then read as a stream.
+ */
+static int read_ranges(struct par *p, struct reader *r, struct cm_err *err)
+{
+	struct header *h = &p->hdr[r->idx];
+	uint64_t pos = r->src.raw_bytes - (r->src.end - r->src.start), doff = pos - r->offset;
+	struct stat st;
+
+	if (fstat(r->src.fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < pos ||
+	    (h->fd = fcntl(r->src.fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return 1;
+	h->wline = r->line;
+	r->src.bytes = pos; /* the reader's own; each range counts its bytes when written */
+	for (;;) {
+		uint64_t end = pos + p->chunk;
+		int last = end >= (uint64_t)st.st_size;
+		struct job *j;
+
+		if (p->o->stop && *p->o->stop) {
+			r->src.stopped = 1;
+			break;
+		}
+		if (next_slot(p, &j, err) != 0)
+			return CM_FAIL;
+		if (h->handed)
+			break; /* the lead has read the rest */
+		j->seq = p->next_seq;
+		j->sip = 0;
+		j->range = 1;
+		j->fd = h->fd;
+		j->fpos = pos;
+		j->fend = last ? UINT64_MAX : end;
+		j->doff = doff;
+		j->at = j->n = 0;
+		j->src = r->idx;
+		j->name = h->name;
+		j->line = r->first ? r->line : h->p ? h->lines + 1 : 1; /* a stand-in: range_fix */
+		j->first = r->first;
+		j->last = last;
+		j->stopped = 0;
+		r->first = 0;
+		h->nqueued++;
+		publish(p, j);
+		r->src.raw_bytes = last ? (uint64_t)st.st_size : end; /* progress */
+		if (last)
+			break;
+		pos = end;
+		if (p->o->tick && p->o->tick(p->o->ud, err) != 0)
+			return CM_FAIL;
+	}
+	h->reader_done = 1;
+	range_release(h);
+	return 0;
+}
+
 /* Reads one source into chunks. */
 static int read_source(struct par *p, struct reader *r, struct cm_err *err)
 {
@@ -795,6 +1092,13 @@ static int read_source(struct par *p, struct reader *r, struct cm_err *err)
 			cm_pipeline_mem_save(p->lead, &ms);
 			p->header_ok = !ms.bad_header;
 		}
+	}
+	if (p->seq_src != r->idx && r->src.owned && !r->src.may_block && r->src.sniffed &&
+	    !r->src.z && !r->src.eof && p->chunk >= CM_PAR_RANGE_MIN) {
+		int k = read_ranges(p, r, err);
+
+		if (k <= 0)
+			return k;
 	}
 	for (;;) {
 		size_t have = r->src.end - r->src.start, lim = have < chunk ? have : chunk;
@@ -878,6 +1182,8 @@ static void par_free(struct par *p)
 	}
 	free(p->ring);
 	for (i = 0; p->hdr && i < p->nsrc; i++) {
+		if (p->hdr[i].fd >= 0)
+			close(p->hdr[i].fd);
 		free(p->hdr[i].p);
 		free(p->hdr[i].name);
 	}
@@ -927,6 +1233,8 @@ int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
 	}
 	for (i = 0; i < p.nring; i++)
 		cm_buf_init(&p.ring[i].out);
+	for (i = 0; i < n; i++)
+		p.hdr[i].fd = -1;
 	for (k = 0; k < p.nw; k++) {
 		struct worker *w = &p.w[k];
 		struct cm_pipeline_opts wo = *o;
@@ -970,6 +1278,7 @@ int cm_par_run(struct cm_pipeline *lead, const struct cm_pipeline_opts *o,
 
 	cm_csv_opts_default(&co);
 	cap = (o->max_record ? o->max_record : co.max_record) + chunk + 64 * 1024;
+	p.reach = cap - chunk;
 	for (i = 0; i < n; i++) {
 		struct reader r;
 		int rrc, stopped;

@@ -17,6 +17,8 @@
 #include "cdrmin/pipeline.h"
 
 #define CM_PAR_CHUNK_DEFAULT ((size_t)256 << 10)
+/* A plain file is read by the workers in ranges of the chunk size from this size on. */
+#define CM_PAR_RANGE_MIN ((size_t)512)
 
 struct cm_par_opts {
 	unsigned jobs; /* worker threads, 2 or more */
