@@ -271,6 +271,34 @@ static uint64_t count_lf(const char *b, size_t n)
 }
 
 /*
+ * j's input buffer, made room for n bytes, its first keep kept (a slot's
+ * buffer is reused; an old one is wiped). Chunks end at the last line feed
+ * read, so their sizes jitter by a line: a buffer grown by a quarter more
+ * than asked is not grown again for every chunk a few bytes longer than
+ * the last, each time on fresh pages.
+ */
+static int slot_grow(struct job *j, size_t n, size_t keep, struct cm_err *err)
+{
+	size_t cap;
+	char *nb;
+
+	if (j->cap >= n && j->in)
+		return 0;
+	cap = n + n / 4 + 1; /* an empty last chunk still has a buffer */
+	if (!(nb = malloc(cap)))
+		return cm_err_set(err, CM_E_NOMEM, "out of memory");
+	if (j->in) {
+		if (keep)
+			memcpy(nb, j->in, keep);
+		sodium_memzero(j->in, j->cap);
+		free(j->in);
+	}
+	j->in = nb;
+	j->cap = cap;
+	return 0;
+}
+
+/*
  * j->in holds at least need bytes of the file from position s0 (fewer at
  * its end: j->feof), read with pread; the buffer grows as a slot's does
  * (fill_slot), the old one wiped.
@@ -278,20 +306,8 @@ static uint64_t count_lf(const char *b, size_t n)
 static int range_read(struct job *j, uint64_t s0, size_t need, const char *name,
 		      struct cm_err *err)
 {
-	if (j->cap < need || !j->in) {
-		size_t cap = need + need / 4 + 1;
-		char *nb = malloc(cap);
-
-		if (!nb)
-			return cm_err_set(err, CM_E_NOMEM, "out of memory");
-		if (j->in) {
-			memcpy(nb, j->in, j->got);
-			sodium_memzero(j->in, j->cap);
-			free(j->in);
-		}
-		j->in = nb;
-		j->cap = cap;
-	}
+	if (slot_grow(j, need, j->got, err) != 0)
+		return CM_FAIL;
 	while (j->got < need && !j->feof) {
 		ssize_t k = pread(j->fd, j->in + j->got, need - j->got, (off_t)(s0 + j->got));
 
@@ -736,27 +752,11 @@ static int next_slot(struct par *p, struct job **jp, struct cm_err *err)
 	}
 }
 
-/*
- * A copy of b[0..n) as j's input (a slot's buffer is reused; an old one is
- * wiped). Chunks end at the last line feed read, so their sizes jitter by a
- * line: a buffer grown by a quarter more than asked is not grown again for
- * every chunk a few bytes longer than the last, each time on fresh pages.
- */
+/* A copy of b[0..n) as j's input. */
 static int fill_slot(struct job *j, const char *b, size_t n, struct cm_err *err)
 {
-	if (j->cap < n || !j->in) {
-		size_t cap = n + n / 4 + 1; /* an empty last chunk still has a buffer */
-		char *nb = malloc(cap);
-
-		if (!nb)
-			return cm_err_set(err, CM_E_NOMEM, "out of memory");
-		if (j->in) {
-			sodium_memzero(j->in, j->cap);
-			free(j->in);
-		}
-		j->in = nb;
-		j->cap = cap;
-	}
+	if (slot_grow(j, n, 0, err) != 0)
+		return CM_FAIL;
 	if (n)
 		memcpy(j->in, b, n);
 	j->n = n;
