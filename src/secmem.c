@@ -1,26 +1,65 @@
 /*
  * \summary: memory for memo caches that hold originals (see secmem.h)
  */
+#include <stdint.h>
 #include <sys/mman.h>
 
 #include <sodium.h>
 
 #include "cdrmin/secmem.h"
 
+/*
+ * A memo of some megabytes is probed at random places, one or two lines a
+ * value: on 4 KiB pages nearly every probe also misses the TLB. From
+ * HUGE_BYTES on, a table takes whole 2 MiB pages, aligned, and asks for
+ * transparent huge pages (a kernel that gives none leaves small pages, the
+ * same memory, only slower).
+ */
+#define HUGE_BYTES ((size_t)2 << 20)
+
+static size_t mapped_bytes(size_t bytes)
+{
+	if (bytes < HUGE_BYTES)
+		return bytes;
+	return (bytes + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
+}
+
 void *cm_secmem_map(size_t bytes, int *locked)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t len = mapped_bytes(bytes), lead = 0;
+	char *p;
 
-	if (p == MAP_FAILED)
-		return NULL;
-	if (madvise(p, bytes, MADV_DONTDUMP) != 0) {
-		munmap(p, bytes);
+	if (len < bytes)
+		return NULL; /* wrapped */
+	if (len != bytes) {
+		/* a huge page's worth more, to cut an aligned region out of */
+		char *m = mmap(NULL, len + HUGE_BYTES, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			return NULL;
+		lead = (HUGE_BYTES - ((uintptr_t)m & (HUGE_BYTES - 1))) & (HUGE_BYTES - 1);
+		if (lead)
+			munmap(m, lead);
+		if (HUGE_BYTES - lead)
+			munmap(m + lead + len, HUGE_BYTES - lead);
+		p = m + lead;
+#ifdef MADV_HUGEPAGE
+		(void)madvise(p, len, MADV_HUGEPAGE);
+#endif
+	} else {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+	}
+	if (madvise(p, len, MADV_DONTDUMP) != 0) {
+		munmap(p, len);
 		return NULL;
 	}
 	if (locked)
-		*locked = mlock(p, bytes) == 0;
+		*locked = mlock(p, len) == 0;
 	else
-		(void)mlock(p, bytes);
+		(void)mlock(p, len);
 	return p;
 }
 
@@ -29,5 +68,5 @@ void cm_secmem_unmap(void *p, size_t bytes)
 	if (!p)
 		return;
 	sodium_memzero(p, bytes);
-	munmap(p, bytes);
+	munmap(p, mapped_bytes(bytes));
 }

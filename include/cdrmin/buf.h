@@ -26,12 +26,29 @@ int cm_buf_reserve(struct cm_buf *b, size_t extra);
 
 static inline void cm_buf_reset(struct cm_buf *b) { b->n = 0; }
 
+/*
+ * The length of a copy, hidden from the compiler unless it is a constant.
+ * GCC expands a memcpy whose length it knows to be small (an 8-bit count, a
+ * fixed array) as "rep movsq", whose start-up costs more than a whole short
+ * copy: the memo hits of the hot path spent most of their time there. A
+ * length it cannot bound goes to the C library's memcpy, which picks the
+ * machine's best short-copy path; a constant still becomes plain moves.
+ */
+static inline size_t cm_copy_len(size_t n)
+{
+#if defined(__GNUC__)
+	if (!__builtin_constant_p(n))
+		__asm__("" : "+r"(n));
+#endif
+	return n;
+}
+
 static inline void cm_buf_add(struct cm_buf *b, const void *p, size_t n)
 {
 	if (b->cap - b->n < n && cm_buf_reserve(b, n) != 0)
 		return;
 	if (n)
-		memcpy(b->p + b->n, p, n);
+		memcpy(b->p + b->n, p, cm_copy_len(n));
 	b->n += n;
 }
 
