@@ -3,9 +3,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <sodium.h>
 
 #include "cdrmin/blake2b.h"
+#include "cdrmin/buf.h"
+#include "cdrmin/secmem.h"
 
 /* RFC 7693 section 2.6: the SHA-512 initial values. */
 static const uint64_t iv[8] = {
@@ -63,9 +64,13 @@ static inline uint64_t rotr64(uint64_t x, unsigned n)
 static void load_block(uint64_t m[16], const unsigned char *p, size_t n)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	/* the words are the bytes as they lie: two calls, not a loop per byte of the tail */
-	memset(m, 0, 16 * sizeof *m);
-	memcpy(m, p, n);
+	/*
+	 * the words are the bytes as they lie: zeros, then one copy (the stores
+	 * written out: a memset of 128 bytes becomes "rep stos", dear at this size)
+	 */
+	m[0] = m[1] = m[2] = m[3] = m[4] = m[5] = m[6] = m[7] = 0;
+	m[8] = m[9] = m[10] = m[11] = m[12] = m[13] = m[14] = m[15] = 0;
+	memcpy(m, p, cm_copy_len(n));
 #else
 	size_t i;
 
@@ -139,7 +144,7 @@ static void compress(uint64_t h[8], const uint64_t m[16], uint64_t t0, uint64_t 
 
 	for (i = 0; i < 8; i++)
 		h[i] ^= v[i] ^ v[i + 8];
-	sodium_memzero(v, sizeof v);
+	cm_wipe(v, sizeof v);
 }
 
 static void store_digest(unsigned char out[CM_BLAKE2B_BYTES], const uint64_t h[8])
@@ -169,8 +174,8 @@ void cm_blake2b_keyed_init(struct cm_blake2b_keyed *kd,
 	compress(kd->h, m, CM_BLAKE2B_BLOCKBYTES, 0, 0);
 	compress(h, m, CM_BLAKE2B_BLOCKBYTES, 0, 1);
 	store_digest(kd->empty, h);
-	sodium_memzero(h, sizeof h);
-	sodium_memzero(m, sizeof m);
+	cm_wipe(h, sizeof h);
+	cm_wipe(m, sizeof m);
 }
 
 void cm_blake2b_keyed_hash(const struct cm_blake2b_keyed *kd, const unsigned char *msg,
@@ -201,8 +206,8 @@ void cm_blake2b_keyed_hash(const struct cm_blake2b_keyed *kd, const unsigned cha
 	compress(h, m, t0, t1, 1);
 
 	store_digest(out, h);
-	sodium_memzero(h, sizeof h);
-	sodium_memzero(m, sizeof m); /* the caller's value: no copy lingers */
+	cm_wipe(h, sizeof h);
+	cm_wipe(m, sizeof m); /* the caller's value: no copy lingers */
 }
 
 /*
@@ -270,9 +275,12 @@ __attribute__((target("avx2"))) static void hash_lanes(const struct cm_blake2b_k
 	int i, j;
 
 	/* x86-64 is little-endian: a block's words are its bytes as they lie */
-	memset(s.w, 0, sizeof s.w);
-	for (j = 0; j < LANES; j++)
-		memcpy(w[j], msg[j], n[j]);
+	for (j = 0; j < LANES; j++) {
+		/* eight 32-byte zero stores, not the "rep stos" of a memset */
+		for (i = 0; i < 4; i++)
+			_mm256_storeu_si256((__m256i *)(void *)&w[j][4 * i], _mm256_setzero_si256());
+		memcpy(w[j], msg[j], cm_copy_len(n[j]));
+	}
 	for (i = 0; i < 16; i++)
 		m[i] = _mm256_set_epi64x((long long)w[3][i], (long long)w[2][i], (long long)w[1][i],
 					 (long long)w[0][i]);
@@ -311,7 +319,7 @@ __attribute__((target("avx2"))) static void hash_lanes(const struct cm_blake2b_k
 		for (i = 0; i < 4; i++)
 			memcpy(out[j] + 8 * i, &d[i][j], 8);
 	/* as compress: the work vector runs back to the key state; the words are the callers' values */
-	sodium_memzero(&s, sizeof s);
+	cm_wipe(&s, sizeof s);
 }
 
 static int have_lanes(void)
@@ -367,7 +375,7 @@ void cm_blake2b_keyed_hash_many(const struct cm_blake2b_keyed *const kd[],
 			hash_lanes(lk, lm, ln, lo);
 			used = 0;
 		}
-		sodium_memzero(spare, sizeof spare);
+		cm_wipe(spare, sizeof spare);
 		return;
 	}
 #endif

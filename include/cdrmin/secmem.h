@@ -10,6 +10,7 @@
 #define CDRMIN_SECMEM_H
 
 #include <stddef.h>
+#include <string.h>
 
 /*
  * bytes of such memory, or NULL (no memory, or it cannot be kept out of
@@ -19,5 +20,42 @@ void *cm_secmem_map(size_t bytes, int *locked);
 
 /* Wipes and unmaps p[0..bytes); NULL does nothing. */
 void cm_secmem_unmap(void *p, size_t bytes);
+
+/*
+ * Wipes p[0..n) where the wipe must not be optimized away but a call is
+ * too dear: the work state of each hash, several times per record. The
+ * empty asm takes p and clobbers memory, so the compiler must assume the
+ * zeros are read and cannot drop the stores; a constant n stays a few
+ * vector stores in line. sodium_memzero does the same through two calls.
+ */
+#if defined(__GNUC__)
+/* 16 bytes at any alignment, of any type: what one unaligned vector store writes */
+typedef long long cm_wipe16 __attribute__((vector_size(16), aligned(1), may_alias));
+#endif
+
+static inline void cm_wipe(void *p, size_t n)
+{
+#if defined(__GNUC__)
+	size_t i;
+
+	/*
+	 * GCC makes a short constant memset "rep stos", whose start-up costs more
+	 * than the stores: volatile vector stores, one by one, which it can
+	 * neither drop nor merge back into a memset.
+	 */
+	if (__builtin_constant_p(n) && n % 16 == 0 && n <= 2048) {
+		for (i = 0; i < n; i += 16)
+			*(volatile cm_wipe16 *)(void *)((char *)p + i) = (cm_wipe16){ 0, 0 };
+		return;
+	}
+	memset(p, 0, n);
+	__asm__ __volatile__("" : : "r"(p) : "memory");
+#else
+	volatile unsigned char *v = p;
+
+	while (n--)
+		*v++ = 0;
+#endif
+}
 
 #endif
