@@ -3,6 +3,7 @@
  */
 #include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -11,31 +12,27 @@
 /*
  * A memo of some megabytes is probed at random places, one or two lines a
  * value: on 4 KiB pages nearly every probe also misses the TLB. From
- * HUGE_BYTES on, a table takes whole 2 MiB pages, aligned, and asks for
- * transparent huge pages (a kernel that gives none leaves small pages, the
- * same memory, only slower).
+ * HUGE_BYTES on, a table starts on a 2 MiB boundary and asks for
+ * transparent huge pages: its whole 2 MiB stretches get them, its tail
+ * keeps small pages (no memory added). A kernel that gives none leaves
+ * small pages throughout: the same memory, only slower.
  */
 #define HUGE_BYTES ((size_t)2 << 20)
 
-static size_t mapped_bytes(size_t bytes)
-{
-	if (bytes < HUGE_BYTES)
-		return bytes;
-	return (bytes + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
-}
-
 void *cm_secmem_map(size_t bytes, int *locked)
 {
-	size_t len = mapped_bytes(bytes), lead = 0;
-	char *p;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len, lead;
+	char *p, *m;
 
-	if (len < bytes)
+	if (page == 0 || (page & (page - 1)) || page > HUGE_BYTES)
+		page = 4096;
+	len = (bytes + page - 1) & ~(page - 1);
+	if (len < bytes || len > SIZE_MAX - HUGE_BYTES)
 		return NULL; /* wrapped */
-	if (len != bytes) {
+	if (bytes >= HUGE_BYTES) {
 		/* a huge page's worth more, to cut an aligned region out of */
-		char *m = mmap(NULL, len + HUGE_BYTES, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
+		m = mmap(NULL, len + HUGE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
 		if (m == MAP_FAILED)
 			return NULL;
 		lead = (HUGE_BYTES - ((uintptr_t)m & (HUGE_BYTES - 1))) & (HUGE_BYTES - 1);
@@ -68,5 +65,5 @@ void cm_secmem_unmap(void *p, size_t bytes)
 	if (!p)
 		return;
 	sodium_memzero(p, bytes);
-	munmap(p, mapped_bytes(bytes));
+	munmap(p, bytes);
 }
