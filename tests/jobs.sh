@@ -15,6 +15,7 @@
 # unless set (make valgrind runs five of them). Files are read in ranges by
 # the workers from 512-byte chunks up, by the main thread below that.
 : "${JOBS_PAIRS:=2:1 2:64 2:601 2:4096 2:0 3:1 3:64 3:601 3:4096 3:0}"
+input_bytes() { sed -n 's/.*elapsed=.*input-bytes=\([0-9]*\).*/\1/p' "$1"; }
 same_as_one() {
 	_n=$1 _r=$2 _o=$3
 	shift 3
@@ -22,6 +23,8 @@ same_as_one() {
 	$CDRMIN -r "$_r" -k "$KEY" --stats $_o "$@" >"$TMP/j1.out" 2>"$TMP/j1.err" </dev/null
 	_rc1=$?
 	sed '/elapsed=/d; /cache lookups=/d' "$TMP/j1.err" >"$TMP/j1.errs"
+	# the elapsed= line's input-bytes: the bytes read, whoever read them (ranges too)
+	_b1=$(input_bytes "$TMP/j1.err")
 	for _jc in $JOBS_PAIRS; do
 		_j=${_jc%:*} _c=${_jc#*:}
 		_copt=""
@@ -37,6 +40,10 @@ same_as_one() {
 		fi
 		expect_same "$_n -j $_j --chunk $_c: output" "$TMP/j1.out" "$TMP/jn.out"
 		expect_same "$_n -j $_j --chunk $_c: stderr" "$TMP/j1.errs" "$TMP/jn.errs"
+		_bn=$(input_bytes "$TMP/jn.err")
+		if [ "${_b1:-none}" = "${_bn:-missing}" ]; then ok; else
+			fail "$_n -j $_j --chunk $_c: input-bytes=${_bn:-none}, -j 1 ${_b1:-none}"
+		fi
 	done
 }
 
@@ -88,6 +95,9 @@ check "chunks -j 2 --chunk 20000: $sz bytes in ${2:-no} ranges of 20000" \
 check "chunks -j 2: none filtered again (${3:-none})" [ "${3:-x}" = 0 ]
 check "chunks -j 2: --stats-json agrees" \
 	grep -q "\"threads\":{\"n\":2,\"chunks\":${2:-x},\"refiltered\":0}" "$TMP/c2.json"
+# The workers read the file, not the main thread: its bytes are counted all the same.
+check "chunks -j 2 --chunk 20000: bytes in, of the file, all $sz of them" \
+	grep -q "\"bytes_in\":$sz,\"file_bytes_in\":$sz,\"file_bytes_total\":$sz," "$TMP/c2.json"
 check "chunks -j 1: no threads line" sh -c "! grep -q threads= '$TMP/c1.err'"
 # At 512 bytes, two Asterisk lines never fit: cut at line feeds, a chunk
 # would be one line (3000 chunks), as ranges the file is ceil(size / 512).
