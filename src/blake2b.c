@@ -3,7 +3,6 @@
 #include <stdint.h>
 #include <string.h>
 
-
 #include "cdrmin/blake2b.h"
 #include "cdrmin/buf.h"
 #include "cdrmin/secmem.h"
