@@ -83,7 +83,10 @@ check "cache -j 2: --stats-json has the summary's numbers" \
 # size / 20000 chunks, rounded up; no generated record spans two, so none is
 # filtered again; --stats-json says the same; one thread has no such line.
 # Through a pipe, a chunk ends at the last line feed in its first 20000
-# bytes (Asterisk lines are under 1000): about as many.
+# bytes (Asterisk lines are under 1000), or in what the pipe holds when
+# that is less (a live stream is not kept waiting): never fewer chunks, and
+# more by how the writer's timing fell (46 to 48 seen), far from one a line
+# (3000) or one a 1.3 MB read (1).
 threads() {
 	sed -n 's/.*threads=\([0-9]*\) chunks=\([0-9]*\) refiltered=\([0-9]*\).*/\1 \2 \3/p' "$1"
 }
@@ -109,7 +112,7 @@ cat "$TMP/ast.csv" | $CDRMIN -r rules/asterisk.rules -k "$KEY" --stats -j 2 --ch
 	2>"$TMP/c3.err" >/dev/null
 set -- $(threads "$TMP/c3.err")
 check "chunks -j 2 --chunk 20000, a pipe: ${2:-no} chunks" \
-	[ "${2:-0}" -ge $((sz / 20000)) -a "${2:-0}" -le $((sz / 19000 + 2)) ]
+	[ "${2:-0}" -ge $((sz / 20000)) -a "${2:-0}" -le $((sz / 5000)) ]
 # Digests computed ahead (AVX2 lanes, or one by one without AVX2) are
 # counted in every thread: none for Asterisk (its numbers keep the memos),
 # some for acc_json once its Call-IDs and tags skip the memos (after the
