@@ -51,6 +51,7 @@
 #endif
 
 #include "cdrmin/csv.h"
+#include "cdrmin/fdio.h"
 #include "cdrmin/io.h"
 #include "cdrmin/parallel.h"
 #include "cdrmin/pseudo.h"
@@ -301,24 +302,23 @@ static int slot_grow(struct job *j, size_t n, size_t keep, struct cm_err *err)
 /*
  * j->in holds at least need bytes of the file from position s0 (fewer at
  * its end: j->feof), read with pread; the buffer grows as a slot's does
- * (fill_slot), the old one wiped.
+ * (slot_grow), the old one wiped.
  */
 static int range_read(struct job *j, uint64_t s0, size_t need, const char *name,
 		      struct cm_err *err)
 {
+	ssize_t k;
+
 	if (slot_grow(j, need, j->got, err) != 0)
 		return CM_FAIL;
-	while (j->got < need && !j->feof) {
-		ssize_t k = pread(j->fd, j->in + j->got, need - j->got, (off_t)(s0 + j->got));
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return cm_err_set(err, CM_E_IO, "%s: read error: %s", name, strerror(errno));
-		if (k == 0)
-			j->feof = 1;
-		j->got += (size_t)k;
-	}
+	if (j->got >= need || j->feof)
+		return 0;
+	k = cm_pread_full(j->fd, (unsigned char *)j->in + j->got, need - j->got, s0 + j->got);
+	if (k < 0)
+		return cm_err_set(err, CM_E_IO, "%s: read error: %s", name, strerror(errno));
+	if ((size_t)k < need - j->got)
+		j->feof = 1; /* cm_pread_full reads short only at the end */
+	j->got += (size_t)k;
 	return 0;
 }
 
@@ -598,9 +598,7 @@ static int lead_rest(struct par *p, const struct job *j, struct cm_err *err)
 			cm_pipeline_set_stopped(p->lead);
 			break;
 		}
-		k = pread(h->fd, b, p->chunk, (off_t)pos);
-		if (k < 0 && errno == EINTR)
-			continue;
+		k = cm_pread_full(h->fd, (unsigned char *)b, p->chunk, pos);
 		if (k < 0) {
 			rc = cm_err_set(err, CM_E_IO, "%s: read error: %s", j->name, strerror(errno));
 			break;
