@@ -64,7 +64,8 @@ struct cm_cryptopan {
 	EVP_CIPHER_CTX *ctx; /* AES-128-ECB under key[0..16), no padding; reused for every batch */
 	struct secret *s;    /* sodium_malloc */
 
-	struct memo_set *sets; /* NULL when the cache is off */
+	struct memo_set *sets; /* NULL when the cache is off, or not yet used */
+	struct memo_set *map;  /* the cache's memory, sets from its first use (lookup) */
 	size_t set_mask;
 	size_t map_bytes;
 	uint64_t seed; /* XXH3 seed: random, so collisions cannot be crafted offline */
@@ -128,12 +129,12 @@ struct cm_cryptopan *cm_cryptopan_new(const unsigned char key[CM_CRYPTOPAN_KEYBY
 		slots = pow2_ceil(cache_slots < MEMO_WAYS ? MEMO_WAYS : cache_slots);
 		c->map_bytes = slots / MEMO_WAYS * sizeof(struct memo_set);
 		/* The cache holds original addresses: out of core dumps and swap (secmem.h). */
-		map = cm_secmem_map(c->map_bytes, NULL);
+		map = cm_secmem_map(c->map_bytes);
 		if (!map) {
 			c->map_bytes = 0;
 			goto fail;
 		}
-		c->sets = map;
+		c->map = map;
 		c->set_mask = slots / MEMO_WAYS - 1;
 		randombytes_buf(&c->seed, sizeof c->seed);
 	}
@@ -151,7 +152,7 @@ void cm_cryptopan_free(struct cm_cryptopan *c)
 	EVP_CIPHER_CTX_free(c->ctx);
 	if (c->s)
 		sodium_free(c->s); /* wipes */
-	cm_secmem_unmap(c->sets, c->map_bytes);
+	cm_secmem_unmap(c->map, c->map_bytes, c->sets != NULL);
 	sodium_memzero(c, sizeof *c);
 	free(c);
 }
@@ -215,6 +216,11 @@ static void lookup(struct cm_cryptopan *c, const uint8_t *a, size_t n, uint8_t *
 	uint64_t h;
 	unsigned w;
 
+	if (!c->sets && c->map) {
+		/* the first address: the pages come in in the thread that uses them (secmem.h) */
+		(void)cm_secmem_populate(c->map, c->map_bytes);
+		c->sets = c->map;
+	}
 	if (!c->sets) {
 		compute(c, a, n, out);
 		return;

@@ -50,11 +50,12 @@ struct cm_field_memo *cm_field_memo_new(size_t slots)
 	while (s < slots && s < ((size_t)1 << 20))
 		s <<= 1;
 	m->bytes = s * sizeof *m->slot;
-	m->slot = cm_secmem_map(m->bytes, NULL);
+	m->slot = cm_secmem_map(m->bytes);
 	if (!m->slot) {
 		free(m);
 		return NULL;
 	}
+	(void)cm_secmem_populate(m->slot, m->bytes); /* made at its first use (cm_plan_apply) */
 	m->mask = s - 1;
 	randombytes_buf(&m->seed, sizeof m->seed);
 	cm_buf_init(&m->probes);
@@ -65,7 +66,7 @@ void cm_field_memo_free(struct cm_field_memo *m)
 {
 	if (!m)
 		return;
-	cm_secmem_unmap(m->slot, m->bytes);
+	cm_secmem_unmap(m->slot, m->bytes, 1);
 	cm_buf_deinit(&m->probes); /* wipes: normalized originals */
 	sodium_memzero(m, sizeof *m);
 	free(m);

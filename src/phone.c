@@ -661,11 +661,12 @@ struct cm_phone_memo *cm_phone_memo_new(size_t entries)
 	if (!m)
 		return NULL;
 	m->bytes = slots * sizeof *m->slot;
-	map = cm_secmem_map(m->bytes, NULL);
+	map = cm_secmem_map(m->bytes);
 	if (!map) {
 		free(m);
 		return NULL;
 	}
+	(void)cm_secmem_populate(map, m->bytes); /* made at its first use (cm_plan_apply) */
 	m->slot = map;
 	m->mask = slots - 1;
 	randombytes_buf(&m->seed, sizeof m->seed);
@@ -676,7 +677,7 @@ void cm_phone_memo_free(struct cm_phone_memo *m)
 {
 	if (!m)
 		return;
-	cm_secmem_unmap(m->slot, m->bytes);
+	cm_secmem_unmap(m->slot, m->bytes, 1);
 	sodium_memzero(m, sizeof *m);
 	free(m);
 }

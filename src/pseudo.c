@@ -109,10 +109,10 @@ struct cm_pseudo {
 	unsigned last; /* slot of the most recent state lookup */
 	uint64_t tick;
 
-	struct memo_set *sets; /* NULL when the cache is off */
+	struct memo_set *sets; /* NULL when the cache is off, or not yet used */
+	struct memo_set *map;  /* the cache's memory, sets from its first use (use_cache) */
 	size_t set_mask;
 	size_t map_bytes;
-	int locked;    /* mlock succeeded */
 	uint64_t seed; /* XXH3 seed: random, so collisions cannot be crafted offline */
 
 	struct cm_pseudo_stats st;
@@ -206,13 +206,13 @@ struct cm_pseudo *cm_pseudo_new(const struct cm_key *key, size_t cache_entries,
 		entries = pow2_ceil(cache_entries < MEMO_WAYS ? MEMO_WAYS : cache_entries);
 		ps->map_bytes = entries / MEMO_WAYS * sizeof(struct memo_set);
 		/* The cache holds normalized originals: secmem.h keeps it out of dumps and swap. */
-		map = cm_secmem_map(ps->map_bytes, &ps->locked);
+		map = cm_secmem_map(ps->map_bytes);
 		if (!map) {
 			cm_err_set(err, CM_E_NOMEM,
 				   "pseudonym engine: no memory for the cache out of core dumps");
 			goto fail;
 		}
-		ps->sets = map;
+		ps->map = map;
 		ps->set_mask = entries / MEMO_WAYS - 1;
 		randombytes_buf(&ps->seed, sizeof ps->seed);
 	}
@@ -309,7 +309,7 @@ void cm_pseudo_free(struct cm_pseudo *ps)
 		sodium_free(ps->states); /* wipes */
 	if (ps->sub)
 		sodium_free(ps->sub);
-	cm_secmem_unmap(ps->sets, ps->map_bytes);
+	cm_secmem_unmap(ps->map, ps->map_bytes, ps->sets != NULL);
 	sodium_memzero(ps, sizeof *ps);
 	free(ps);
 }
@@ -560,6 +560,15 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 		return CM_FAIL;
 	if (ps->bypass)
 		return ahead_or_compute(ps, k, epoch, v, n, out);
+	if (!ps->sets && ps->map) {
+		/*
+		 * The first value: the cache's pages come in now, in the thread
+		 * that uses it (secmem.h). Until then the lookups that cannot
+		 * write (prefetch, cm_pseudo_cached) see it empty, as it is.
+		 */
+		(void)cm_secmem_populate(ps->map, ps->map_bytes);
+		ps->sets = ps->map;
+	}
 	if (!ps->sets || n > CM_CACHE_VALUE_MAX) {
 		bump(&ps->st.misses);
 		return ahead_or_compute(ps, k, epoch, v, n, out);

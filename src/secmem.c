@@ -19,7 +19,7 @@
  */
 #define HUGE_BYTES ((size_t)2 << 20)
 
-void *cm_secmem_map(size_t bytes, int *locked)
+void *cm_secmem_map(size_t bytes)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), len, lead;
 	char *p, *m;
@@ -53,17 +53,39 @@ void *cm_secmem_map(size_t bytes, int *locked)
 		munmap(p, len);
 		return NULL;
 	}
-	if (locked)
-		*locked = mlock(p, len) == 0;
-	else
-		(void)mlock(p, len);
 	return p;
 }
 
-void cm_secmem_unmap(void *p, size_t bytes)
+/*
+ * mlock faults every page in for writing (a private writable map), so it
+ * both locks and populates. Refused (RLIMIT_MEMLOCK), the pages are still
+ * faulted in writable, only not locked.
+ */
+int cm_secmem_populate(void *p, size_t bytes)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), i;
+	volatile char *b = p;
+
+	if (!p || !bytes)
+		return 0;
+	if (mlock(p, bytes) == 0)
+		return 0;
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(p, bytes, MADV_POPULATE_WRITE) == 0)
+		return -1;
+#endif
+	if (page == 0 || (page & (page - 1)))
+		page = 4096;
+	for (i = 0; i < bytes; i += page)
+		b[i] = 0; /* nothing is stored yet: the zeros it already holds */
+	return -1;
+}
+
+void cm_secmem_unmap(void *p, size_t bytes, int used)
 {
 	if (!p)
 		return;
-	sodium_memzero(p, bytes);
+	if (used)
+		sodium_memzero(p, bytes);
 	munmap(p, bytes);
 }

@@ -1,5 +1,6 @@
 /* Helpers shared by the unit tests. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,4 +49,19 @@ size_t cmt_utf8(uint32_t cp, char *b)
 	b[2] = (char)(0x80 | (cp >> 6 & 0x3f));
 	b[3] = (char)(0x80 | (cp & 0x3f));
 	return 4;
+}
+
+long cmt_locked_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmLck: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	cr_assert_geq(kib, 0, "no VmLck line in /proc/self/status");
+	return kib;
 }

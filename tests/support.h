@@ -18,4 +18,7 @@ struct cm_pseudo *cmt_engine(struct cm_key *key, const unsigned char k[CM_KEY_BY
 /* The UTF-8 encoding of code point cp at b (4 bytes of room); returns its length. */
 size_t cmt_utf8(uint32_t cp, char *b);
 
+/* VmLck of this process (bytes locked in RAM), in KiB; fails the test if unreadable. */
+long cmt_locked_kib(void);
+
 #endif

@@ -4,6 +4,9 @@
  * Anonymous pages kept out of core dumps (MADV_DONTDUMP), locked in RAM
  * when RLIMIT_MEMLOCK allows (so never in swap; a refusal leaves them
  * usable, only swappable), zeroed when mapped, and wiped when released.
+ * The pages come in, and are locked, when the table is first used
+ * (cm_secmem_populate), not when it is mapped: a table never used costs
+ * no memory.
  * For keys themselves use sodium_malloc (guard pages, canary).
  */
 #ifndef CDRMIN_SECMEM_H
@@ -14,12 +17,29 @@
 
 /*
  * bytes of such memory, or NULL (no memory, or it cannot be kept out of
- * core dumps). *locked (when not NULL) says whether the lock held.
+ * core dumps). Nothing may be stored in it before cm_secmem_populate:
+ * only that locks it, and cm_secmem_unmap wipes only a populated map.
  */
-void *cm_secmem_map(size_t bytes, int *locked);
+void *cm_secmem_map(size_t bytes);
 
-/* Wipes and unmaps p[0..bytes); NULL does nothing. */
-void cm_secmem_unmap(void *p, size_t bytes);
+/*
+ * Locks p[0..bytes) in RAM and faults it in, writable, before its first
+ * use: 0, or -1 when the lock was refused (the pages are in all the same,
+ * only swappable). Call it from the thread that will use the memory, when
+ * it first does: megabytes are cleared here, in that thread, and a table
+ * never used (a -j run's lead's) is never faulted in at all. Pages that
+ * came in one by one instead would each map the shared zero page at the
+ * first read and replace it at the first write, and with threads on other
+ * cores each replacement interrupts them to flush their TLBs.
+ */
+int cm_secmem_populate(void *p, size_t bytes);
+
+/*
+ * Wipes p[0..bytes) when used (it was populated), and unmaps it; NULL does
+ * nothing. A map never populated holds nothing: wiping it would only fault
+ * it in to clear it twice.
+ */
+void cm_secmem_unmap(void *p, size_t bytes, int used);
 
 /*
  * Wipes p[0..n) where the wipe must not be optimized away but a call is
