@@ -488,11 +488,17 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Appends out to the sink, writing it out past the sink's mark. */
+/*
+ * Appends out to the sink, writing it out past the sink's mark. A chunk's
+ * output of a quarter of the mark or more is written from where it is:
+ * copied into the sink first, every output byte was moved once more (a
+ * 256 KiB chunk's records are about 200 KiB, under the mark), and that
+ * copy was a third of what -j 2 cost over -j 1 in CPU.
+ */
 static int put_out(struct par *p, const char *b, size_t n, struct cm_err *err)
 {
-	if (n >= p->sink->flush_at)
-		return cm_sink_write(p->sink, b, n, err); /* a chunk's worth: no copy */
+	if (n >= p->sink->flush_at / 4)
+		return cm_sink_write(p->sink, b, n, err);
 	cm_buf_add(&p->sink->buf, b, n);
 	if (p->sink->buf.oom)
 		return cm_err_set(err, CM_E_NOMEM, "out of memory");
