@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,17 +53,40 @@ size_t cmt_utf8(uint32_t cp, char *b)
 	return 4;
 }
 
-long cmt_locked_kib(void)
+long cmt_status_kib(const char *name)
 {
 	char line[256];
+	size_t n = strlen(name);
 	long kib = -1;
 	FILE *f = fopen("/proc/self/status", "r");
 
 	cr_assert_not_null(f);
+	while (kib < 0 && fgets(line, sizeof line, f))
+		if (strncmp(line, name, n) == 0 && line[n] == ':' &&
+		    sscanf(line + n + 1, "%ld kB", &kib) != 1)
+			kib = -1;
+	fclose(f);
+	cr_assert_geq(kib, 0, "no %s line in /proc/self/status", name);
+	return kib;
+}
+
+int cmt_may_lock(size_t bytes)
+{
+	char line[256];
+	unsigned long long cap = 0;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct rlimit rl;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	cr_assert_not_null(f);
 	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmLck: %ld kB", &kib) == 1)
+		if (sscanf(line, "CapEff: %llx", &cap) == 1)
 			break;
 	fclose(f);
-	cr_assert_geq(kib, 0, "no VmLck line in /proc/self/status");
-	return kib;
+	if (cap >> 14 & 1) /* CAP_IPC_LOCK: no limit applies */
+		return 1;
+	cr_assert_eq(getrlimit(RLIMIT_MEMLOCK, &rl), 0);
+	bytes = (bytes + page - 1) / page * page;
+	return rl.rlim_cur == RLIM_INFINITY ||
+	       (rlim_t)cmt_status_kib("VmLck") * 1024 + bytes <= rl.rlim_cur;
 }

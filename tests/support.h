@@ -18,7 +18,17 @@ struct cm_pseudo *cmt_engine(struct cm_key *key, const unsigned char k[CM_KEY_BY
 /* The UTF-8 encoding of code point cp at b (4 bytes of room); returns its length. */
 size_t cmt_utf8(uint32_t cp, char *b);
 
-/* VmLck of this process (bytes locked in RAM), in KiB; fails the test if unreadable. */
-long cmt_locked_kib(void);
+/*
+ * A "Name: N kB" line of /proc/self/status, e.g. "VmLck" (bytes locked in
+ * RAM) or "VmRSS", in KiB; fails the test if it is not there.
+ */
+long cmt_status_kib(const char *name);
+
+/*
+ * Whether this process may lock bytes more in RAM: it has CAP_IPC_LOCK,
+ * or RLIMIT_MEMLOCK leaves room for them (page-rounded, as the kernel
+ * counts them).
+ */
+int cmt_may_lock(size_t bytes);
 
 #endif

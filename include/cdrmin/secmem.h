@@ -25,7 +25,8 @@ void *cm_secmem_map(size_t bytes);
 /*
  * Locks p[0..bytes) in RAM and faults it in, writable, before its first
  * use: 0, or -1 when the lock was refused (the pages are in all the same,
- * only swappable). Call it from the thread that will use the memory, when
+ * only swappable). Once per map, before anything is stored in it: where
+ * the kernel can neither lock nor populate, it writes a zero to each page. Call it from the thread that will use the memory, when
  * it first does: megabytes are cleared here, in that thread, and a table
  * never used (a -j run's lead's) is never faulted in at all. Pages that
  * came in one by one instead would each map the shared zero page at the
