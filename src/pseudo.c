@@ -110,7 +110,7 @@ struct cm_pseudo {
 	uint64_t tick;
 
 	struct memo_set *sets; /* NULL when the cache is off, or not yet used */
-	struct memo_set *map;  /* the cache's memory, sets from its first use (use_cache) */
+	struct memo_set *map;  /* the cache's memory, sets from its first use (cm_pseudo_digest) */
 	size_t set_mask;
 	size_t map_bytes;
 	uint64_t seed; /* XXH3 seed: random, so collisions cannot be crafted offline */

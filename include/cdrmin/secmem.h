@@ -26,12 +26,13 @@ void *cm_secmem_map(size_t bytes);
  * Locks p[0..bytes) in RAM and faults it in, writable, before its first
  * use: 0, or -1 when the lock was refused (the pages are in all the same,
  * only swappable). Once per map, before anything is stored in it: where
- * the kernel can neither lock nor populate, it writes a zero to each page. Call it from the thread that will use the memory, when
- * it first does: megabytes are cleared here, in that thread, and a table
- * never used (a -j run's lead's) is never faulted in at all. Pages that
- * came in one by one instead would each map the shared zero page at the
- * first read and replace it at the first write, and with threads on other
- * cores each replacement interrupts them to flush their TLBs.
+ * the kernel can neither lock nor populate, it writes a zero to each page.
+ * Call it from the thread that will use the memory, when it first does:
+ * megabytes are cleared here, in that thread, and a table never used (a
+ * -j run's lead's) is never faulted in at all. Pages that came in one by
+ * one instead would each map the shared zero page at the first read and
+ * replace it at the first write, and with threads on other cores each
+ * replacement interrupts them to flush their TLBs.
  */
 int cm_secmem_populate(void *p, size_t bytes);
 
