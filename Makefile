@@ -228,7 +228,7 @@ BENCH_SEED  ?= 1
 BENCH_DIR   ?= $(BUILD)/bench-data
 BENCH_BIN    = $(BUILD)/bench-bin
 BENCH_TOOLS  = $(BENCH_BIN)/gen $(BENCH_BIN)/runner $(BENCH_BIN)/linecopy
-BENCH_PKGS   = miller tshark gnuplot-nox python3
+BENCH_PKGS   = miller tshark gnuplot-nox python3 gzip zstd
 TEST_PKGS   += python3
 .PHONY: bench bench-smoke bench-tools
 

@@ -237,6 +237,36 @@ C=asterisk-small F=$(input asterisk "${SMALL_MB}M")
 check asterisk "$F" >/dev/null
 # shellcheck disable=SC2046
 row cdrmin cdrmin -- $(cdrmin_cmd asterisk "$F")
+
+# Archives: the Asterisk file compressed (gzip -6, zstd -3), read by cdrmin
+# as they are (its main thread decompresses: README *Threads*), beside the
+# decompressor alone. Records and MB are of the decompressed data.
+A=$(input asterisk "${BENCH_MB}M")
+for z in gz zst; do
+	F="$A.$z"
+	if [ ! -f "$F" ] || [ "$A" -nt "$F" ]; then
+		say "compressing $F"
+		case $z in
+		gz) gzip -6 -c "$A" >"$F.tmp" ;;
+		zst) zstd -q -3 -c "$A" >"$F.tmp" ;;
+		esac
+		mv "$F.tmp" "$F"
+	fi
+	cp "$A.meta" "$F.meta"
+	C="asterisk.$z"
+	check asterisk "$F" >/dev/null
+	MODE="time"
+	# shellcheck disable=SC2046
+	row cdrmin cdrmin -- $(cdrmin_cmd asterisk "$F")
+	for j in $JOBS; do
+		# shellcheck disable=SC2046
+		row "cdrmin -j $j" cdrmin -- $(cdrmin_cmd asterisk "$F" -j "$j")
+	done
+	case $z in
+	gz) row "zcat" baseline -- zcat "$F" ;;
+	zst) row "zstdcat" baseline -- zstdcat "$F" ;;
+	esac
+done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- results.md ---------------------------------------------------------------
