@@ -33,10 +33,21 @@ struct fm_slot {
 	unsigned char d[FM_V_MAX + FM_PROBE_MAX + FM_OUT_MAX];
 };
 
+/* Bits of each admission bitmap per slot (see admit). */
+#define FM_SEEN_BITS_PER_SLOT 8
+
 struct cm_field_memo {
 	struct fm_slot *slot;
 	size_t mask, bytes;
 	uint64_t seed;
+	/*
+	 * Admission: a bit per tag seen lately, in two bitmaps, the current
+	 * one and the one before (NULL: every value is stored). Bits of a
+	 * hash under the random seed, not values: plain memory.
+	 */
+	uint64_t *seen, *seen_old;
+	size_t seen_words, seen_mask; /* words of each; bits used - 1 */
+	size_t seen_new, seen_max;    /* bits set in seen; the turn after */
 	struct cm_buf probes; /* the lookups of the scrub being computed */
 };
 
@@ -57,6 +68,12 @@ struct cm_field_memo *cm_field_memo_new(size_t slots)
 	}
 	(void)cm_secmem_populate(m->slot, m->bytes); /* made at its first use (cm_plan_apply) */
 	m->mask = s - 1;
+	/* without them (memory short) every value is stored */
+	m->seen_words = (s * FM_SEEN_BITS_PER_SLOT + 63) / 64;
+	m->seen = calloc(2 * m->seen_words, sizeof *m->seen);
+	m->seen_old = m->seen ? m->seen + m->seen_words : NULL;
+	m->seen_mask = s * FM_SEEN_BITS_PER_SLOT - 1;
+	m->seen_max = s / 2; /* s is 2 at least */
 	randombytes_buf(&m->seed, sizeof m->seed);
 	cm_buf_init(&m->probes);
 	return m;
@@ -67,6 +84,7 @@ void cm_field_memo_free(struct cm_field_memo *m)
 	if (!m)
 		return;
 	cm_secmem_unmap(m->slot, m->bytes, 1);
+	free(m->seen < m->seen_old ? m->seen : m->seen_old); /* the two are one block */
 	cm_buf_deinit(&m->probes); /* wipes: normalized originals */
 	sodium_memzero(m, sizeof *m);
 	free(m);
@@ -149,6 +167,41 @@ static struct fm_slot *victim(struct cm_field_memo *m, uint64_t h)
 }
 
 /*
+ * Admission: whether a value the memo lacks is stored. Most such values in
+ * real traffic are the Zipf tail's, not seen again before they would be
+ * evicted: storing each writes a slot's lines (memory the record did not
+ * otherwise need) and evicts an entry that may repeat. A value is stored at
+ * its second miss: the first sets its bit (by tag) in the current bitmap,
+ * FM_SEEN_BITS_PER_SLOT bits a slot. After as many new bits as the memo
+ * has slots, the current bitmap becomes the old one and the old one,
+ * cleared, the current: "seen" means seen in this turn or the one before,
+ * so a value seen twice in a row is always stored. A bit shared by two
+ * tags stores the second at its first miss: harmless.
+ */
+static int admit(struct cm_field_memo *m, uint64_t h)
+{
+	size_t b, w;
+	uint64_t bit, *t;
+
+	if (!m->seen)
+		return 1;
+	b = (size_t)(h >> 32) & m->seen_mask; /* the slot index takes the low bits */
+	w = b / 64;
+	bit = UINT64_C(1) << (b % 64);
+	if ((m->seen[w] | m->seen_old[w]) & bit)
+		return 1;
+	m->seen[w] |= bit;
+	if (++m->seen_new >= m->seen_max) {
+		t = m->seen_old;
+		memset(t, 0, m->seen_words * sizeof *t);
+		m->seen_old = m->seen;
+		m->seen = t;
+		m->seen_new = 0;
+	}
+	return 0;
+}
+
+/*
  * The entry's tag: XXH3 of the value under (action, epoch); never 0, the
  * empty tag. Whether the record had protected numbers is compared in the
  * entry, not hashed, so the tag is known before the row is normalized.
@@ -218,7 +271,8 @@ int cm_field_memo_apply_h(struct cm_field_memo *m, const struct cm_action *a,
 	rc = cm_action_apply(a, c, v, n, out);
 	c->probes = NULL;
 	on = out->n - start;
-	if ((rc != 0 && rc != 1) || out->oom || on > FM_OUT_MAX || !log_usable(&m->probes))
+	if ((rc != 0 && rc != 1) || out->oom || on > FM_OUT_MAX || !log_usable(&m->probes) ||
+	    !admit(m, h))
 		return rc;
 	e = victim(m, h);
 	was = (size_t)e->vn + e->pn + e->on;

@@ -1176,9 +1176,59 @@ Test(action, field_memo_matches_apply)
 }
 
 /*
+ * Admission: a value the memo lacks is stored at its second miss, not at
+ * its first, and answered from the memo at its third; the same output each
+ * time. A caller id with a marker, in a memo of 64 slots: the marker is in
+ * the storage after the second lookup only. Then 2,000 numbers seen once
+ * each: fewer than a quarter are in the storage right after their lookup
+ * (only where a bit of the admission bitmap is shared: an eighth at most
+ * here), where a memo storing at the first miss would hold every one.
+ */
+Test(action, field_memo_stores_at_second_miss)
+{
+	static const char v[] = "\"Marker QZXQZX\" <+44 20 7946 0123>";
+	struct cm_field_memo *m = cm_field_memo_new(64);
+	struct cm_buf o[3], x;
+	const void *mem;
+	size_t bytes, i, stored = 0;
+	char w[24];
+	int hit;
+
+	cr_assert_not_null(m);
+	use(CM_ACT_SCRUB);
+	ctx.row = NULL;
+	ctx.nrow = 0;
+	ctx.epoch = 0;
+	mem = cm_field_memo_storage(m, &bytes);
+	for (i = 0; i < 3; i++) {
+		cm_buf_init(&o[i]);
+		cr_assert_eq(cm_field_memo_apply_h(m, &A, &ctx, v, strlen(v), 0, &o[i], &hit), 0);
+		cr_expect_eq(hit, i == 2, "lookup %zu: hit %d", i + 1, hit);
+		cr_expect_eq(memmem(mem, bytes, "QZXQZX", 6) != NULL, i >= 1,
+			     "lookup %zu: stored or not as admission says", i + 1);
+		cr_assert_null(memmem(o[i].p, o[i].n, "QZXQZX", 6), "the display name is redacted");
+		cr_assert_eq(o[i].n, o[0].n);
+		cr_assert_eq(memcmp(o[i].p, o[0].p, o[0].n), 0, "lookup %zu: the same output", i + 1);
+	}
+	cm_buf_init(&x);
+	for (i = 0; i < 2000; i++) {
+		snprintf(w, sizeof w, "+4420%07zu", i);
+		cm_buf_reset(&x);
+		cr_assert_eq(cm_field_memo_apply(m, &A, &ctx, w, strlen(w), &x), 0);
+		stored += memmem(mem, bytes, w, strlen(w)) != NULL;
+	}
+	cr_expect_lt(stored, 500u, "%zu of 2000 values seen once were stored", stored);
+	for (i = 0; i < 3; i++)
+		cm_buf_deinit(&o[i]);
+	cm_buf_deinit(&x);
+	cm_field_memo_free(m);
+}
+
+/*
  * An entry replaced by a shorter one leaves nothing of itself: a long text
- * with a marker far into it, memoized, then evicted by 64 short numbers from
- * a memo of two slots; the marker (in both the value and its output) is
+ * with a marker far into it, memoized (looked up twice: see admission
+ * above), then evicted by 64 short numbers, each looked up twice, from a
+ * memo of two slots; the marker (in both the value and its output) is
  * nowhere in the memo's storage, while the last short one is.
  */
 Test(action, field_memo_eviction_leaves_no_tail)
@@ -1197,11 +1247,13 @@ Test(action, field_memo_eviction_leaves_no_tail)
 	ctx.nrow = 0;
 	ctx.epoch = 0;
 	cr_assert_eq(cm_field_memo_apply(m, &A, &ctx, longv, strlen(longv), &o), 0);
+	cm_buf_reset(&o);
+	cr_assert_eq(cm_field_memo_apply(m, &A, &ctx, longv, strlen(longv), &o), 0);
 	cr_assert_not_null(memmem(o.p, o.n, "QZXQZX", 6), "the output keeps the marker");
 	mem = cm_field_memo_storage(m, &bytes);
 	cr_assert_not_null(memmem(mem, bytes, "QZXQZX", 6), "the entry was made");
-	for (i = 0; i < 64; i++) {
-		snprintf(v, sizeof v, "%zu", i);
+	for (i = 0; i < 128; i++) {
+		snprintf(v, sizeof v, "%zu", i / 2);
 		cm_buf_reset(&o);
 		cr_assert_eq(cm_field_memo_apply(m, &A, &ctx, v, strlen(v), &o), 0);
 	}

@@ -12,7 +12,10 @@
  * the value under (action, epoch); an entry packs value, lookup log and
  * output from its first cache line. A hit needs
  * the same action (by address), epoch, row-emptiness and exact bytes, and
- * for a scrub the same answers from this record's row. It holds
+ * for a scrub the same answers from this record's row. A value is stored
+ * at its second miss, not its first (admission, by a bitmap of the tags
+ * seen lately): most values a Zipf stream's tail brings are never seen
+ * again, and storing each costs a write of a slot's lines. It holds
  * originals: its memory is kept out of core dumps, locked when the system
  * allows, and wiped on free (secmem.h). Not thread-safe: one per thread.
  */
