@@ -114,6 +114,17 @@ expect_grep "quoted comma survives" "$TMP/lf.out" '1,"x,y",3'
 expect_grep "doubled quotes" "$TMP/lf.out" '4,"say ""hi""",6'
 expect_grep "last line without newline" "$TMP/lf.out" '10,11,12'
 if [ "$(wc -l <"$TMP/lf.out")" -eq 6 ]; then ok; else fail "newline inside quotes: $(wc -l <"$TMP/lf.out") lines"; fi
+# A record of 900,000 bytes (under the default --max-record, 1 MiB) takes
+# several reads (128 KiB at a time): read from a file, and from a pipe with
+# one thread and two, it comes out whole, between its neighbours.
+{ printf '1,2,3\n4,"'; head -c 900000 /dev/zero | tr '\0' y; printf ',z",6\n7,8,9\n'; } >"$TMP/big1.csv"
+{ echo a,b,c; cat "$TMP/big1.csv"; } >"$TMP/big1.want"
+run $CDRMIN -r "$TMP/abc.rules" "$TMP/big1.csv"
+expect_same "a record of 900 kB, from a file" "$TMP/out" "$TMP/big1.want"
+for j in 1 2; do
+	cat "$TMP/big1.csv" | $CDRMIN -r "$TMP/abc.rules" -j $j >"$TMP/out" 2>"$TMP/err"
+	expect_same "a record of 900 kB, from a pipe, -j $j" "$TMP/out" "$TMP/big1.want"
+done
 printf 'a,b,c\n1,2,3\n' >"$TMP/hdr.csv"
 run $CDRMIN -r "$TMP/abc.rules" --no-header "$TMP/lf.csv"
 if head -1 "$TMP/out" | grep -q '^1,'; then ok; else fail "--no-header"; fi
