@@ -45,7 +45,7 @@ struct cm_field_memo {
 	 * one and the one before (NULL: every value is stored). Bits of a
 	 * hash under the random seed, not values: plain memory.
 	 */
-	uint64_t *seen, *seen_old;
+	uint64_t *seen, *seen_old, *seen_block; /* the two, in one block */
 	size_t seen_words, seen_mask; /* words of each; bits used - 1 */
 	size_t seen_new, seen_max;    /* bits set in seen; the turn after */
 	struct cm_buf probes; /* the lookups of the scrub being computed */
@@ -70,8 +70,9 @@ struct cm_field_memo *cm_field_memo_new(size_t slots)
 	m->mask = s - 1;
 	/* without them (memory short) every value is stored */
 	m->seen_words = (s * FM_SEEN_BITS_PER_SLOT + 63) / 64;
-	m->seen = calloc(2 * m->seen_words, sizeof *m->seen);
-	m->seen_old = m->seen ? m->seen + m->seen_words : NULL;
+	m->seen_block = calloc(2 * m->seen_words, sizeof *m->seen_block);
+	m->seen = m->seen_block;
+	m->seen_old = m->seen_block ? m->seen_block + m->seen_words : NULL;
 	m->seen_mask = s * FM_SEEN_BITS_PER_SLOT - 1;
 	m->seen_max = s / 2; /* s is 2 at least */
 	randombytes_buf(&m->seed, sizeof m->seed);
@@ -84,7 +85,7 @@ void cm_field_memo_free(struct cm_field_memo *m)
 	if (!m)
 		return;
 	cm_secmem_unmap(m->slot, m->bytes, 1);
-	free(m->seen < m->seen_old ? m->seen : m->seen_old); /* the two are one block */
+	free(m->seen_block);
 	cm_buf_deinit(&m->probes); /* wipes: normalized originals */
 	sodium_memzero(m, sizeof *m);
 	free(m);
@@ -172,8 +173,8 @@ static struct fm_slot *victim(struct cm_field_memo *m, uint64_t h)
  * evicted: storing each writes a slot's lines (memory the record did not
  * otherwise need) and evicts an entry that may repeat. A value is stored at
  * its second miss: the first sets its bit (by tag) in the current bitmap,
- * FM_SEEN_BITS_PER_SLOT bits a slot. After as many new bits as the memo
- * has slots, the current bitmap becomes the old one and the old one,
+ * FM_SEEN_BITS_PER_SLOT bits a slot. After as many new bits as half the
+ * memo's slots, the current bitmap becomes the old one and the old one,
  * cleared, the current: "seen" means seen in this turn or the one before,
  * so a value seen twice in a row is always stored. A bit shared by two
  * tags stores the second at its first miss: harmless.
