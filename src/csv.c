@@ -17,6 +17,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_SCAN 1 /* a second block scanner, chosen at run time */
+#endif
 
 #include "cdrmin/csv.h"
 #include "cdrmin/err.h"
@@ -504,30 +508,90 @@ static inline uint64_t eq16(__m128i x, char c)
 	return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(c)));
 }
 
-/* Bit i: an odd number of the bits 0..i of x are set (quote parity). */
-static inline uint64_t prefix_xor(uint64_t x)
+/*
+ * What fast_record needs to know of a 64-byte block, bit i for byte i: a
+ * quote, the delimiter, a LF, a CR or NUL (odd); and the quote parity
+ * (inq: an odd number of quotes at or before byte i).
+ */
+struct block {
+	uint64_t q, d, lf, odd, inq;
+};
+
+/* The block at p in SSE2: four loads of 16 bytes, a prefix XOR by shifts. */
+static inline __attribute__((always_inline)) void block_sse2(const char *p, char delim,
+							     struct block *b)
 {
+	__m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+	__m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+	__m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+	uint64_t x;
+
+	b->q = eq16(x0, '"') | eq16(x1, '"') << 16 | eq16(x2, '"') << 32 | eq16(x3, '"') << 48;
+	b->d = eq16(x0, delim) | eq16(x1, delim) << 16 | eq16(x2, delim) << 32 |
+	       eq16(x3, delim) << 48;
+	b->lf = eq16(x0, '\n') | eq16(x1, '\n') << 16 | eq16(x2, '\n') << 32 |
+		eq16(x3, '\n') << 48;
+	b->odd = (eq16(x0, '\r') | eq16(x0, '\0')) | (eq16(x1, '\r') | eq16(x1, '\0')) << 16 |
+		 (eq16(x2, '\r') | eq16(x2, '\0')) << 32 | (eq16(x3, '\r') | eq16(x3, '\0')) << 48;
+	x = b->q;
 	x ^= x << 1;
 	x ^= x << 2;
 	x ^= x << 4;
 	x ^= x << 8;
 	x ^= x << 16;
 	x ^= x << 32;
-	return x;
+	b->inq = x;
+}
+
+#ifdef HAVE_AVX2_SCAN
+/* Bit i: byte i of the 32 at p equals c. */
+__attribute__((target("avx2"), always_inline)) static inline uint64_t eq32(__m256i x, char c)
+{
+	return (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8(c)));
 }
 
 /*
- * The field buf[start..end): a quoted one without its quotes (the record
- * is well formed: it ends with the closing quote). Returns the next
- * field's start.
+ * The block at p in AVX2: two loads of 32 bytes; the parity is one
+ * carry-less multiply by all ones (bit i of the product is the XOR of the
+ * bits 0..i of q).
  */
-static inline size_t put_field(struct cm_slice *f, const char *buf, size_t start, size_t end)
+__attribute__((target("avx2,pclmul"), always_inline)) static inline void
+block_avx2(const char *p, char delim, struct block *b)
 {
-	size_t quoted = start < end && buf[start] == '"';
+	__m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+	__m256i cr = _mm256_set1_epi8('\r'), z = _mm256_setzero_si256();
 
+	b->q = eq32(x0, '"') | eq32(x1, '"') << 32;
+	b->d = eq32(x0, delim) | eq32(x1, delim) << 32;
+	b->lf = eq32(x0, '\n') | eq32(x1, '\n') << 32;
+	b->odd = (uint64_t)(uint32_t)_mm256_movemask_epi8(
+			 _mm256_or_si256(_mm256_cmpeq_epi8(x0, cr), _mm256_cmpeq_epi8(x0, z))) |
+		 (uint64_t)(uint32_t)_mm256_movemask_epi8(
+			 _mm256_or_si256(_mm256_cmpeq_epi8(x1, cr), _mm256_cmpeq_epi8(x1, z)))
+			 << 32;
+	b->inq = (uint64_t)_mm_cvtsi128_si64(_mm_clmulepi64_si128(
+		_mm_set_epi64x(0, (long long)b->q), _mm_set1_epi8((char)0xff), 0));
+}
+#endif
+
+/*
+ * The field buf[start..end), quoted (1) or not (0): a quoted one without
+ * its quotes. Returns the next field's start.
+ */
+static inline size_t put_field_q(struct cm_slice *f, const char *buf, size_t start, size_t end,
+				 size_t quoted)
+{
 	f->p = buf + start + quoted;
 	f->n = end - start - 2 * quoted;
 	return end + 1;
+}
+
+/* The same, quoted when its first byte is a quote (the record is well formed). */
+static inline size_t put_field(struct cm_slice *f, const char *buf, size_t start, size_t end)
+{
+	return put_field_q(f, buf, start, end, start < end && buf[start] == '"');
 }
 
 /*
@@ -544,12 +608,14 @@ static inline size_t put_field(struct cm_slice *f, const char *buf, size_t start
  * other record, which the general path then takes from its first byte.
  * Reads only buf[0..lim).
  */
-static ssize_t fast_record(struct cm_csv *dec, char *buf, size_t lim, struct cm_csv_result *res)
+static inline __attribute__((always_inline)) ssize_t
+fast_record_with(struct cm_csv *dec, char *buf, size_t lim, struct cm_csv_result *res,
+		 void (*scan_block)(const char *, char, struct block *))
 {
 	const char delim = dec->o.delim;
 	unsigned char tail[64];
 	uint64_t inq_carry = 0, fs_carry = 1, close_carry = 0, esc_pending = 0;
-	uint64_t inner_lf = 0, q, d, lf, odd, inq, sd, slf, open, close, fs, er, within, bits;
+	uint64_t inner_lf = 0, q, d, lf, odd, inq, sd, slf, open, close, cq, fs, er, within, bits;
 	size_t base, k = 0, start = 0, e, end, j;
 	const char *p;
 	uint64_t esc = 0; /* bit k: field k (k < 64) holds "" */
@@ -557,7 +623,7 @@ static ssize_t fast_record(struct cm_csv *dec, char *buf, size_t lim, struct cm_
 
 	for (base = 0; base < lim; base += 64) {
 		size_t avail = lim - base;
-		__m128i x0, x1, x2, x3;
+		struct block b;
 
 		if (avail >= 64) {
 			p = buf + base;
@@ -566,17 +632,12 @@ static ssize_t fast_record(struct cm_csv *dec, char *buf, size_t lim, struct cm_
 			memcpy(tail, buf + base, avail);
 			p = (const char *)tail;
 		}
-		x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
-		x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-		x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
-		x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
-		q = eq16(x0, '"') | eq16(x1, '"') << 16 | eq16(x2, '"') << 32 | eq16(x3, '"') << 48;
-		d = eq16(x0, delim) | eq16(x1, delim) << 16 | eq16(x2, delim) << 32 |
-		    eq16(x3, delim) << 48;
-		lf = eq16(x0, '\n') | eq16(x1, '\n') << 16 | eq16(x2, '\n') << 32 |
-		     eq16(x3, '\n') << 48;
-		odd = (eq16(x0, '\r') | eq16(x0, '\0')) | (eq16(x1, '\r') | eq16(x1, '\0')) << 16 |
-		      (eq16(x2, '\r') | eq16(x2, '\0')) << 32 | (eq16(x3, '\r') | eq16(x3, '\0')) << 48;
+		scan_block(p, delim, &b);
+		q = b.q;
+		d = b.d;
+		lf = b.lf;
+		odd = b.odd;
+		inq = b.inq;
 		if (avail < 64) { /* the zero padding is not input */
 			uint64_t v = (UINT64_C(1) << avail) - 1;
 
@@ -585,7 +646,7 @@ static ssize_t fast_record(struct cm_csv *dec, char *buf, size_t lim, struct cm_
 			lf &= v;
 			odd &= v;
 		}
-		inq = prefix_xor(q) ^ inq_carry;
+		inq ^= inq_carry;
 		sd = d & ~inq;
 		slf = lf & ~inq;
 		within = slf ? (slf & -slf) - 1 : ~UINT64_C(0); /* bits before the end */
@@ -604,12 +665,13 @@ static ssize_t fast_record(struct cm_csv *dec, char *buf, size_t lim, struct cm_
 		open = q & inq;
 		close = q & ~inq;
 		fs = sd << 1 | fs_carry;
-		if (open & within & ~(fs | close << 1 | close_carry))
+		cq = close << 1 | close_carry; /* bit i: byte i - 1 closes a quoted field or half a "" */
+		if (open & within & ~(fs | cq))
 			return FAST_NO;
 		/* After a closing quote: a quote, a delimiter, or the end (CR or LF). */
-		if ((close << 1 | close_carry) & ~(q | sd) & within)
+		if (cq & ~(q | sd) & within)
 			return FAST_NO;
-		er = (close << 1 | close_carry) & q & within; /* the second quote of each "" */
+		er = cq & q & within; /* the second quote of each "" */
 		if (lf & inq & within) /* LFs inside quotes: lines for the count */
 			inner_lf += (uint64_t)__builtin_popcountll(lf & inq & within);
 		bits = sd & within;
@@ -623,13 +685,18 @@ static ssize_t fast_record(struct cm_csv *dec, char *buf, size_t lim, struct cm_
 					esc |= k < 64 ? UINT64_C(1) << k : 0;
 				esc_pending = 0;
 				er &= ~((UINT64_C(2) << j) - 1);
-				start = put_field(dec->fields + k++, buf, start, base + j);
+				start = put_field_q(dec->fields + k++, buf, start, base + j, cq >> j & 1);
 				bits &= bits - 1;
 			}
 		} else {
+			/*
+			 * A field before a delimiter is quoted when the byte before
+			 * the delimiter closes a quote: no quote is left inside an
+			 * unquoted field here (it would open, off a field's start).
+			 */
 			while (bits) {
-				start = put_field(dec->fields + k++, buf, start,
-						  base + (size_t)__builtin_ctzll(bits));
+				j = (size_t)__builtin_ctzll(bits);
+				start = put_field_q(dec->fields + k++, buf, start, base + j, cq >> j & 1);
 				bits &= bits - 1;
 			}
 		}
@@ -663,6 +730,44 @@ static ssize_t fast_record(struct cm_csv *dec, char *buf, size_t lim, struct cm_
 		close_carry = close >> 63;
 	}
 	return FAST_NO;
+}
+
+static ssize_t fast_record_sse2(struct cm_csv *dec, char *buf, size_t lim,
+				struct cm_csv_result *res)
+{
+	return fast_record_with(dec, buf, lim, res, block_sse2);
+}
+
+#ifdef HAVE_AVX2_SCAN
+__attribute__((target("avx2,pclmul"))) static ssize_t
+fast_record_avx2(struct cm_csv *dec, char *buf, size_t lim, struct cm_csv_result *res)
+{
+	return fast_record_with(dec, buf, lim, res, block_avx2);
+}
+
+/* 1 when the CPU runs the AVX2 block scanner (asked once; every thread stores the same answer). */
+static int have_avx2_scan(void)
+{
+	static int known = -1;
+	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+
+	if (k < 0) {
+		k = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul") &&
+		    !getenv("CDRMIN_NO_AVX2");
+		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
+	}
+	return k;
+}
+#endif
+
+/* The record at buf[0..lim) by 64-byte blocks (fast_record_with), or FAST_NO. */
+static ssize_t fast_record(struct cm_csv *dec, char *buf, size_t lim, struct cm_csv_result *res)
+{
+#ifdef HAVE_AVX2_SCAN
+	if (have_avx2_scan())
+		return fast_record_avx2(dec, buf, lim, res);
+#endif
+	return fast_record_sse2(dec, buf, lim, res);
 }
 #endif
 
@@ -786,7 +891,8 @@ static inline int has_byte(uint64_t w, unsigned char b)
  * filled from two overlapping loads that cover it (short fields are most
  * of a CDR's: dispositions, durations, redactions).
  */
-static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
+static inline __attribute__((always_inline)) int copy_plain(char *w, const char *p, size_t n,
+							       unsigned char d)
 {
 	size_t i;
 
@@ -873,20 +979,40 @@ static inline int copy_plain(char *w, const char *p, size_t n, unsigned char d)
 #endif
 }
 
-/* p[0..n) quoted at w, its quotes doubled (room for 2n + 2 bytes); the end of what was written. */
+/*
+ * p[0..n) quoted at w, its quotes doubled (room for 2n + 2 bytes); the end
+ * of what was written. By 16 bytes while 16 remain: a block is stored
+ * whole, then w moves past its bytes up to the first quote, which is
+ * doubled (a store at w, having consumed i bytes, ends by 2i + 17, within
+ * the room as i + 16 <= n); the last bytes one by one.
+ */
 static char *put_quoted(char *w, const char *p, size_t n)
 {
-	const char *end = p + n, *q;
+	size_t i = 0;
 
 	*w++ = '"';
-	while (p < end && (q = memchr(p, '"', (size_t)(end - p))) != NULL) {
-		memcpy(w, p, (size_t)(q - p) + 1);
-		w += q - p + 1;
+#if defined(__SSE2__)
+	while (i + 16 <= n) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
+
+		_mm_storeu_si128((__m128i *)(void *)w, x);
+		if (!m) {
+			w += 16;
+			i += 16;
+			continue;
+		}
+		m = (unsigned)__builtin_ctz(m) + 1; /* the bytes up to the quote, which w keeps */
+		w += m;
 		*w++ = '"';
-		p = q + 1;
+		i += m;
 	}
-	memcpy(w, p, (size_t)(end - p));
-	w += end - p;
+#endif
+	for (; i < n; i++) {
+		*w++ = p[i];
+		if (p[i] == '"')
+			*w++ = '"';
+	}
 	*w++ = '"';
 	return w;
 }

@@ -957,11 +957,13 @@ static void random_field(struct cm_buf *b)
 	}
 }
 
-Test(csv, block_scanner_decodes_as_the_bytewise_scanner)
+/*
+ * Records of realistic shape, whole (the 64-byte block scanner) against one
+ * byte at a time (the general scanner, which never sees a whole record at
+ * its first call). Each seed is one input of 40 records.
+ */
+static void block_scanner_against_bytewise(void)
 {
-	/* Records of realistic shape, whole (the 64-byte block scanner) against
-	 * one byte at a time (the general scanner, which never sees a whole
-	 * record at its first call). Each seed is one input of 40 records. */
 	struct cm_buf in, whole, bytewise;
 	size_t i, r, f, nf;
 
@@ -994,6 +996,60 @@ Test(csv, block_scanner_decodes_as_the_bytewise_scanner)
 	cm_buf_deinit(&in);
 	cm_buf_deinit(&whole);
 	cm_buf_deinit(&bytewise);
+}
+
+/* The block scanner the CPU runs: AVX2 where it has it (x86-64 since 2013). */
+Test(csv, block_scanner_decodes_as_the_bytewise_scanner)
+{
+	block_scanner_against_bytewise();
+}
+
+/*
+ * The SSE2 block scanner, which CPUs without AVX2 run: each test is its own
+ * process, which asks the CPU (and the environment) at its first record.
+ */
+Test(csv, sse2_block_scanner_decodes_as_the_bytewise_scanner)
+{
+	cr_assert_eq(setenv("CDRMIN_NO_AVX2", "1", 1), 0);
+	block_scanner_against_bytewise();
+}
+
+/*
+ * A field that needs quotes is written quoted with each quote doubled, and
+ * nothing else changed: quotes at random places (runs of them too) in
+ * values of every length to 80, across the 16-byte blocks of the quoting,
+ * against the rule written out byte by byte.
+ */
+Test(csv, put_doubles_every_quote_across_blocks)
+{
+	char val[80], want[2 * sizeof val + 2];
+	struct cm_buf out;
+	size_t n, i, w, round;
+
+	cm_buf_init(&out);
+	rng_state = 0x9e3779b97f4a7c15ull;
+	for (n = 1; n <= sizeof val; n++) {
+		for (round = 0; round < 40; round++) {
+			for (i = 0; i < n; i++)
+				val[i] = rng() % 5 == 0 ? '"' : (char)('a' + rng() % 26);
+			if (round == 0)
+				memset(val, '"', n);
+			val[rng() % n] = '"'; /* at least one: the value is quoted */
+			w = 0;
+			want[w++] = '"';
+			for (i = 0; i < n; i++) {
+				want[w++] = val[i];
+				if (val[i] == '"')
+					want[w++] = '"';
+			}
+			want[w++] = '"';
+			cm_buf_reset(&out);
+			cm_csv_put(&out, val, n, ',');
+			cr_assert_eq(out.n, w, "length %zu, round %zu", n, round);
+			cr_assert(memcmp(out.p, want, w) == 0, "length %zu, round %zu", n, round);
+		}
+	}
+	cm_buf_deinit(&out);
 }
 
 Test(csv, put_fields_writes_what_put_writes)
