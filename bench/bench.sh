@@ -272,7 +272,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- results.md ---------------------------------------------------------------
 MD="$BENCH_OUT/results.md"
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD -- src include 2>/dev/null || COMMIT="$COMMIT (with uncommitted changes in src/ or include/)"
+git diff --quiet HEAD -- src include ':(exclude)src/*.1' 2>/dev/null || COMMIT="$COMMIT (with uncommitted changes in src/ or include/)"
 {
 	echo "# cdrmin throughput"
 	echo

@@ -542,6 +542,31 @@ static int line_reject(struct dec_res *res, size_t skipped, enum cm_reject reaso
 }
 
 /*
+ * The first place of the marker mk[0..k) (k > 0) in p[0..n), or NULL. A
+ * syslog line holds it near its start, after no other copy of its first
+ * byte or a few: the first few candidates are each a memchr and a memcmp;
+ * past them, memmem, whose time stays linear on any line (a line of one
+ * byte over and over cannot make this quadratic).
+ */
+static const char *marker_at(const char *p, size_t n, const char *mk, size_t k)
+{
+	const char *end = p + n, *q = p;
+	int tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		if ((size_t)(end - q) < k)
+			return NULL;
+		q = memchr(q, mk[0], (size_t)(end - q) - k + 1);
+		if (!q)
+			return NULL;
+		if (memcmp(q + 1, mk + 1, k - 1) == 0)
+			return q;
+		q++;
+	}
+	return memmem(q, (size_t)(end - q), mk, k);
+}
+
+/*
  * Decodes one line p[0..n) (LF and CR removed) of a line format into res.
  * Returns 0, or CM_FAIL when memory is short.
  */
@@ -563,7 +588,8 @@ static int decode_line(struct cm_pipeline *pl, const char *p, size_t n, struct d
 		return 0;
 	}
 	if (r->marker) {
-		const char *at = memmem(p, n, r->marker, pl->marker_len);
+		/* the rules refuse an empty marker */
+		const char *at = marker_at(p, n, r->marker, pl->marker_len);
 
 		if (!at) {
 			res->other = 1;

@@ -472,6 +472,27 @@ stats_is "acc_json fixture: counts" "read=5 written=3 rejected=2 filtered=0"
 # the byte of a fault counts from the start of the log line, the syslog prefix too
 b=$(awk 'NR == 6 { print index($0, "404 \"sip_reason") + 4 }' fixtures/kamailio/acc-json.log)
 expect_grep "acc_json fixture: fault at its byte of the line" "$TMP/err" "acc-json.log:6: record rejected (json): not one well-formed JSON object, at byte $b of the line"
+# The marker found wherever it is on the line: after copies of its first
+# byte (up to four of them are each compared; past them a linear search
+# takes over), after near misses, at the line's end (no object: a json
+# reject), cut by the line's end (not a record).
+cat >"$TMP/decoy.log" <<'EOF'
+json_acc[1]: {"method": "A"}
+j jj jjj json_acc[2]: {"method": "B"}
+jjjjjjjjjjjjjjjj json_ac json_acc json_acc[3]: {"method": "C"}
+json_acZ[ jsonacc[ json_acc[4]: {"method": "D"}
+json_acc] {} json_acc[5]: {"method": "D2"}
+Mar  1 00:00:00 sip1 json_acc[
+Mar  1 00:00:00 sip1 json_ac
+jjjjj json_acc[6]: {"method": "E"}
+EOF
+printf 'format jsonl\nmarker "json_acc["\nmethod keep\n* drop\n' >"$TMP/decoy.rules"
+printf 'method\nA\nB\nC\nD\nD2\nE\n' >"$TMP/decoy.want"
+run $CDRMIN -r "$TMP/decoy.rules" -k "$KEY" --stats "$TMP/decoy.log"
+expect_same "marker after decoys: the records, in order" "$TMP/decoy.want" "$TMP/out"
+stats_is "marker after decoys: counts" "read=7 written=6 rejected=1 filtered=0"
+expect_grep "marker after decoys: the one cut short is no record" "$TMP/err" "other lines (without the marker, not records)=1"
+expect_grep "marker at the line's end: no object" "$TMP/err" "decoy.log:6: record rejected (json)"
 
 # Hostile Kannel lines: forged fields, duplicates, lying LEN, missing time,
 # unterminated fields: rejected or decoded as include/cdrmin/linefmt.h says.
