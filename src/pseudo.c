@@ -64,12 +64,22 @@ static const char *const kind_names[CM_KIND__COUNT] = {
 #define MEMO_WAYS 4
 #define MEMO_ENTRIES_MAX ((size_t)1 << 24) /* 2.4 GB of cache: far beyond any sane setting */
 
+/* Characters of a default token's text: base32 of the first 16 bytes (128 bits). */
+#define TEXT128 26
+
+/*
+ * A value's first line holds what a hit of a default (128-bit) token
+ * reads: the value (up to 28 bytes in the line) and the token's text,
+ * made once when the entry is. Other token lengths read the digest, in
+ * the second line.
+ */
 struct memo_entry {
-	_Alignas(64) unsigned char digest[CM_DIGEST_BYTES];
-	uint64_t epoch;
+	_Alignas(64) uint64_t epoch;
 	uint8_t kind;
 	uint8_t len;
+	char text[TEXT128];
 	char v[CM_CACHE_VALUE_MAX]; /* bytes past len are zero */
+	unsigned char digest[CM_DIGEST_BYTES];
 };
 _Static_assert(sizeof(struct memo_entry) == 128, "a memo entry is two cache lines");
 _Static_assert(CM_CACHE_VALUE_MAX <= UINT8_MAX, "memo length fits a byte");
@@ -548,14 +558,23 @@ int cm_pseudo_cached(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epo
 	return 0;
 }
 
-int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
-		     size_t n, unsigned char out[CM_DIGEST_BYTES])
+static void text128(char t[TEXT128], const unsigned char d[CM_DIGEST_BYTES]);
+
+/*
+ * The digest of (kind k, epoch, v[0..n)), through the cache. *ep is set to
+ * the entry that holds it (found, or made now with its text), or to NULL
+ * when the value is not cached (the cache bypassed, off, or the value too
+ * long for it). The digest is in out, except after a hit when want is 0.
+ */
+static int digest_at(struct cm_pseudo *ps, unsigned k, uint64_t epoch, const char *v, size_t n,
+		     unsigned char out[CM_DIGEST_BYTES], int want, const struct memo_entry **ep)
 {
 	struct memo_set *set;
 	struct memo_entry *e;
 	uint64_t h;
-	unsigned w, k = (unsigned)kind;
+	unsigned w;
 
+	*ep = NULL;
 	if (k >= CM_KIND__COUNT)
 		return CM_FAIL;
 	if (ps->bypass)
@@ -585,9 +604,11 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 		/* The tag only narrows: a hit needs the exact (kind, epoch, value). */
 		if (e->kind == k && e->epoch == epoch && e->len == n &&
 		    (n == 0 || memcmp(e->v, v, n) == 0)) {
-			memcpy(out, e->digest, CM_DIGEST_BYTES);
+			if (want)
+				memcpy(out, e->digest, CM_DIGEST_BYTES);
 			set->ref |= (uint8_t)(1u << w);
 			bump(&ps->st.hits);
+			*ep = e;
 			return 0;
 		}
 	}
@@ -600,6 +621,7 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 	w = cm_clock_victim(set->valid, &set->ref, &set->hand, MEMO_WAYS);
 	e = &set->e[w];
 	memcpy(e->digest, out, CM_DIGEST_BYTES);
+	text128(e->text, out);
 	e->epoch = epoch;
 	e->kind = (uint8_t)k;
 	e->len = (uint8_t)n;
@@ -610,7 +632,16 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 	set->tag[w] = h;
 	set->valid |= (uint8_t)(1u << w);
 	set->ref &= (uint8_t)~(1u << w);
+	*ep = e;
 	return 0;
+}
+
+int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
+		     size_t n, unsigned char out[CM_DIGEST_BYTES])
+{
+	const struct memo_entry *e;
+
+	return digest_at(ps, (unsigned)kind, epoch, v, n, out, 1, &e);
 }
 
 /*
@@ -731,20 +762,36 @@ void cm_base32_put(struct cm_buf *out, const unsigned char *p, size_t n)
 	out->n += chars;
 }
 
+/* The text of a default token's digest: base32 of its first 16 bytes. */
+static void text128(char t[TEXT128], const unsigned char d[CM_DIGEST_BYTES])
+{
+	char room[32]; /* cm_base32_put writes whole groups of 8 past the text: room for them */
+	struct cm_buf b = { room, 0, sizeof room, 0 };
+
+	_Static_assert(TEXT128 == (16 * 8 + 4) / 5, "26 characters of 5 bits hold 128");
+	cm_base32_put(&b, d, 16);
+	memcpy(t, room, TEXT128);
+}
+
 int cm_pseudo_token(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
 		    size_t n, unsigned bits, struct cm_buf *out)
 {
 	unsigned char d[CM_DIGEST_BYTES];
+	const struct memo_entry *e;
 	int ki = key_index(ps, epoch);
 
 	if (bits % 8 != 0 || bits < CM_TOKEN_BITS_MIN || bits > CM_DIGEST_BYTES * 8 || ki < 0)
 		return CM_FAIL;
-	if (cm_pseudo_digest(ps, kind, epoch, v, n, d) != 0)
+	/* a cached default token is its entry's text: no digest copy, no encoding */
+	if (digest_at(ps, (unsigned)kind, epoch, v, n, d, bits != 128, &e) != 0)
 		return CM_FAIL;
 	/* the id of the key that made this token: the analytics side sees a rotation */
 	cm_buf_add(out, ps->keys[ki]->id, CM_KEYID_CHARS);
 	cm_buf_addc(out, '.');
-	cm_base32_put(out, d, bits / 8);
+	if (bits == 128 && e)
+		cm_buf_add(out, e->text, TEXT128);
+	else
+		cm_base32_put(out, d, bits / 8);
 	return out->oom ? CM_FAIL : 0;
 }
 

@@ -315,6 +315,45 @@ Test(pseudo, cache_on_and_off_agree)
 	cm_pseudo_free(off);
 }
 
+/*
+ * A cached entry answers a default token with the text it keeps, made when
+ * the entry was, whatever made it (a digest, a token of another length):
+ * every token equals the one an engine without a cache computes, through
+ * evictions that reuse ways for other values.
+ */
+Test(pseudo, cached_token_text_is_the_digest_encoded)
+{
+	enum { DRAWS = 6000, POOL = 64 };
+	static const unsigned bits[] = { 128, 136, 256 };
+	struct cm_pseudo *on = engine(&key0, 8), *off = engine(&key0, 0);
+	struct cm_pseudo_stats st;
+	uint64_t s = 0x2545f4914f6cdd1dULL;
+	unsigned char d[CM_DIGEST_BYTES], e[CM_DIGEST_BYTES];
+	char v[32], t[CM_TOKEN_MAX];
+	int i;
+
+	for (i = 0; i < DRAWS; i++) {
+		uint64_t r = rnd(&s);
+		int n = snprintf(v, sizeof v, "+4420794%05u", (unsigned)((r >> 8) % POOL));
+
+		if (r % 4 == 0) {
+			/* the entry made (or found) by a digest, not a token */
+			cr_assert_eq(cm_pseudo_digest(on, CM_KIND_PHONE, 0, v, (size_t)n, d), 0);
+			cr_assert_eq(cm_pseudo_digest(off, CM_KIND_PHONE, 0, v, (size_t)n, e), 0);
+			cr_assert_arr_eq(d, e, sizeof d, "draw %d", i);
+			continue;
+		}
+		strcpy(t, token(on, CM_KIND_PHONE, 0, v, (size_t)n, bits[(r >> 40) % 3]));
+		cr_assert_str_eq(t, token(off, CM_KIND_PHONE, 0, v, (size_t)n, bits[(r >> 40) % 3]),
+				 "draw %d", i);
+	}
+	cm_pseudo_get_stats(on, &st);
+	cr_expect_gt(st.hits, DRAWS / 20);
+	cr_expect_gt(st.misses, DRAWS / 20);
+	cm_pseudo_free(on);
+	cm_pseudo_free(off);
+}
+
 Test(pseudo, many_epochs_evict_keyed_states)
 {
 	/* More (kind, epoch) pairs than the engine keeps keyed states for. */
