@@ -21,6 +21,7 @@ int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm
 		    struct cm_err *err)
 {
 	size_t i, n = schema->n;
+	int scrubs;
 
 	memset(p, 0, sizeof *p);
 	p->rules = r;
@@ -69,13 +70,16 @@ int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm
 	for (i = 0; i < n; i++)
 		if (p->act[i]->type != CM_ACT_DROP)
 			p->out[p->nout++] = i;
-	for (i = 0; i < p->nout; i++)
-		if (cm_field_memo_wants(p->act[p->out[i]]))
-			p->memo[p->nmemo++] = i;
 	for (i = 0; i < n; i++)
 		if (p->act[i]->type == CM_ACT_SCRUB)
 			break;
-	if (i < n)
+	scrubs = i < n;
+	/* phone fields leave the field memo to the scrubs (see plan.h) */
+	for (i = 0; i < p->nout; i++)
+		if (cm_field_memo_wants(p->act[p->out[i]]) &&
+		    !(scrubs && p->act[p->out[i]]->type == CM_ACT_PHONE))
+			p->memo[p->nmemo++] = i;
+	if (scrubs)
 		for (i = 0; i < n; i++)
 			if (p->act[i]->type == CM_ACT_PHONE ||
 			    (p->act[i]->type == CM_ACT_PSEUDONYM && p->act[i]->kind == CM_KIND_PHONE))

@@ -232,6 +232,42 @@ Test(plan, actions_and_rule_lines_per_field)
 	cr_expect_eq(P.nfilters, 0u);
 }
 
+/* Which output fields the field memo answers: phone fields only when nothing is scrubbed. */
+static int memoized(size_t out)
+{
+	size_t k;
+
+	for (k = 0; k < P.nmemo; k++)
+		if (P.memo[k] == out)
+			return 1;
+	return 0;
+}
+
+Test(plan, phone_fields_leave_the_field_memo_to_scrubs)
+{
+	compile("src,dst,uuid,when",
+		"src phone pseudonym keep=cc\n"
+		"dst phone pseudonym\n"
+		"uuid pseudonym\n"
+		"when time floor=hour\n"
+		"* drop\n");
+	cr_expect(memoized(0) && memoized(1), "no scrub: the phone fields use the memo");
+	cr_expect(memoized(2));
+	cr_expect(!memoized(3), "times are not memoized");
+	cr_expect_eq(P.nphone, 0u, "no scrub: no row");
+
+	compile("src,dst,uuid,clid",
+		"src phone pseudonym keep=cc\n"
+		"dst phone pseudonym\n"
+		"uuid pseudonym\n"
+		"clid scrub\n"
+		"* drop\n");
+	cr_expect(!memoized(0) && !memoized(1), "a scrub: the phone fields leave the memo");
+	cr_expect(memoized(2), "other pseudonyms keep it");
+	cr_expect(memoized(3), "the scrub has it");
+	cr_expect_eq(P.nphone, 2u, "the row holds both numbers");
+}
+
 Test(plan, dropped_fields_are_absent)
 {
 	compile("caller,callee,secret,duration",

@@ -41,7 +41,15 @@ struct cm_plan {
 	 */
 	size_t *phone;
 	size_t nphone;
-	size_t *memo; /* output fields whose action the field memo answers (fieldmemo.h) */
+	/*
+	 * Output fields whose action the field memo answers (fieldmemo.h).
+	 * Phone fields are among them only when no field is scrubbed: with
+	 * scrubs, a phone field's own numbers are normalized for the row
+	 * anyway, its token is a normalizations memo and a pseudonym cache
+	 * hit away (the entry keeps the token's text), and the memo's slots
+	 * go to the scrubs' outputs, which cost far more to make again.
+	 */
+	size_t *memo;
 	size_t nmemo;
 	/*
 	 * Object keys inside a protected JSON subtree are scrubbed: with
