@@ -110,7 +110,8 @@ static int invalid(const struct cm_action *a, const struct cm_action_ctx *c, con
  * CM_HIDDEN_DIGITS_MIN digits hidden.
  */
 static int prefixed_token(const struct cm_action *a, const struct cm_action_ctx *c, enum cm_kind kind,
-			  const char *norm, size_t nn, int plus, size_t keep, struct cm_buf *out)
+			  const char *norm, size_t nn, uint64_t h, int plus, size_t keep,
+			  struct cm_buf *out)
 {
 	size_t ndigits = nn - (plus ? 1 : 0);
 
@@ -118,7 +119,9 @@ static int prefixed_token(const struct cm_action *a, const struct cm_action_ctx 
 		cm_buf_add(out, norm, keep + (plus ? 1 : 0));
 		cm_buf_addc(out, '/');
 	}
-	return token(a, c, kind, norm, nn, out);
+	if (!c->ps)
+		return CM_FAIL;
+	return cm_pseudo_token_h(c->ps, kind, c->epoch, norm, nn, h, a->bits, out);
 }
 
 /* 1 when v[0..n) reads as an alphanumeric SMS sender id (see enum cm_alnum). */
@@ -145,16 +148,27 @@ static int apply_phone(const struct cm_action *a, const struct cm_action_ctx *c,
 		       const char *v, size_t n, struct cm_buf *out)
 {
 	struct cm_buf *t = c->tmp;
-	enum cm_phone_class cls = cm_phone_normalize_memo(c->pm, c->np, v, n, t);
-	size_t keep = 0;
+	enum cm_phone_class cls;
+	const char *np;
+	size_t nn, keep = 0;
 
-	if (t->oom)
-		return CM_FAIL;
+	if (c->given) {
+		/* normalized for the row already (plan.c) */
+		cls = c->given_cls;
+		np = c->given->p;
+		nn = c->given->n;
+	} else {
+		cls = cm_phone_normalize_memo(c->pm, c->np, v, n, t);
+		if (t->oom)
+			return CM_FAIL;
+		np = t->p;
+		nn = t->n;
+	}
 	switch (cls) {
 	case CM_PHONE_EMPTY:
 		return 0;
 	case CM_PHONE_MARKER:
-		cm_buf_add(out, t->p, t->n);
+		cm_buf_add(out, np, nn);
 		return 0;
 	case CM_PHONE_OTHER:
 		if (a->alnum != CM_ALNUM_INVALID && alnum_sender(v, n)) {
@@ -166,29 +180,30 @@ static int apply_phone(const struct cm_action *a, const struct cm_action_ctx *c,
 				cm_buf_adds(out, redact_text(a));
 				return 0;
 			}
-			return token(a, c, CM_KIND_PHONE, t->p, t->n, out);
+			return token(a, c, CM_KIND_PHONE, np, nn, out);
 		}
 		if (a->invalid == CM_INVALID_PSEUDONYM)
 			/* Normalized non-numbers never equal a number's form: one domain. */
-			return token(a, c, CM_KIND_PHONE, t->p, t->n, out);
+			return token(a, c, CM_KIND_PHONE, np, nn, out);
 		return invalid(a, c, v, n, out);
 	case CM_PHONE_E164:
 	case CM_PHONE_LOCAL:
 		break;
 	}
 	if (a->type == CM_ACT_PHONE && a->mode == CM_MODE_TRUNCATE) {
-		size_t plus = cls == CM_PHONE_E164, nd = t->n - plus;
+		size_t plus = cls == CM_PHONE_E164, nd = nn - plus;
 
 		if (nd < a->digits + CM_HIDDEN_DIGITS_MIN) {
 			cm_buf_adds(out, redact_text(a));
 			return 0;
 		}
-		cm_buf_add(out, t->p, plus + a->digits);
+		cm_buf_add(out, np, plus + a->digits);
 		return 0;
 	}
 	if (cls == CM_PHONE_E164)
-		keep = a->keep_cc ? cm_phone_cc_len(t->p + 1, t->n - 1) : keep_digits;
-	return prefixed_token(a, c, CM_KIND_PHONE, t->p, t->n, cls == CM_PHONE_E164, keep, out);
+		keep = a->keep_cc ? cm_phone_cc_len(np + 1, nn - 1) : keep_digits;
+	return prefixed_token(a, c, CM_KIND_PHONE, np, nn, c->given ? c->given_h : 0,
+			      cls == CM_PHONE_E164, keep, out);
 }
 
 static int apply_ip(const struct cm_action *a, const struct cm_action_ctx *c, const char *v, size_t n,
@@ -239,7 +254,7 @@ static int apply_digits_kind(const struct cm_action *a, const struct cm_action_c
 		return invalid(a, c, v, n, out);
 	if (a->kind == CM_KIND_IMEI)
 		t->n = 14;
-	return prefixed_token(a, c, a->kind, t->p, t->n, 0, a->keep_digits, out);
+	return prefixed_token(a, c, a->kind, t->p, t->n, 0, 0, a->keep_digits, out);
 }
 
 static void trim_blanks(const char **v, size_t *n)

@@ -160,6 +160,8 @@ void cm_plan_out_deinit(struct cm_plan_out *o)
 	free(o->row);
 	free(o->rowoff);
 	free(o->rowh);
+	free(o->rowcls);
+	free(o->rowof);
 	free(o->off);
 	free(o->len);
 	free(o->src);
@@ -231,6 +233,8 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 		struct cm_slice *row = realloc(o->row, p->nphone * sizeof *row);
 		size_t *off;
 		uint64_t *rowh;
+		unsigned char *cls;
+		long *of;
 
 		if (!row)
 			return -1;
@@ -243,6 +247,14 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 		if (!rowh)
 			return -1;
 		o->rowh = rowh;
+		cls = realloc(o->rowcls, p->nphone);
+		if (!cls)
+			return -1;
+		o->rowcls = cls;
+		of = realloc(o->rowof, p->nphone * sizeof *of);
+		if (!of)
+			return -1;
+		o->rowof = of;
 		o->rowcap = p->nphone;
 	}
 	cm_buf_reset(&o->rowbuf);
@@ -250,6 +262,7 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 		struct cm_slice v = rec->f[p->phone[i]];
 		enum cm_phone_class cls;
 
+		o->rowof[i] = -1;
 		if (rec->type && rec->type[p->phone[i]] != CM_VT_STR && rec->type[p->phone[i]] != CM_VT_NUM)
 			continue;
 		if (p->act[p->phone[i]]->decode_url && v.n && memchr(v.p, '%', v.n)) {
@@ -264,6 +277,8 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 		/* Its token's cache set, which the field (or a scrub) reads when its memo misses. */
 		o->rowh[k] = cm_pseudo_prefetch(c->ps, CM_KIND_PHONE, c->epoch, o->tmp.p, o->tmp.n);
 		o->rowoff[k] = o->rowbuf.n;
+		o->rowcls[k] = (unsigned char)cls;
+		o->rowof[i] = (long)k;
 		o->row[k].n = o->tmp.n;
 		cm_buf_add(&o->rowbuf, o->tmp.p, o->tmp.n);
 		k++;
@@ -677,7 +692,7 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	struct cm_action_ctx c;
 	struct cm_plan_pre *pre;
 	uint64_t *tag;
-	size_t i, k = 0;
+	size_t i, j = 0, k = 0;
 	int ret = CM_WRITE;
 
 	*field = -1;
@@ -712,6 +727,7 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	c.dec = &o->dec;
 	c.row = NULL;
 	c.nrow = 0;
+	c.given = NULL;
 	if (pre) {
 		c.epoch = pre->epoch;
 	} else if (p->epoch_field >= 0) {
@@ -783,6 +799,17 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 				rc = cm_field_memo_apply_h(o->fm, a, &c, v.p, v.n, tag[k], &o->scratch,
 							   &hit);
 				gate_count(o, k, hit);
+			} else if (a->type == CM_ACT_PHONE && c.nrow) {
+				/* a row number's normalization is not made again */
+				while (j < p->nphone && p->phone[j] < in)
+					j++;
+				if (j < p->nphone && p->phone[j] == in && o->rowof[j] >= 0) {
+					c.given = &o->row[o->rowof[j]];
+					c.given_cls = (enum cm_phone_class)o->rowcls[o->rowof[j]];
+					c.given_h = o->rowh[o->rowof[j]];
+				}
+				rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
+				c.given = NULL;
 			} else {
 				rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
 			}

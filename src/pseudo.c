@@ -567,11 +567,11 @@ static void text128(char t[TEXT128], const unsigned char d[CM_DIGEST_BYTES]);
  * long for it). The digest is in out, except after a hit when want is 0.
  */
 static int digest_at(struct cm_pseudo *ps, unsigned k, uint64_t epoch, const char *v, size_t n,
-		     unsigned char out[CM_DIGEST_BYTES], int want, const struct memo_entry **ep)
+		     uint64_t h, unsigned char out[CM_DIGEST_BYTES], int want,
+		     const struct memo_entry **ep)
 {
 	struct memo_set *set;
 	struct memo_entry *e;
-	uint64_t h;
 	unsigned w;
 
 	*ep = NULL;
@@ -593,7 +593,8 @@ static int digest_at(struct cm_pseudo *ps, unsigned k, uint64_t epoch, const cha
 		return ahead_or_compute(ps, k, epoch, v, n, out);
 	}
 
-	h = memo_hash(ps, k, epoch, v, n);
+	if (!h)
+		h = memo_hash(ps, k, epoch, v, n);
 
 	set = &ps->sets[h & ps->set_mask];
 	prefetch_set(set);
@@ -641,7 +642,7 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, co
 {
 	const struct memo_entry *e;
 
-	return digest_at(ps, (unsigned)kind, epoch, v, n, out, 1, &e);
+	return digest_at(ps, (unsigned)kind, epoch, v, n, 0, out, 1, &e);
 }
 
 /*
@@ -776,6 +777,12 @@ static void text128(char t[TEXT128], const unsigned char d[CM_DIGEST_BYTES])
 int cm_pseudo_token(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
 		    size_t n, unsigned bits, struct cm_buf *out)
 {
+	return cm_pseudo_token_h(ps, kind, epoch, v, n, 0, bits, out);
+}
+
+int cm_pseudo_token_h(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
+		      size_t n, uint64_t h, unsigned bits, struct cm_buf *out)
+{
 	unsigned char d[CM_DIGEST_BYTES];
 	const struct memo_entry *e;
 	int ki = key_index(ps, epoch);
@@ -783,7 +790,7 @@ int cm_pseudo_token(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, con
 	if (bits % 8 != 0 || bits < CM_TOKEN_BITS_MIN || bits > CM_DIGEST_BYTES * 8 || ki < 0)
 		return CM_FAIL;
 	/* a cached default token is its entry's text: no digest copy, no encoding */
-	if (digest_at(ps, (unsigned)kind, epoch, v, n, d, bits != 128, &e) != 0)
+	if (digest_at(ps, (unsigned)kind, epoch, v, n, h, d, bits != 128, &e) != 0)
 		return CM_FAIL;
 	/* the id of the key that made this token: the analytics side sees a rotation */
 	cm_buf_add(out, ps->keys[ki]->id, CM_KEYID_CHARS);

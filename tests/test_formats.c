@@ -530,6 +530,7 @@ static const char *act_out(const char *name, const char *v)
 	c.row = NULL;
 	c.nrow = 0;
 	c.dec = &dec;
+	c.given = NULL;
 	cr_assert_eq(cm_action_apply(P.act[in_index(name)], &c, v, strlen(v), &out), 0);
 	cr_assert_lt(out.n, sizeof ring[0]);
 	if (out.n)

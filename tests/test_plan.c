@@ -651,6 +651,76 @@ Test(plan, skipping_fields_hash_ahead)
  * output is still its token; the numbers' digests are counted as taken
  * ahead, once per new number (a repeated one is in the cache: no lane).
  */
+/* What the plan's action for input field f makes of v alone: no row, nothing given. */
+static const char *alone(size_t f, const char *v)
+{
+	static char ring[8][128];
+	static unsigned at;
+	char *s = ring[at++ % 8];
+	struct cm_buf out, tmp, dec;
+	struct cm_action_ctx c;
+
+	memset(&c, 0, sizeof c);
+	cm_buf_init(&out);
+	cm_buf_init(&tmp);
+	cm_buf_init(&dec);
+	c.ps = ps;
+	c.np = &R.numbering;
+	c.tmp = &tmp;
+	c.dec = &dec;
+	cr_assert_eq(cm_action_apply(P.act[f], &c, v, strlen(v), &out), 0);
+	cr_assert_lt(out.n, sizeof ring[0]);
+	memcpy(s, out.p, out.n);
+	s[out.n] = '\0';
+	cm_buf_deinit(&out);
+	cm_buf_deinit(&tmp);
+	cm_buf_deinit(&dec);
+	return s;
+}
+
+/*
+ * With a scrub, a phone field takes its number's normalization (and cache
+ * hash) from the row instead of making it again: its output is what its
+ * action makes of the value alone, for numbers in every written form,
+ * local numbers, truncation, URL-encoded values, and values that are not
+ * numbers (not in the row: the action normalizes them itself).
+ */
+Test(plan, phone_fields_take_the_rows_normalization)
+{
+	static const char *const forms[][3] = {
+		{ "+442079460123", "00442079460999", "2001" },
+		{ "02079460123", "%2B442079460555", "anonymous" },
+		{ "0044 20 7946 0123", "07700900123", "+15550100" },
+		{ "1234", "", "sip:alice@example.net" },
+		{ "(020) 7946-0123", "0044%20207946%200777", "02079460123" },
+		{ "4412345678", "4412345678", "2079460123" }, /* local: no trunk prefix */
+	};
+	size_t i, f;
+
+	compile("src,dst,ext,clid",
+		"numbering country=44 trunk=0 international=00\n"
+		"src phone pseudonym keep=cc\n"
+		"dst phone truncate digits=5 decode=url\n"
+		"ext phone pseudonym invalid=pseudonym\n"
+		"clid scrub\n"
+		"* drop\n");
+	cr_assert_eq(P.nphone, 3u);
+	for (i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		static char clid[64];
+
+		snprintf(clid, sizeof clid, "\"Max\" <%s>", forms[i][0]);
+		{
+			const char *v[4] = { forms[i][0], forms[i][1], forms[i][2], clid };
+
+			record(4, v);
+			cr_assert_eq(apply(), CM_WRITE, "record %zu", i);
+			for (f = 0; f < 3; f++)
+				cr_assert_str_eq(outv(f), alone(f, v[f]), "record %zu, field %zu (%s)", i,
+						 f, v[f]);
+		}
+	}
+}
+
 Test(plan, free_lanes_take_the_rows_new_numbers)
 {
 	enum { W = 4096, N = 2 * W + 64 };

@@ -107,6 +107,14 @@ struct cm_action_ctx {
 	size_t nrow;
 	struct cm_buf *dec;   /* caller's scratch for decode=url values (may be NULL without it) */
 	struct cm_buf *probes; /* scrub's log of its lookups in the row (scrub.h), or NULL */
+	/*
+	 * A phone action's value normalized already (a row number: plan.c),
+	 * of class given_cls (E.164 or local), or NULL: the action normalizes
+	 * the value itself. Set only around one field's action.
+	 */
+	const struct cm_slice *given;
+	enum cm_phone_class given_cls;
+	uint64_t given_h; /* its pseudonym cache hash (cm_pseudo_prefetch), or 0 */
 };
 
 /* Sets defaults for an action of type t (bits 128, /24 and /48, 2 decimals, 5 geohash chars, ...). */

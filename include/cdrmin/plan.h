@@ -95,6 +95,8 @@ struct cm_plan_out {
 	struct cm_slice *row;
 	size_t *rowoff;
 	uint64_t *rowh;         /* per row number: its pseudonym cache hash (cm_pseudo_prefetch) */
+	unsigned char *rowcls;  /* per row number: its enum cm_phone_class */
+	long *rowof;            /* per p->phone field: its row number, or -1 (not a number) */
 	size_t rowcap;
 	size_t *off, *len;      /* per output field: where its bytes are */
 	const char **src;       /* per output field: original bytes when kept, else NULL */

@@ -155,6 +155,13 @@ int cm_pseudo_digest(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
 int cm_pseudo_token(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch,
 		    const char *v, size_t n, unsigned bits, struct cm_buf *out);
 
+/*
+ * cm_pseudo_token, the value's cache hash given: h is what
+ * cm_pseudo_prefetch(ps, kind, epoch, v, n) returned (0: computed here).
+ */
+int cm_pseudo_token_h(struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
+		      size_t n, uint64_t h, unsigned bits, struct cm_buf *out);
+
 /* The key identifier in tokens (of the first key, the one without a date). */
 const char *cm_pseudo_key_id(const struct cm_pseudo *ps);
 
