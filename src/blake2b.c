@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cdrmin/blake2b.h"
+#include "cdrmin/cpu.h"
 #include "cdrmin/buf.h"
 #include "cdrmin/secmem.h"
 
@@ -321,17 +322,6 @@ __attribute__((target("avx2"))) static void hash_lanes(const struct cm_blake2b_k
 	cm_wipe(&s, sizeof s);
 }
 
-static int have_lanes(void)
-{
-	static int known = -1; /* every thread that asks first stores the same answer */
-	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
-
-	if (k < 0) {
-		k = __builtin_cpu_supports("avx2") ? 1 : 0;
-		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
-	}
-	return k;
-}
 #endif
 
 void cm_blake2b_keyed_hash_many(const struct cm_blake2b_keyed *const kd[],
@@ -341,7 +331,7 @@ void cm_blake2b_keyed_hash_many(const struct cm_blake2b_keyed *const kd[],
 	size_t i = 0;
 
 #ifdef HAVE_LANES
-	if (k >= 2 && have_lanes()) {
+	if (k >= 2 && cm_cpu_has(CM_CPU_AVX2)) {
 		const struct cm_blake2b_keyed *lk[LANES];
 		const unsigned char *lm[LANES];
 		unsigned char *lo[LANES], spare[CM_BLAKE2B_BYTES];

@@ -22,6 +22,7 @@
 #define HAVE_AVX2_SCAN 1 /* a second block scanner, chosen at run time */
 #endif
 
+#include "cdrmin/cpu.h"
 #include "cdrmin/csv.h"
 #include "cdrmin/err.h"
 
@@ -745,26 +746,13 @@ fast_record_avx2(struct cm_csv *dec, char *buf, size_t lim, struct cm_csv_result
 	return fast_record_with(dec, buf, lim, res, block_avx2);
 }
 
-/* 1 when the CPU runs the AVX2 block scanner (asked once; every thread stores the same answer). */
-static int have_avx2_scan(void)
-{
-	static int known = -1;
-	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
-
-	if (k < 0) {
-		k = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul") &&
-		    !getenv("CDRMIN_NO_AVX2");
-		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
-	}
-	return k;
-}
 #endif
 
 /* The record at buf[0..lim) by 64-byte blocks (fast_record_with), or FAST_NO. */
 static ssize_t fast_record(struct cm_csv *dec, char *buf, size_t lim, struct cm_csv_result *res)
 {
 #ifdef HAVE_AVX2_SCAN
-	if (have_avx2_scan())
+	if (cm_cpu_has(CM_CPU_AVX2_CLMUL))
 		return fast_record_avx2(dec, buf, lim, res);
 #endif
 	return fast_record_sse2(dec, buf, lim, res);

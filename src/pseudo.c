@@ -7,12 +7,16 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
 /* XXH3 inlined: a tag costs a few dozen instructions, not a library call */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "cdrmin/blake2b.h"
 #include "cdrmin/clock.h"
+#include "cdrmin/cpu.h"
 #include "cdrmin/cryptopan.h"
 #include "cdrmin/generalize.h"
 #include "cdrmin/pseudo.h"
@@ -726,6 +730,37 @@ static inline __m128i b32_chars2(uint64_t g0, uint64_t g1)
 }
 #endif
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_B32_VBMI 1
+/*
+ * Up to 20 bytes (four groups, 32 characters: a default token's 16 bytes)
+ * in a handful of AVX-512 VBMI instructions. A masked load takes the
+ * bytes (none past n); one byte permute lays each group out as a 40-bit
+ * number in a 64-bit lane (its bytes reversed: lane byte j is the group's
+ * byte 4 - j, the top three bytes zero); one multishift takes the eight
+ * 5-bit fields MSB first (the field k of a lane starts at bit 35 - 5k);
+ * one more permute maps each to the alphabet. A masked store writes the
+ * chars characters, and no byte past them.
+ */
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512vbmi"))) static void
+b32_vbmi(char *w, const unsigned char *p, size_t n, size_t chars)
+{
+	static const char alphabet[32] = "abcdefghijklmnopqrstuvwxyz234567";
+	/* 31: a byte of the load past n <= 20, so zero */
+	const __m256i lay = _mm256_setr_epi8(4, 3, 2, 1, 0, 31, 31, 31, 9, 8, 7, 6, 5, 31, 31, 31,
+					     14, 13, 12, 11, 10, 31, 31, 31, 19, 18, 17, 16, 15, 31, 31,
+					     31);
+	const __m256i at = _mm256_set1_epi64x(0x00050a0f14191e23LL); /* 35, 30, ..., 0 */
+	__m256i x = _mm256_maskz_loadu_epi8((__mmask32)((1u << n) - 1), p);
+
+	x = _mm256_permutexvar_epi8(lay, x);
+	x = _mm256_and_si256(_mm256_multishift_epi64_epi8(at, x), _mm256_set1_epi8(31));
+	x = _mm256_permutexvar_epi8(x, _mm256_loadu_si256((const __m256i *)(const void *)alphabet));
+	_mm256_mask_storeu_epi8(w, (__mmask32)(chars >= 32 ? ~0u : (1u << chars) - 1), x);
+}
+
+#endif
+
 /* RFC 4648 section 6: each 5-byte group gives 8 characters, 5 bits each, MSB first. */
 void cm_base32_put(struct cm_buf *out, const unsigned char *p, size_t n)
 {
@@ -735,6 +770,13 @@ void cm_base32_put(struct cm_buf *out, const unsigned char *p, size_t n)
 	if (out->cap - out->n < chars && cm_buf_reserve(out, chars) != 0)
 		return;
 	w = out->p + out->n;
+#ifdef HAVE_B32_VBMI
+	if (n <= 20 && cm_cpu_has(CM_CPU_AVX512_VBMI)) {
+		b32_vbmi(w, p, n, chars);
+		out->n += chars;
+		return;
+	}
+#endif
 #if defined(__SSE2__)
 	/*
 	 * Two groups per store, the second maybe the last, short one, while

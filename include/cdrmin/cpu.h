@@ -1,0 +1,28 @@
+/*
+ * cdrmin: which of the SIMD paths this CPU runs.
+ *
+ * Three paths have a wider twin picked at run time: the CSV block scanner
+ * (AVX2 and PCLMUL, csv.c), the four BLAKE2b lanes (AVX2, blake2b.c) and
+ * base32 of a default token (AVX-512 VBMI, pseudo.c). Each has a portable
+ * path that gives the same bytes. The environment can turn the wider ones
+ * off, for a comparison or around a CPU fault: CDRMIN_NO_AVX2 (set, to
+ * anything) all of them, CDRMIN_NO_AVX512 the AVX-512 ones.
+ */
+#ifndef CDRMIN_CPU_H
+#define CDRMIN_CPU_H
+
+enum cm_cpu_path {
+	CM_CPU_AVX2_CLMUL, /* AVX2 and carry-less multiply (PCLMULQDQ) */
+	CM_CPU_AVX2,       /* AVX2 */
+	CM_CPU_AVX512_VBMI, /* AVX-512 F, VL, BW and VBMI */
+	CM_CPU__COUNT
+};
+
+/*
+ * 1 when this CPU runs path p and the environment leaves it on, else 0.
+ * Asked of the CPU and the environment once per path and process: every
+ * thread that asks first stores the same answer.
+ */
+int cm_cpu_has(enum cm_cpu_path p);
+
+#endif

@@ -1,0 +1,42 @@
+/* \summary: which of the SIMD paths this CPU runs (see cpu.h) */
+#include <stdlib.h>
+
+#include "cdrmin/cpu.h"
+
+static int ask(enum cm_cpu_path p)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	if (getenv("CDRMIN_NO_AVX2"))
+		return 0;
+	switch (p) {
+	case CM_CPU_AVX2_CLMUL:
+		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul");
+	case CM_CPU_AVX2:
+		return __builtin_cpu_supports("avx2");
+	case CM_CPU_AVX512_VBMI:
+		return !getenv("CDRMIN_NO_AVX512") && __builtin_cpu_supports("avx512f") &&
+		       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+		       __builtin_cpu_supports("avx512vbmi");
+	default:
+		return 0;
+	}
+#else
+	(void)p;
+	return 0;
+#endif
+}
+
+int cm_cpu_has(enum cm_cpu_path p)
+{
+	static int known[CM_CPU__COUNT] = { -1, -1, -1 };
+	int k;
+
+	if ((unsigned)p >= CM_CPU__COUNT)
+		return 0;
+	k = __atomic_load_n(&known[p], __ATOMIC_RELAXED);
+	if (k < 0) {
+		k = ask(p);
+		__atomic_store_n(&known[p], k, __ATOMIC_RELAXED);
+	}
+	return k;
+}
