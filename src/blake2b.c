@@ -178,6 +178,100 @@ void cm_blake2b_keyed_init(struct cm_blake2b_keyed *kd,
 	cm_wipe(m, sizeof m);
 }
 
+/*
+ * One message of 1 to 128 bytes in AVX-512 (VL, BW), the RFC's rows in four
+ * 256-bit registers: a, b, c and d hold words 0-3, 4-7, 8-11 and 12-15 of
+ * the work vector, so one vector instruction does a step of G for the four
+ * columns. For the diagonals, a, c and d turn by one, three and two lanes
+ * and b stays: a is ready before b at the end of G, so its turn is done
+ * while b is computed (b, the last, would have waited). Rotations are one
+ * instruction each (vprorq), and the message stays in two 512-bit
+ * registers, from which one two-source permute per half round gathers
+ * the words it adds (lanes 0-3 for x, 4-7 for y, in the order of the
+ * lanes' G). About a quarter faster than the scalar compression, which
+ * has more words than registers. Nothing of the key state or the message
+ * is written to memory.
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_ONE_512 1
+
+/* Per round, the message words of the columns' and of the diagonals' G (x lanes, y lanes). */
+static const uint8_t sigma_lanes[12][2][8] = {
+	{ { 0, 2, 4, 6, 1, 3, 5, 7 }, { 14, 8, 10, 12, 15, 9, 11, 13 } },
+	{ { 14, 4, 9, 13, 10, 8, 15, 6 }, { 5, 1, 0, 11, 3, 12, 2, 7 } },
+	{ { 11, 12, 5, 15, 8, 0, 2, 13 }, { 9, 10, 3, 7, 4, 14, 6, 1 } },
+	{ { 7, 3, 13, 11, 9, 1, 12, 14 }, { 15, 2, 5, 4, 8, 6, 10, 0 } },
+	{ { 9, 5, 2, 10, 0, 7, 4, 15 }, { 3, 14, 11, 6, 13, 1, 12, 8 } },
+	{ { 2, 6, 0, 8, 12, 10, 11, 3 }, { 1, 4, 7, 15, 9, 13, 5, 14 } },
+	{ { 12, 1, 14, 4, 5, 15, 13, 10 }, { 8, 0, 6, 9, 11, 7, 3, 2 } },
+	{ { 13, 7, 12, 3, 11, 14, 1, 9 }, { 2, 5, 15, 8, 10, 0, 4, 6 } },
+	{ { 6, 14, 11, 0, 15, 9, 3, 8 }, { 10, 12, 13, 1, 5, 2, 7, 4 } },
+	{ { 10, 8, 7, 1, 2, 4, 6, 5 }, { 13, 15, 9, 3, 0, 11, 14, 12 } },
+	{ { 0, 2, 4, 6, 1, 3, 5, 7 }, { 14, 8, 10, 12, 15, 9, 11, 13 } },
+	{ { 14, 4, 9, 13, 10, 8, 15, 6 }, { 5, 1, 0, 11, 3, 12, 2, 7 } },
+};
+
+/* a + x first: the sum with b, the last word to be ready, comes last (no reassociation). */
+#define ADD3(a, x, b)                                        \
+	do {                                                 \
+		__m256i t_ = _mm256_add_epi64(a, x);         \
+		__asm__("" : "+v"(t_));                      \
+		a = _mm256_add_epi64(t_, b);                 \
+	} while (0)
+
+#define G512(a, b, c, d, x, y)                                               \
+	do {                                                                 \
+		ADD3(a, x, b);                                               \
+		d = _mm256_ror_epi64(_mm256_xor_si256(d, a), 32);            \
+		c = _mm256_add_epi64(c, d);                                  \
+		b = _mm256_ror_epi64(_mm256_xor_si256(b, c), 24);            \
+		ADD3(a, y, b);                                               \
+		d = _mm256_ror_epi64(_mm256_xor_si256(d, a), 16);            \
+		c = _mm256_add_epi64(c, d);                                  \
+		b = _mm256_ror_epi64(_mm256_xor_si256(b, c), 63);            \
+	} while (0)
+
+__attribute__((target("avx512f,avx512vl,avx512bw"))) static void
+hash_one_512(const struct cm_blake2b_keyed *kd, const unsigned char *msg, size_t n,
+	     unsigned char out[CM_BLAKE2B_BYTES])
+{
+	/* the block zero-padded as it is loaded: no byte past n is read */
+	__m512i m0 = _mm512_maskz_loadu_epi8(n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1, msg);
+	__m512i m1 = n > 64 ? _mm512_maskz_loadu_epi8(n >= 128 ? ~(__mmask64)0
+							      : ((__mmask64)1 << (n - 64)) - 1,
+						      msg + 64)
+			    : _mm512_setzero_si512();
+	__m256i h0 = _mm256_loadu_si256((const __m256i *)(const void *)kd->h);
+	__m256i a = h0, b = _mm256_loadu_si256((const __m256i *)(const void *)(kd->h + 4));
+	__m256i c = _mm256_loadu_si256((const __m256i *)(const void *)iv);
+	__m256i d = _mm256_loadu_si256((const __m256i *)(const void *)(iv + 4));
+	int r;
+
+	/* t = the key block and the message (t1 = 0), and the last block's flag */
+	d = _mm256_xor_si256(d, _mm256_set_epi64x(0, -1, 0, (long long)(CM_BLAKE2B_BLOCKBYTES + n)));
+	for (r = 0; r < 12; r++) {
+		__m512i z = _mm512_permutex2var_epi64(
+			m0, _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(const void *)sigma_lanes[r][0])),
+			m1);
+
+		G512(a, b, c, d, _mm512_castsi512_si256(z), _mm512_extracti64x4_epi64(z, 1));
+		a = _mm256_permute4x64_epi64(a, _MM_SHUFFLE(2, 1, 0, 3));
+		c = _mm256_permute4x64_epi64(c, _MM_SHUFFLE(0, 3, 2, 1));
+		d = _mm256_permute4x64_epi64(d, _MM_SHUFFLE(1, 0, 3, 2));
+		z = _mm512_permutex2var_epi64(
+			m0, _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(const void *)sigma_lanes[r][1])),
+			m1);
+		G512(a, b, c, d, _mm512_castsi512_si256(z), _mm512_extracti64x4_epi64(z, 1));
+		a = _mm256_permute4x64_epi64(a, _MM_SHUFFLE(0, 3, 2, 1));
+		c = _mm256_permute4x64_epi64(c, _MM_SHUFFLE(2, 1, 0, 3));
+		d = _mm256_permute4x64_epi64(d, _MM_SHUFFLE(1, 0, 3, 2));
+	}
+	/* h[0..3] ^ v[0..3] ^ v[8..11]: the 32-byte digest */
+	_mm256_storeu_si256((__m256i *)(void *)out, _mm256_xor_si256(h0, _mm256_xor_si256(a, c)));
+}
+#endif
+
 void cm_blake2b_keyed_hash(const struct cm_blake2b_keyed *kd, const unsigned char *msg,
 			   size_t n, unsigned char out[CM_BLAKE2B_BYTES])
 {
@@ -189,6 +283,12 @@ void cm_blake2b_keyed_hash(const struct cm_blake2b_keyed *kd, const unsigned cha
 		memcpy(out, kd->empty, CM_BLAKE2B_BYTES);
 		return;
 	}
+#ifdef HAVE_ONE_512
+	if (n <= CM_BLAKE2B_BLOCKBYTES && cm_cpu_has(CM_CPU_AVX512)) {
+		hash_one_512(kd, msg, n, out);
+		return;
+	}
+#endif
 	for (i = 0; i < 8; i++)
 		h[i] = kd->h[i];
 	/* The last block, full or not, is the final one: only a longer tail leaves a block open. */

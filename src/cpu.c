@@ -13,6 +13,9 @@ static int ask(enum cm_cpu_path p)
 		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul");
 	case CM_CPU_AVX2:
 		return __builtin_cpu_supports("avx2");
+	case CM_CPU_AVX512:
+		return !getenv("CDRMIN_NO_AVX512") && __builtin_cpu_supports("avx512f") &&
+		       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
 	case CM_CPU_AVX512_VBMI:
 		return !getenv("CDRMIN_NO_AVX512") && __builtin_cpu_supports("avx512f") &&
 		       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
@@ -28,7 +31,7 @@ static int ask(enum cm_cpu_path p)
 
 int cm_cpu_has(enum cm_cpu_path p)
 {
-	static int known[CM_CPU__COUNT] = { -1, -1, -1 };
+	static int known[CM_CPU__COUNT] = { -1, -1, -1, -1 };
 	int k;
 
 	if ((unsigned)p >= CM_CPU__COUNT)

@@ -14,6 +14,9 @@ static int cpu_says(enum cm_cpu_path p)
 		return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul");
 	case CM_CPU_AVX2:
 		return __builtin_cpu_supports("avx2");
+	case CM_CPU_AVX512:
+		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+		       __builtin_cpu_supports("avx512bw");
 	case CM_CPU_AVX512_VBMI:
 		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
 		       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
@@ -46,6 +49,7 @@ Test(cpu, no_avx512_turns_off_only_avx512)
 	cr_assert_eq(unsetenv("CDRMIN_NO_AVX2"), 0);
 	cr_assert_eq(setenv("CDRMIN_NO_AVX512", "1", 1), 0);
 	cr_expect_eq(cm_cpu_has(CM_CPU_AVX512_VBMI), 0);
+	cr_expect_eq(cm_cpu_has(CM_CPU_AVX512), 0);
 	cr_expect_eq(cm_cpu_has(CM_CPU_AVX2), cpu_says(CM_CPU_AVX2));
 	cr_expect_eq(cm_cpu_has(CM_CPU_AVX2_CLMUL), cpu_says(CM_CPU_AVX2_CLMUL));
 }
