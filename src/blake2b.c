@@ -270,6 +270,109 @@ hash_one_512(const struct cm_blake2b_keyed *kd, const unsigned char *msg, size_t
 	/* h[0..3] ^ v[0..3] ^ v[8..11]: the 32-byte digest */
 	_mm256_storeu_si256((__m256i *)(void *)out, _mm256_xor_si256(h0, _mm256_xor_si256(a, c)));
 }
+
+/*
+ * The same for two or four messages: two in each 512-bit register, one in
+ * each 256-bit half, turned for the diagonals half by half (vpermq with an
+ * immediate permutes within each half). A half round gathers each
+ * message's words by its permute and pairs them by two 128-bit shuffles.
+ * Four messages run as two independent chains, which fill the gaps of each
+ * other's latency: two take 110 ns, four 198 ns (the AVX2 lanes 216 ns
+ * for two to four, one alone 100 ns).
+ */
+#define ADD3Z(a, x, b)                                       \
+	do {                                                 \
+		__m512i t_ = _mm512_add_epi64(a, x);         \
+		__asm__("" : "+v"(t_));                      \
+		a = _mm512_add_epi64(t_, b);                 \
+	} while (0)
+
+#define GZ(a, b, c, d, x, y)                                                 \
+	do {                                                                 \
+		ADD3Z(a, x, b);                                              \
+		d = _mm512_ror_epi64(_mm512_xor_si512(d, a), 32);            \
+		c = _mm512_add_epi64(c, d);                                  \
+		b = _mm512_ror_epi64(_mm512_xor_si512(b, c), 24);            \
+		ADD3Z(a, y, b);                                              \
+		d = _mm512_ror_epi64(_mm512_xor_si512(d, a), 16);            \
+		c = _mm512_add_epi64(c, d);                                  \
+		b = _mm512_ror_epi64(_mm512_xor_si512(b, c), 63);            \
+	} while (0)
+
+/* Two 256-bit rows, lo and hi, as one 512-bit register. */
+#define PAIR(lo, hi)                                                                        \
+	_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(lo))), \
+			   _mm256_loadu_si256((const __m256i *)(const void *)(hi)), 1)
+
+/* Messages 0 .. 2 * pairs - 1 (pairs 1 or 2), each of 1 to 128 bytes. */
+__attribute__((target("avx512f,avx512vl,avx512bw"), always_inline)) static inline void
+rows_512(const struct cm_blake2b_keyed *const kd[], const unsigned char *const msg[],
+	 const size_t n[], unsigned char *const out[], int pairs)
+{
+	__m512i m0[4], m1[4], a[2], b[2], c[2], d[2], h0[2];
+	int j, r;
+
+	_Pragma("GCC unroll 4") for (j = 0; j < 2 * pairs; j++) {
+		m0[j] = _mm512_maskz_loadu_epi8(n[j] >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n[j]) - 1,
+						msg[j]);
+		m1[j] = n[j] > 64 ? _mm512_maskz_loadu_epi8(n[j] >= 128 ? ~(__mmask64)0
+								       : ((__mmask64)1 << (n[j] - 64)) - 1,
+							       msg[j] + 64)
+				  : _mm512_setzero_si512();
+	}
+	_Pragma("GCC unroll 2") for (j = 0; j < pairs; j++) {
+		h0[j] = a[j] = PAIR(kd[2 * j]->h, kd[2 * j + 1]->h);
+		b[j] = PAIR(kd[2 * j]->h + 4, kd[2 * j + 1]->h + 4);
+		c[j] = PAIR(iv, iv);
+		d[j] = _mm512_xor_si512(PAIR(iv + 4, iv + 4),
+					_mm512_set_epi64(0, -1, 0,
+							 (long long)(CM_BLAKE2B_BLOCKBYTES + n[2 * j + 1]),
+							 0, -1, 0,
+							 (long long)(CM_BLAKE2B_BLOCKBYTES + n[2 * j])));
+	}
+	for (r = 0; r < 12; r++) {
+		_Pragma("GCC unroll 2") for (int half = 0; half < 2; half++) {
+			__m512i ix = _mm512_cvtepu8_epi64(
+				_mm_loadl_epi64((const __m128i *)(const void *)sigma_lanes[r][half]));
+
+			_Pragma("GCC unroll 2") for (j = 0; j < pairs; j++) {
+				__m512i za = _mm512_permutex2var_epi64(m0[2 * j], ix, m1[2 * j]);
+				__m512i zb = _mm512_permutex2var_epi64(m0[2 * j + 1], ix, m1[2 * j + 1]);
+
+				GZ(a[j], b[j], c[j], d[j], _mm512_shuffle_i64x2(za, zb, 0x44),
+				   _mm512_shuffle_i64x2(za, zb, 0xee));
+				if (half == 0) {
+					a[j] = _mm512_permutex_epi64(a[j], _MM_SHUFFLE(2, 1, 0, 3));
+					c[j] = _mm512_permutex_epi64(c[j], _MM_SHUFFLE(0, 3, 2, 1));
+				} else {
+					a[j] = _mm512_permutex_epi64(a[j], _MM_SHUFFLE(0, 3, 2, 1));
+					c[j] = _mm512_permutex_epi64(c[j], _MM_SHUFFLE(2, 1, 0, 3));
+				}
+				d[j] = _mm512_permutex_epi64(d[j], _MM_SHUFFLE(1, 0, 3, 2));
+			}
+		}
+	}
+	_Pragma("GCC unroll 2") for (j = 0; j < pairs; j++) {
+		__m512i t = _mm512_xor_si512(h0[j], _mm512_xor_si512(a[j], c[j]));
+
+		_mm256_storeu_si256((__m256i *)(void *)out[2 * j], _mm512_castsi512_si256(t));
+		_mm256_storeu_si256((__m256i *)(void *)out[2 * j + 1], _mm512_extracti64x4_epi64(t, 1));
+	}
+}
+
+__attribute__((target("avx512f,avx512vl,avx512bw"))) static void
+hash_two_512(const struct cm_blake2b_keyed *const kd[], const unsigned char *const msg[],
+	     const size_t n[], unsigned char *const out[])
+{
+	rows_512(kd, msg, n, out, 1);
+}
+
+__attribute__((target("avx512f,avx512vl,avx512bw"))) static void
+hash_four_512(const struct cm_blake2b_keyed *const kd[], const unsigned char *const msg[],
+	      const size_t n[], unsigned char *const out[])
+{
+	rows_512(kd, msg, n, out, 2);
+}
 #endif
 
 void cm_blake2b_keyed_hash(const struct cm_blake2b_keyed *kd, const unsigned char *msg,
@@ -461,6 +564,16 @@ void cm_blake2b_keyed_hash_many(const struct cm_blake2b_keyed *const kd[],
 				ln[j] = n[s];
 				lo[j] = j < used ? out[s] : spare;
 			}
+#ifdef HAVE_ONE_512
+			if (cm_cpu_has(CM_CPU_AVX512)) {
+				if (used == 2)
+					hash_two_512(lk, lm, ln, lo);
+				else
+					hash_four_512(lk, lm, ln, lo);
+				used = 0;
+				continue;
+			}
+#endif
 			hash_lanes(lk, lm, ln, lo);
 			used = 0;
 		}

@@ -109,8 +109,8 @@ struct cm_pseudo_ask {
 #define CM_PSEUDO_AHEAD_MAX 8
 
 /*
- * Computes the digests of ask[0..k) side by side (four BLAKE2b lanes at
- * once where the CPU has AVX2) and keeps them until cm_pseudo_ahead_done,
+ * Computes the digests of ask[0..k) side by side (cm_blake2b_keyed_hash_many:
+ * AVX-512 or AVX2 where the CPU has them) and keeps them until cm_pseudo_ahead_done,
  * replacing those kept before. Where a digest would be computed (the cache
  * bypassed, off, or missing it), it is looked for among them first, by
  * kind, epoch and the value's bytes; one found in the cache is not. The
