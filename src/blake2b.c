@@ -212,24 +212,28 @@ static const uint8_t sigma_lanes[12][2][8] = {
 	{ { 14, 4, 9, 13, 10, 8, 15, 6 }, { 5, 1, 0, 11, 3, 12, 2, 7 } },
 };
 
-/* a + x first: the sum with b, the last word to be ready, comes last (no reassociation). */
-#define ADD3(a, x, b)                                        \
-	do {                                                 \
-		__m256i t_ = _mm256_add_epi64(a, x);         \
-		__asm__("" : "+v"(t_));                      \
-		a = _mm256_add_epi64(t_, b);                 \
+/*
+ * G on rows of W bits (256: one message, 512: two), W pasted into the
+ * intrinsics' names. a + x first: the sum with b, the last word to be
+ * ready, comes last (the empty asm keeps the compiler from reassociating).
+ */
+#define ROWS_ADD3(W, a, x, b)                                               \
+	do {                                                                \
+		__m##W##i t_ = _mm##W##_add_epi64(a, x);                    \
+		__asm__("" : "+v"(t_));                                     \
+		a = _mm##W##_add_epi64(t_, b);                              \
 	} while (0)
 
-#define G512(a, b, c, d, x, y)                                               \
-	do {                                                                 \
-		ADD3(a, x, b);                                               \
-		d = _mm256_ror_epi64(_mm256_xor_si256(d, a), 32);            \
-		c = _mm256_add_epi64(c, d);                                  \
-		b = _mm256_ror_epi64(_mm256_xor_si256(b, c), 24);            \
-		ADD3(a, y, b);                                               \
-		d = _mm256_ror_epi64(_mm256_xor_si256(d, a), 16);            \
-		c = _mm256_add_epi64(c, d);                                  \
-		b = _mm256_ror_epi64(_mm256_xor_si256(b, c), 63);            \
+#define ROWS_G(W, a, b, c, d, x, y)                                         \
+	do {                                                                \
+		ROWS_ADD3(W, a, x, b);                                      \
+		d = _mm##W##_ror_epi64(_mm##W##_xor_si##W(d, a), 32);       \
+		c = _mm##W##_add_epi64(c, d);                               \
+		b = _mm##W##_ror_epi64(_mm##W##_xor_si##W(b, c), 24);       \
+		ROWS_ADD3(W, a, y, b);                                      \
+		d = _mm##W##_ror_epi64(_mm##W##_xor_si##W(d, a), 16);       \
+		c = _mm##W##_add_epi64(c, d);                               \
+		b = _mm##W##_ror_epi64(_mm##W##_xor_si##W(b, c), 63);       \
 	} while (0)
 
 __attribute__((target("avx512f,avx512vl,avx512bw"))) static void
@@ -251,21 +255,24 @@ hash_one_512(const struct cm_blake2b_keyed *kd, const unsigned char *msg, size_t
 	/* t = the key block and the message (t1 = 0), and the last block's flag */
 	d = _mm256_xor_si256(d, _mm256_set_epi64x(0, -1, 0, (long long)(CM_BLAKE2B_BLOCKBYTES + n)));
 	for (r = 0; r < 12; r++) {
-		__m512i z = _mm512_permutex2var_epi64(
-			m0, _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(const void *)sigma_lanes[r][0])),
-			m1);
+		_Pragma("GCC unroll 2") for (int half = 0; half < 2; half++) {
+			__m512i z = _mm512_permutex2var_epi64(
+				m0,
+				_mm512_cvtepu8_epi64(_mm_loadl_epi64(
+					(const __m128i *)(const void *)sigma_lanes[r][half])),
+				m1);
 
-		G512(a, b, c, d, _mm512_castsi512_si256(z), _mm512_extracti64x4_epi64(z, 1));
-		a = _mm256_permute4x64_epi64(a, _MM_SHUFFLE(2, 1, 0, 3));
-		c = _mm256_permute4x64_epi64(c, _MM_SHUFFLE(0, 3, 2, 1));
-		d = _mm256_permute4x64_epi64(d, _MM_SHUFFLE(1, 0, 3, 2));
-		z = _mm512_permutex2var_epi64(
-			m0, _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(const void *)sigma_lanes[r][1])),
-			m1);
-		G512(a, b, c, d, _mm512_castsi512_si256(z), _mm512_extracti64x4_epi64(z, 1));
-		a = _mm256_permute4x64_epi64(a, _MM_SHUFFLE(0, 3, 2, 1));
-		c = _mm256_permute4x64_epi64(c, _MM_SHUFFLE(2, 1, 0, 3));
-		d = _mm256_permute4x64_epi64(d, _MM_SHUFFLE(1, 0, 3, 2));
+			ROWS_G(256, a, b, c, d, _mm512_castsi512_si256(z),
+			       _mm512_extracti64x4_epi64(z, 1));
+			if (half == 0) {
+				a = _mm256_permute4x64_epi64(a, _MM_SHUFFLE(2, 1, 0, 3));
+				c = _mm256_permute4x64_epi64(c, _MM_SHUFFLE(0, 3, 2, 1));
+			} else {
+				a = _mm256_permute4x64_epi64(a, _MM_SHUFFLE(0, 3, 2, 1));
+				c = _mm256_permute4x64_epi64(c, _MM_SHUFFLE(2, 1, 0, 3));
+			}
+			d = _mm256_permute4x64_epi64(d, _MM_SHUFFLE(1, 0, 3, 2));
+		}
 	}
 	/* h[0..3] ^ v[0..3] ^ v[8..11]: the 32-byte digest */
 	_mm256_storeu_si256((__m256i *)(void *)out, _mm256_xor_si256(h0, _mm256_xor_si256(a, c)));
@@ -277,28 +284,9 @@ hash_one_512(const struct cm_blake2b_keyed *kd, const unsigned char *msg, size_t
  * immediate permutes within each half). A half round gathers each
  * message's words by its permute and pairs them by two 128-bit shuffles.
  * Four messages run as two independent chains, which fill the gaps of each
- * other's latency: two take 110 ns, four 198 ns (the AVX2 lanes 216 ns
+ * other's latency: two take 109 ns, four 149 ns (the AVX2 lanes 215 ns
  * for two to four, one alone 100 ns).
  */
-#define ADD3Z(a, x, b)                                       \
-	do {                                                 \
-		__m512i t_ = _mm512_add_epi64(a, x);         \
-		__asm__("" : "+v"(t_));                      \
-		a = _mm512_add_epi64(t_, b);                 \
-	} while (0)
-
-#define GZ(a, b, c, d, x, y)                                                 \
-	do {                                                                 \
-		ADD3Z(a, x, b);                                              \
-		d = _mm512_ror_epi64(_mm512_xor_si512(d, a), 32);            \
-		c = _mm512_add_epi64(c, d);                                  \
-		b = _mm512_ror_epi64(_mm512_xor_si512(b, c), 24);            \
-		ADD3Z(a, y, b);                                              \
-		d = _mm512_ror_epi64(_mm512_xor_si512(d, a), 16);            \
-		c = _mm512_add_epi64(c, d);                                  \
-		b = _mm512_ror_epi64(_mm512_xor_si512(b, c), 63);            \
-	} while (0)
-
 /* Two 256-bit rows, lo and hi, as one 512-bit register. */
 #define PAIR(lo, hi)                                                                        \
 	_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)(lo))), \
@@ -339,7 +327,7 @@ rows_512(const struct cm_blake2b_keyed *const kd[], const unsigned char *const m
 				__m512i za = _mm512_permutex2var_epi64(m0[2 * j], ix, m1[2 * j]);
 				__m512i zb = _mm512_permutex2var_epi64(m0[2 * j + 1], ix, m1[2 * j + 1]);
 
-				GZ(a[j], b[j], c[j], d[j], _mm512_shuffle_i64x2(za, zb, 0x44),
+				ROWS_G(512, a[j], b[j], c[j], d[j], _mm512_shuffle_i64x2(za, zb, 0x44),
 				   _mm512_shuffle_i64x2(za, zb, 0xee));
 				if (half == 0) {
 					a[j] = _mm512_permutex_epi64(a[j], _MM_SHUFFLE(2, 1, 0, 3));

@@ -90,3 +90,31 @@ int cmt_may_lock(size_t bytes)
 	return rl.rlim_cur == RLIM_INFINITY ||
 	       (rlim_t)cmt_status_kib("VmLck") * 1024 + bytes <= rl.rlim_cur;
 }
+
+const char *cmt_action_alone(const struct cm_action *a, struct cm_pseudo *ps,
+			     const struct cm_numbering *np, const char *v)
+{
+	static char ring[8][256];
+	static unsigned at;
+	char *s = ring[at++ % 8];
+	struct cm_buf out, tmp, dec;
+	struct cm_action_ctx c;
+
+	memset(&c, 0, sizeof c);
+	cm_buf_init(&out);
+	cm_buf_init(&tmp);
+	cm_buf_init(&dec);
+	c.ps = ps;
+	c.np = np;
+	c.tmp = &tmp;
+	c.dec = &dec;
+	cr_assert_eq(cm_action_apply(a, &c, v, strlen(v), &out), 0);
+	cr_assert_lt(out.n, sizeof ring[0]);
+	if (out.n)
+		memcpy(s, out.p, out.n);
+	s[out.n] = '\0';
+	cm_buf_deinit(&out);
+	cm_buf_deinit(&tmp);
+	cm_buf_deinit(&dec);
+	return s;
+}

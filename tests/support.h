@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cdrmin/action.h"
 #include "cdrmin/key.h"
 #include "cdrmin/pseudo.h"
 
@@ -30,5 +31,14 @@ long cmt_status_kib(const char *name);
  * counts them).
  */
 int cmt_may_lock(size_t bytes);
+
+/*
+ * What action a makes of the string v alone (no row, nothing given, epoch
+ * 0), under engine ps and numbering np, as a string in a ring of 8 static
+ * buffers (valid for the next 7 calls). Fails the test unless the action
+ * returns 0 and its output fits.
+ */
+const char *cmt_action_alone(const struct cm_action *a, struct cm_pseudo *ps,
+			     const struct cm_numbering *np, const char *v);
 
 #endif

@@ -512,34 +512,7 @@ static unsigned ot(const char *name)
 /* What P's action for field name makes of v, alone (no row, epoch 0). */
 static const char *act_out(const char *name, const char *v)
 {
-	static char ring[8][256];
-	static unsigned at;
-	char *s = ring[at++ % 8];
-	struct cm_buf out, tmp, dec;
-	struct cm_action_ctx c;
-
-	cm_buf_init(&out);
-	cm_buf_init(&tmp);
-	cm_buf_init(&dec);
-	c.ps = ps;
-	c.np = &R.numbering;
-	c.pm = NULL;
-	c.probes = NULL;
-	c.epoch = 0;
-	c.tmp = &tmp;
-	c.row = NULL;
-	c.nrow = 0;
-	c.dec = &dec;
-	c.given = NULL;
-	cr_assert_eq(cm_action_apply(P.act[in_index(name)], &c, v, strlen(v), &out), 0);
-	cr_assert_lt(out.n, sizeof ring[0]);
-	if (out.n)
-		memcpy(s, out.p, out.n);
-	s[out.n] = '\0';
-	cm_buf_deinit(&out);
-	cm_buf_deinit(&tmp);
-	cm_buf_deinit(&dec);
-	return s;
+	return cmt_action_alone(P.act[in_index(name)], ps, &R.numbering, v);
 }
 
 /* A token's shape: KID "." 26 base32 characters (128 bits). */

@@ -654,28 +654,7 @@ Test(plan, skipping_fields_hash_ahead)
 /* What the plan's action for input field f makes of v alone: no row, nothing given. */
 static const char *alone(size_t f, const char *v)
 {
-	static char ring[8][128];
-	static unsigned at;
-	char *s = ring[at++ % 8];
-	struct cm_buf out, tmp, dec;
-	struct cm_action_ctx c;
-
-	memset(&c, 0, sizeof c);
-	cm_buf_init(&out);
-	cm_buf_init(&tmp);
-	cm_buf_init(&dec);
-	c.ps = ps;
-	c.np = &R.numbering;
-	c.tmp = &tmp;
-	c.dec = &dec;
-	cr_assert_eq(cm_action_apply(P.act[f], &c, v, strlen(v), &out), 0);
-	cr_assert_lt(out.n, sizeof ring[0]);
-	memcpy(s, out.p, out.n);
-	s[out.n] = '\0';
-	cm_buf_deinit(&out);
-	cm_buf_deinit(&tmp);
-	cm_buf_deinit(&dec);
-	return s;
+	return cmt_action_alone(P.act[f], ps, &R.numbering, v);
 }
 
 /*
