@@ -274,7 +274,7 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 
 		if (cls != CM_PHONE_E164 && cls != CM_PHONE_LOCAL)
 			continue;
-		/* Its token's cache set, which the field (or a scrub) reads when its memo misses. */
+		/* Its token's cache set, which the field itself and the scrubs read. */
 		o->rowh[k] = cm_pseudo_prefetch(c->ps, CM_KIND_PHONE, c->epoch, o->tmp.p, o->tmp.n);
 		o->rowoff[k] = o->rowbuf.n;
 		o->rowcls[k] = (unsigned char)cls;
