@@ -16,10 +16,8 @@ static int ask(enum cm_cpu_path p)
 	case CM_CPU_AVX512:
 		return !getenv("CDRMIN_NO_AVX512") && __builtin_cpu_supports("avx512f") &&
 		       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
-	case CM_CPU_AVX512_VBMI:
-		return !getenv("CDRMIN_NO_AVX512") && __builtin_cpu_supports("avx512f") &&
-		       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-		       __builtin_cpu_supports("avx512vbmi");
+	case CM_CPU_AVX512_VBMI: /* the AVX-512 path's switch and needs, and VBMI */
+		return cm_cpu_has(CM_CPU_AVX512) && __builtin_cpu_supports("avx512vbmi");
 	default:
 		return 0;
 	}

@@ -18,8 +18,7 @@ static int cpu_says(enum cm_cpu_path p)
 		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
 		       __builtin_cpu_supports("avx512bw");
 	case CM_CPU_AVX512_VBMI:
-		return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-		       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+		return cpu_says(CM_CPU_AVX512) && __builtin_cpu_supports("avx512vbmi");
 	default:
 		return 0;
 	}
