@@ -974,7 +974,7 @@ static inline __attribute__((always_inline)) int copy_plain(char *w, const char 
  * doubled (a store at w, having consumed i bytes, ends by 2i + 17, within
  * the room as i + 16 <= n); the last bytes one by one.
  */
-static char *put_quoted(char *w, const char *p, size_t n)
+static inline __attribute__((always_inline)) char *put_quoted(char *w, const char *p, size_t n)
 {
 	size_t i = 0;
 
@@ -1005,6 +1005,49 @@ static char *put_quoted(char *w, const char *p, size_t n)
 	return w;
 }
 
+#ifdef HAVE_AVX2_SCAN
+/*
+ * The fields v[0..n) at w as cm_csv_put_fields writes them, in AVX-512: a
+ * field of up to 64 bytes is one masked load, four compares and one masked
+ * store (the masked-off bytes load as zero, which needs no quotes, and are
+ * neither read nor written). Only where neither 64 bytes cross a page:
+ * masked-off bytes on a page that is not mapped cost the CPU a slow assist
+ * each time (Asterisk ran 40% slower). Longer fields, fields that need
+ * quotes and the rest take the SSE2 path.
+ */
+__attribute__((target("avx512f,avx512bw"))) static char *
+put_fields_512(char *w, const struct cm_slice *v, size_t n, char delim)
+{
+	const __m512i dq = _mm512_set1_epi8('"'), cr = _mm512_set1_epi8('\r'),
+		      lf = _mm512_set1_epi8('\n'), dl = _mm512_set1_epi8(delim);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = v[i].n;
+
+		if (i)
+			*w++ = delim;
+		if (len <= 64 && (uintptr_t)v[i].p % 4096 <= 4096 - 64 &&
+		    (uintptr_t)w % 4096 <= 4096 - 64) {
+			__mmask64 k = len == 64 ? ~(__mmask64)0 : ((__mmask64)1 << len) - 1;
+			__m512i x = _mm512_maskz_loadu_epi8(k, v[i].p);
+
+			if (!(_mm512_cmpeq_epi8_mask(x, dq) | _mm512_cmpeq_epi8_mask(x, cr) |
+			      _mm512_cmpeq_epi8_mask(x, lf) | _mm512_cmpeq_epi8_mask(x, dl))) {
+				_mm512_mask_storeu_epi8(w, k, x);
+				w += len;
+				continue;
+			}
+		} else if (!copy_plain(w, v[i].p, len, (unsigned char)delim)) {
+			w += len;
+			continue;
+		}
+		w = put_quoted(w, v[i].p, len);
+	}
+	return w;
+}
+#endif
+
 void cm_csv_put_fields(struct cm_buf *out, const struct cm_slice *v, size_t n, char delim)
 {
 	size_t i, need = 1;
@@ -1023,6 +1066,12 @@ void cm_csv_put_fields(struct cm_buf *out, const struct cm_slice *v, size_t n, c
 		return;
 	}
 	w = out->p + out->n;
+#ifdef HAVE_AVX2_SCAN
+	if (cm_cpu_has(CM_CPU_AVX512)) {
+		out->n = (size_t)(put_fields_512(w, v, n, delim) - out->p);
+		return;
+	}
+#endif
 	for (i = 0; i < n; i++) {
 		if (i)
 			*w++ = delim;

@@ -1,10 +1,11 @@
 /*
  * cdrmin: which of the SIMD paths this CPU runs.
  *
- * Four paths have a wider twin picked at run time: the CSV block scanner
- * (AVX2 and PCLMUL, csv.c), the four BLAKE2b lanes (AVX2, blake2b.c), one
- * BLAKE2b message (AVX-512, blake2b.c) and base32 of a default token
- * (AVX-512 VBMI, pseudo.c). Each has a portable
+ * Five paths have a wider twin picked at run time: the CSV block scanner
+ * (AVX2 and PCLMUL, csv.c), the CSV encoder's fields (AVX-512, csv.c), the
+ * four BLAKE2b lanes (AVX2, blake2b.c), one BLAKE2b message and batches of
+ * two or four (AVX-512, blake2b.c) and base32 of a default token (AVX-512
+ * VBMI, pseudo.c). Each has a portable
  * path that gives the same bytes. The environment can turn the wider ones
  * off, for a comparison or around a CPU fault: CDRMIN_NO_AVX2 (set, to
  * anything) all of them, CDRMIN_NO_AVX512 the AVX-512 ones.
