@@ -18,6 +18,9 @@ static int ask(enum cm_cpu_path p)
 		       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
 	case CM_CPU_AVX512_VBMI: /* the AVX-512 path's switch and needs, and VBMI */
 		return cm_cpu_has(CM_CPU_AVX512) && __builtin_cpu_supports("avx512vbmi");
+	case CM_CPU_AVX512_VBMI2: /* the AVX-512 path's, VBMI2 and carry-less multiply */
+		return cm_cpu_has(CM_CPU_AVX512) && __builtin_cpu_supports("avx512vbmi2") &&
+		       __builtin_cpu_supports("pclmul");
 	default:
 		return 0;
 	}
@@ -29,7 +32,8 @@ static int ask(enum cm_cpu_path p)
 
 int cm_cpu_has(enum cm_cpu_path p)
 {
-	static int known[CM_CPU__COUNT] = { -1, -1, -1, -1 };
+	static int known[CM_CPU__COUNT] = { -1, -1, -1, -1, -1 };
+	_Static_assert(CM_CPU__COUNT == 5, "one -1 a path: not asked yet");
 	int k;
 
 	if ((unsigned)p >= CM_CPU__COUNT)

@@ -26,8 +26,13 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_JSON_FAST 1 /* the AVX-512 pass for plain lines (decode_fast) */
+#endif
 
 #include "cdrmin/buf.h"
+#include "cdrmin/cpu.h"
 #include "cdrmin/err.h"
 #include "cdrmin/json.h"
 #include "cdrmin/record.h"
@@ -853,6 +858,8 @@ struct cm_jsonl {
 	struct cm_buf scratch; /* decoded values with escapes: one line's worth */
 	struct cm_buf keybuf;  /* a key with escapes, decoded for the lookup */
 	uint32_t gen;
+	enum cm_jsonl_fast fast;           /* cm_jsonl_set_fast */
+	unsigned fast_skip, fast_backoff; /* decode_fast: lines left to the general path, and why */
 	struct frame stack[CM_JSON_DEPTH_MAX];
 };
 
@@ -1087,6 +1094,7 @@ struct cm_jsonl *cm_jsonl_new(const struct cm_schema *schema, struct cm_err *err
 		goto nomem;
 	cm_buf_init(&d->scratch);
 	cm_buf_init(&d->keybuf);
+	d->fast = CM_JSONL_FAST_AUTO;
 	d->nf = nf;
 	i = nf ? nf : 1;
 	d->same = malloc(i * sizeof *d->same);
@@ -1286,14 +1294,10 @@ static void put_scratch(struct cm_jsonl *d, const struct jnode *x, size_t off, s
 	}
 }
 
-int cm_jsonl_decode(struct cm_jsonl *d, const char *line, size_t n, struct cm_record *rec,
-		    struct cm_json_fault *fault)
+/* A new line: every field absent, no node met, nothing decoded into scratch. */
+static void line_start(struct cm_jsonl *d)
 {
-	const unsigned char *s = (const unsigned char *)line;
-	const struct jnode *vn; /* the trie node of the value about to be read, or NULL */
-	struct frame *top;
-	size_t i, j, k, at = 0, depth = 0;
-	int esc;
+	size_t k;
 
 	if (++d->gen == 0) {
 		for (k = 0; k < d->nnode; k++)
@@ -1308,7 +1312,204 @@ int cm_jsonl_decode(struct cm_jsonl *d, const char *line, size_t n, struct cm_re
 	memset(d->type, CM_VT_ABSENT, d->nf);
 	memcpy(d->f, d->absent, d->nf * sizeof *d->f);
 	memcpy(d->raw, d->absent, d->nf * sizeof *d->raw);
+}
 
+#ifdef HAVE_JSON_FAST
+/* Lines of up to FAST_BLOCKS * 64 bytes are tried by decode_fast. */
+#define FAST_BLOCKS 32
+#define FAST_NO 2 /* decode_fast: the general path decodes this line */
+#define FAST_BACKOFF_MAX 4096
+
+/*
+ * The line as cm_jsonl_decode decodes it, for the common line: one flat
+ * object whose strings hold printable ASCII and no escape. Then every
+ * quote opens or closes a string, and the strings are the quotes taken in
+ * pairs. A first pass over the line in 64-byte blocks (AVX-512BW) finds
+ * the quotes, sees any backslash, or control or non-ASCII byte inside a
+ * string (quote parity: a prefix XOR of the quote bits), and lists the
+ * quotes' places (VBMI2 compresses the block's byte places to those of
+ * its quotes). The members are then read from the list: a key is the next
+ * pair; the few bytes between it and the pair after (": ", or ": ", a
+ * number or literal and ", ") are checked against the grammar, and that
+ * pair must start where they end. A member's place is not found by
+ * scanning from the end of the one before, so members do not wait on each
+ * other. Returns 1 with the record, or FAST_NO for any other line, or a
+ * line that breaks a rule (a duplicate too): the general path then
+ * decodes it from its start (with a new generation: the nodes met here
+ * count for nothing) and reports what it finds. Reads only line[0..n).
+ */
+__attribute__((target("avx512f,avx512bw,avx512vbmi2,pclmul"))) static int
+decode_fast(struct cm_jsonl *d, const char *line, size_t n, struct cm_record *rec)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	const struct jnode *root = &d->node[0], *vn;
+	/* the quotes' places; a block's are stored as 32 + 32, whatever their count */
+	uint16_t qp[FAST_BLOCKS * 64 + 64];
+	const __m512i lane16 = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19,
+						 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5,
+						 4, 3, 2, 1, 0);
+	__m512i place;
+	uint64_t carry = 0;
+	size_t nb = (n + 63) / 64, nq = 0, b, m, o, c, v, e, at;
+
+	_Static_assert(FAST_BLOCKS * 64 <= UINT16_MAX, "places fit 16 bits");
+	if (n == 0 || nb > FAST_BLOCKS || !root->nkey || root->field >= 0)
+		return FAST_NO;
+	for (b = 0; b < nb; b++) {
+		size_t left = n - 64 * b;
+		__mmask64 k = left >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << left) - 1;
+		__m512i x = _mm512_maskz_loadu_epi8(k, s + 64 * b);
+		uint64_t q = _mm512_mask_cmpeq_epi8_mask(k, x, _mm512_set1_epi8('"'));
+		uint64_t bs = _mm512_mask_cmpeq_epi8_mask(k, x, _mm512_set1_epi8('\\'));
+		/* signed: bytes of 0x80 and up are below 0x20 too */
+		uint64_t odd = _mm512_mask_cmplt_epi8_mask(k, x, _mm512_set1_epi8(0x20));
+		/* bit i: an odd number of quotes at or before byte i (inside a string) */
+		uint64_t inq = (uint64_t)_mm_cvtsi128_si64(_mm_clmulepi64_si128(
+				       _mm_set_epi64x(0, (long long)q), _mm_set1_epi8((char)0xff), 0)) ^
+			       carry;
+
+		if (bs | (odd & inq))
+			return FAST_NO;
+		carry = inq >> 63 ? ~UINT64_C(0) : 0;
+		/* The places of the quotes: the block's byte places, the quotes' kept (VBMI2). */
+		place = _mm512_add_epi16(lane16, _mm512_set1_epi16((short)(64 * b)));
+		_mm512_storeu_si512(qp + nq, _mm512_maskz_compress_epi16((__mmask32)q, place));
+		nq += (size_t)__builtin_popcount((uint32_t)q);
+		place = _mm512_add_epi16(place, _mm512_set1_epi16(32));
+		_mm512_storeu_si512(qp + nq,
+				    _mm512_maskz_compress_epi16((__mmask32)(q >> 32), place));
+		nq += (size_t)__builtin_popcount((uint32_t)(q >> 32));
+	}
+	if (carry)
+		return FAST_NO; /* a string left open */
+
+	line_start(d);
+	o = skip_ws(s, n, 0);
+	if (o >= n || s[o] != '{')
+		return FAST_NO;
+	o = skip_ws(s, n, o + 1);
+	if (nq == 0) {
+		/* {} */
+		if (o >= n || s[o] != '}' || skip_ws(s, n, o + 1) != n)
+			return FAST_NO;
+		goto done;
+	}
+	if (o != qp[0])
+		return FAST_NO;
+	for (m = 0;;) {
+		/* the key: pair m */
+		o = qp[m];
+		c = qp[m + 1];
+		m += 2;
+		vn = key_find(d, root, line + o + 1, c - o - 1);
+		if (vn) {
+			if (vn->seen == d->gen)
+				return FAST_NO;
+			d->node[vn - d->node].seen = d->gen;
+		}
+		/* ':' and the value */
+		if (n - c > 3 && pair_is(s + c + 1, ':', ' ') && s[c + 3] > ' ') {
+			v = c + 3;
+		} else {
+			v = skip_ws(s, n, c + 1);
+			if (v >= n || s[v] != ':')
+				return FAST_NO;
+			v = skip_ws(s, n, v + 1);
+			if (v >= n)
+				return FAST_NO;
+		}
+		if (s[v] == '"') {
+			/* the value is pair m */
+			if (m >= nq || qp[m] != v)
+				return FAST_NO;
+			e = qp[m + 1];
+			m += 2;
+			if (vn && vn->field >= 0)
+				put(d, vn, CM_VT_STR, line + v + 1, e - v - 1, line + v, e + 1 - v);
+			e++;
+		} else if (s[v] == 't' || s[v] == 'f' || s[v] == 'n') {
+			if (s[v] == 't')
+				e = lit_scan(s, n, v, "true", 4, &at);
+			else if (s[v] == 'f')
+				e = lit_scan(s, n, v, "false", 5, &at);
+			else
+				e = lit_scan(s, n, v, "null", 4, &at);
+			if (e == BAD)
+				return FAST_NO;
+			if (vn && vn->field >= 0) {
+				if (s[v] == 'n')
+					put(d, vn, CM_VT_NULL, line + v, 0, line + v, 4);
+				else
+					put(d, vn, CM_VT_BOOL, line + v, e - v, line + v, e - v);
+			}
+		} else {
+			/* a number; objects and arrays are the general path's */
+			if (s[v] != '-' && (s[v] < '0' || s[v] > '9'))
+				return FAST_NO;
+			if ((e = num_scan(s, n, v, &at)) == BAD)
+				return FAST_NO;
+			if (vn && vn->field >= 0)
+				put(d, vn, CM_VT_NUM, line + v, e - v, line + v, e - v);
+		}
+		/* ", " and the next key where the next pair starts, or '}' and the end */
+		if (m < nq && qp[m] == e + 2 && pair_is(s + e, ',', ' '))
+			continue;
+		e = skip_ws(s, n, e);
+		if (e < n && s[e] == ',') {
+			if (m >= nq || qp[m] != skip_ws(s, n, e + 1))
+				return FAST_NO;
+			continue;
+		}
+		if (m != nq || e >= n || s[e] != '}' || skip_ws(s, n, e + 1) != n)
+			return FAST_NO;
+		break;
+	}
+done:
+	rec->f = d->f;
+	rec->n = d->nf;
+	rec->type = d->type;
+	rec->raw = d->raw;
+	return 1;
+}
+#endif
+
+void cm_jsonl_set_fast(struct cm_jsonl *d, enum cm_jsonl_fast mode)
+{
+	d->fast = mode;
+	d->fast_skip = d->fast_backoff = 0;
+}
+
+int cm_jsonl_decode(struct cm_jsonl *d, const char *line, size_t n, struct cm_record *rec,
+		    struct cm_json_fault *fault)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	const struct jnode *vn; /* the trie node of the value about to be read, or NULL */
+	struct frame *top;
+	size_t i, j, k, at = 0, depth = 0;
+	int esc;
+
+#ifdef HAVE_JSON_FAST
+	/*
+	 * The fast pass first, unless lines it handed on came in a row: then
+	 * it rests for 1, 2, 4, ... lines (up to FAST_BACKOFF_MAX), so a
+	 * stream of other lines pays for it seldom.
+	 */
+	if (d->fast == CM_JSONL_FAST_OFF) {
+		/* the general path only */
+	} else if (d->fast_skip && d->fast == CM_JSONL_FAST_AUTO) {
+		d->fast_skip--;
+	} else if (cm_cpu_has(CM_CPU_AVX512_VBMI2)) {
+		if (decode_fast(d, line, n, rec) == 1) {
+			d->fast_backoff = 0;
+			return 1;
+		}
+		d->fast_backoff = d->fast_backoff ? d->fast_backoff * 2 : 1;
+		if (d->fast_backoff > FAST_BACKOFF_MAX)
+			d->fast_backoff = FAST_BACKOFF_MAX;
+		d->fast_skip = d->fast_backoff;
+	}
+#endif
+	line_start(d);
 	i = skip_ws(s, n, 0);
 	if (i >= n || s[i] != '{') {
 		at = i;

@@ -19,6 +19,9 @@ static int cpu_says(enum cm_cpu_path p)
 		       __builtin_cpu_supports("avx512bw");
 	case CM_CPU_AVX512_VBMI:
 		return cpu_says(CM_CPU_AVX512) && __builtin_cpu_supports("avx512vbmi");
+	case CM_CPU_AVX512_VBMI2:
+		return cpu_says(CM_CPU_AVX512) && __builtin_cpu_supports("avx512vbmi2") &&
+		       __builtin_cpu_supports("pclmul");
 	default:
 		return 0;
 	}
@@ -47,6 +50,7 @@ Test(cpu, no_avx512_turns_off_only_avx512)
 {
 	cr_assert_eq(unsetenv("CDRMIN_NO_AVX2"), 0);
 	cr_assert_eq(setenv("CDRMIN_NO_AVX512", "1", 1), 0);
+	cr_expect_eq(cm_cpu_has(CM_CPU_AVX512_VBMI2), 0);
 	cr_expect_eq(cm_cpu_has(CM_CPU_AVX512_VBMI), 0);
 	cr_expect_eq(cm_cpu_has(CM_CPU_AVX512), 0);
 	cr_expect_eq(cm_cpu_has(CM_CPU_AVX2), cpu_says(CM_CPU_AVX2));

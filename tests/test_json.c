@@ -1660,3 +1660,130 @@ Test(json, separators_and_blanks)
 	cm_buf_deinit(&l);
 	cm_jsonl_free(d);
 }
+
+/* ---- the fast pass (AVX-512 VBMI2) against the general path ---- */
+
+/*
+ * line[0..n) decoded by the fast pass, tried on every line, and by the
+ * general path alone: the same transcript, at a guard page too. Where the
+ * CPU lacks the pass both decoders take the general path.
+ */
+static void fast_same(struct cm_jsonl *fast, struct cm_jsonl *slow, const char *line, size_t n,
+		      const char *what, size_t a, size_t b)
+{
+	char want[8192];
+
+	snprintf(want, sizeof want, "%s", dec(slow, line, n));
+	cr_assert_str_eq(dec(fast, line, n), want, "%s %zu %zu: %.*s", what, a, b, (int)n, line);
+}
+
+/* Two decoders for the paths p[0..n): the fast pass on every line, and off. */
+static void fast_pair(const char *const *p, size_t n, struct cm_jsonl **fast,
+		      struct cm_jsonl **slow)
+{
+	*fast = mk(p, n);
+	*slow = mk(p, n);
+	cm_jsonl_set_fast(*fast, CM_JSONL_FAST_ALWAYS);
+	cm_jsonl_set_fast(*slow, CM_JSONL_FAST_OFF);
+}
+
+Test(json, fast_pass_as_the_general_path_byte_by_byte)
+{
+	/* lines the pass takes, and neighbours it hands on */
+	static const char *const lines[] = {
+		"{\"time\": 1709251200, \"method\": \"INVITE\", \"from_tag\": \"b9ed4a21\", "
+		"\"callid\": \"0-d8@198.51.100.206\", \"sip_code\": \"487\", \"src_user\": "
+		"\"+444013218593\", \"src_ip\": \"192.0.2.208\", \"dst_user\": \"+444006139007\"}",
+		"{\"s\":\"x\",\"n\":-1.5e3,\"t\":true,\"f\":false,\"z\":null,\"u\":\"y\",\"e\":\"\"}",
+		" { \"s\" : \"x\" , \"n\" : 0 , \"o\" : {\"x\": 1} , \"a\" : [\"s\"] } ",
+		"{\"s\":\"a\\\"b\",\"n\":1,\"t\":\"caf\xc3\xa9\"}",
+		"{}",
+	};
+	static const char bytes[] = "\"\\:, \t{}[]0-atn\x01\x7f\x80\xc3\r\n";
+	static const char *const names[] = {
+		"time", "method", "from_tag", "callid", "sip_code", "src_user", "src_ip",
+		"dst_user", "s", "n", "t", "f", "z", "o", "o.x", "a",
+	};
+	struct cm_jsonl *fast, *slow;
+	char buf[512];
+	size_t l, at, k, n;
+
+	fast_pair(names, sizeof names / sizeof *names, &fast, &slow);
+	for (l = 0; l < sizeof lines / sizeof *lines; l++) {
+		const char *line = lines[l];
+
+		n = strlen(line);
+		cr_assert_lt(n + 1, sizeof buf);
+		fast_same(fast, slow, line, n, "line", l, 0);
+		for (at = 0; at <= n; at++) {
+			/* the line cut at each byte */
+			fast_same(fast, slow, line, at, "cut", l, at);
+			/* each byte deleted */
+			if (at < n) {
+				memcpy(buf, line, at);
+				memcpy(buf + at, line + at + 1, n - at - 1);
+				fast_same(fast, slow, buf, n - 1, "delete", l, at);
+			}
+			for (k = 0; k < sizeof bytes - 1; k++) {
+				/* each byte replaced, and one inserted before it */
+				if (at < n) {
+					memcpy(buf, line, n);
+					buf[at] = bytes[k];
+					fast_same(fast, slow, buf, n, "replace", l, at * 100 + k);
+				}
+				memcpy(buf, line, at);
+				buf[at] = bytes[k];
+				memcpy(buf + at + 1, line + at, n - at);
+				fast_same(fast, slow, buf, n + 1, "insert", l, at * 100 + k);
+			}
+		}
+	}
+	cm_jsonl_free(fast);
+	cm_jsonl_free(slow);
+}
+
+Test(json, fast_pass_across_blocks_and_lengths)
+{
+	static const char *const names[] = {"k", "v", "w"};
+	struct cm_jsonl *fast, *slow;
+	struct cm_buf l;
+	size_t pad, len, i;
+
+	fast_pair(names, 3, &fast, &slow);
+	cm_buf_init(&l);
+	/* strings, numbers and blanks across every place in and past the 64-byte blocks */
+	for (pad = 0; pad < 140; pad += 3) {
+		for (len = 0; len < 140; len += 7) {
+			cm_buf_reset(&l);
+			cm_buf_addc(&l, '{');
+			for (i = 0; i < pad; i++)
+				cm_buf_addc(&l, ' ');
+			cm_buf_adds(&l, "\"k\": \"");
+			for (i = 0; i < len; i++)
+				cm_buf_addc(&l, (char)('a' + i % 26));
+			cm_buf_adds(&l, "\", \"v\": ");
+			for (i = 0; i < len % 23 + 1; i++)
+				cm_buf_addc(&l, (char)('1' + i % 9));
+			cm_buf_adds(&l, ", \"x\": \"unnamed\", \"w\":true}");
+			cr_assert(!l.oom);
+			fast_same(fast, slow, l.p, l.n, "pad", pad, len);
+			/* a quote moved into the string: a string left open, or one more */
+			l.p[pad + 7] = '"';
+			fast_same(fast, slow, l.p, l.n, "quote", pad, len);
+		}
+	}
+	/* past the pass's 2048 bytes: the general path's, the same */
+	cm_buf_reset(&l);
+	cm_buf_adds(&l, "{\"k\": \"");
+	for (i = 0; i < 2100; i++)
+		cm_buf_addc(&l, 'z');
+	cm_buf_adds(&l, "\"}");
+	cr_assert(!l.oom);
+	fast_same(fast, slow, l.p, l.n, "long", 0, 0);
+	/* a duplicate: handed on, reported by the general path */
+	fast_same(fast, slow, LIT("{\"k\": \"a\", \"k\": \"b\"}"), "dup", 0, 0);
+	cr_expect_str_eq(D(fast, "{\"k\": \"a\", \"k\": \"b\"}"), "duplicate@11#0");
+	cm_buf_deinit(&l);
+	cm_jsonl_free(fast);
+	cm_jsonl_free(slow);
+}

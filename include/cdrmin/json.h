@@ -128,6 +128,20 @@ int cm_jsonl_decode(struct cm_jsonl *d, const char *line, size_t n, struct cm_re
 		    struct cm_json_fault *fault);
 
 /*
+ * The decoder's fast pass (AVX-512 VBMI2, where the CPU has it and
+ * CDRMIN_NO_AVX512 is not set): a line that is one flat object of plain
+ * strings, numbers and literals, with no escape and nothing but printable
+ * ASCII in its strings, is decoded from a list of its quotes; any other
+ * line goes to the general path, which gives the same result for every
+ * line. CM_JSONL_FAST_AUTO (the default) tries each line unless lines it
+ * handed on came in a row (it then rests for 1, 2, 4, ... up to 4096
+ * lines); CM_JSONL_FAST_ALWAYS tries every line and CM_JSONL_FAST_OFF none:
+ * for tests and comparisons of the two paths.
+ */
+enum cm_jsonl_fast { CM_JSONL_FAST_OFF, CM_JSONL_FAST_AUTO, CM_JSONL_FAST_ALWAYS };
+void cm_jsonl_set_fast(struct cm_jsonl *d, enum cm_jsonl_fast mode);
+
+/*
  * Rewrites the JSON value text[0..n) (an object or array as the decoder
  * gave it, already validated) to out with the same structure: every string
  * value and every number is replaced by leaf(ud, bytes, len, out), which

@@ -9,7 +9,8 @@
  * LF into lines, as the pipeline splits it. Checks, per line:
  *
  *   - a decode returns 1 or 0, never CM_FAIL; a second decode of the same
- *     line gives the same result;
+ *     line gives the same result; the fast pass (tried on every line) and
+ *     the general path alone give the same record or fault;
  *   - on success: every value has a type that fits its text, raw lies in
  *     the line, a string's value is the body of raw or (with escapes) lies
  *     outside the line and is UTF-8, ABSENT and NULL are empty;
@@ -89,8 +90,11 @@ static struct cm_jsonl *make(const char *const *p, size_t n)
 	return d;
 }
 
-/* Built once: two decoders per schema (one to check the other's output with). */
-static struct cm_jsonl *dec[NSCHEMA][2];
+/*
+ * Built once: three decoders per schema (one to check the other's output
+ * with; the first tries the fast pass on every line, the third never).
+ */
+static struct cm_jsonl *dec[NSCHEMA][3];
 static struct cm_jsonl *tree_dec, *empty_dec;
 
 static void setup(void)
@@ -102,6 +106,9 @@ static void setup(void)
 	for (i = 0; i < NSCHEMA; i++) {
 		dec[i][0] = make(schemas[i].p, schemas[i].n);
 		dec[i][1] = make(schemas[i].p, schemas[i].n);
+		dec[i][2] = make(schemas[i].p, schemas[i].n);
+		cm_jsonl_set_fast(dec[i][0], CM_JSONL_FAST_ALWAYS);
+		cm_jsonl_set_fast(dec[i][2], CM_JSONL_FAST_OFF);
 	}
 	tree_dec = make(tree_path, 1);
 	empty_dec = make(NULL, 0);
@@ -342,6 +349,31 @@ static void check_path(const char *line, size_t n)
 	free(p);
 }
 
+/* rec and fault (r from the fast pass's decoder) as the general path alone gives them. */
+static void check_general(struct cm_jsonl *d, const char *line, size_t n, int r,
+			  const struct cm_record *rec, const struct cm_json_fault *fault)
+{
+	struct cm_record g;
+	struct cm_json_fault gf;
+	size_t i;
+
+	if (cm_jsonl_decode(d, line, n, &g, &gf) != r)
+		abort();
+	if (r == 0) {
+		if (gf.reason != fault->reason || gf.at != fault->at || gf.field != fault->field)
+			abort();
+		return;
+	}
+	if (g.n != rec->n)
+		abort();
+	for (i = 0; i < g.n; i++) {
+		if (g.type[i] != rec->type[i] || g.f[i].n != rec->f[i].n ||
+		    g.raw[i].p != rec->raw[i].p || g.raw[i].n != rec->raw[i].n ||
+		    (g.f[i].n && memcmp(g.f[i].p, rec->f[i].p, g.f[i].n) != 0))
+			abort();
+	}
+}
+
 /* All the checks on one line, decoded with schema si. */
 static void check_line(size_t si, const uint8_t *data, size_t n)
 {
@@ -371,6 +403,7 @@ static void check_line(size_t si, const uint8_t *data, size_t n)
 	if (r2 != r || (r == 0 && (fault2.reason != fault.reason || fault2.at != fault.at ||
 				    fault2.field != fault.field)))
 		abort();
+	check_general(dec[si][2], line, n, r, &rec, &fault);
 	if (r == 1) {
 		check_record(&rec, sc->n, line, n);
 		check_remap(&rec, dec[si][1], line, n);
