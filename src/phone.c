@@ -632,8 +632,8 @@ size_t cm_phone_cc_len(const char *digits, size_t n)
 }
 
 /* Values longer than this (a URI with parameters) are normalized each time. */
-#define MEMO_RAW_MAX 38
-#define MEMO_NORM_MAX 23 /* "+" and 15 digits, or a local number, fit */
+#define MEMO_RAW_MAX 29
+#define MEMO_NORM_MAX 16 /* "+" and 15 digits fit */
 
 struct memo_slot {
 	uint64_t tag;     /* XXH3 of the value; 0: empty */
@@ -642,6 +642,8 @@ struct memo_slot {
 	char v[MEMO_RAW_MAX];
 	char norm[MEMO_NORM_MAX];
 };
+/* The slots start on a page (cm_secmem_map): each is one cache line, one load. */
+_Static_assert(sizeof(struct memo_slot) == 64, "a slot is one cache line");
 
 struct cm_phone_memo {
 	struct memo_slot *slot;
@@ -689,9 +691,7 @@ void cm_phone_memo_prefetch(const struct cm_phone_memo *m, const char *v, size_t
 	if (!m || n > MEMO_RAW_MAX)
 		return;
 	e = (const char *)&m->slot[(XXH3_64bits_withSeed(v, n, m->seed) | 1) & m->mask];
-	/* a slot is not a line: its first and last bytes may lie in two */
 	__builtin_prefetch(e);
-	__builtin_prefetch(e + sizeof *m->slot - 1);
 }
 
 enum cm_phone_class cm_phone_normalize_memo(struct cm_phone_memo *m,
