@@ -859,7 +859,8 @@ struct cm_jsonl {
 	struct cm_buf keybuf;  /* a key with escapes, decoded for the lookup */
 	uint32_t gen;
 	enum cm_jsonl_fast fast;           /* cm_jsonl_set_fast */
-	unsigned fast_skip, fast_backoff; /* decode_fast: lines left to the general path, and why */
+	unsigned fast_skip;    /* lines the general path takes before decode_fast is tried again */
+	unsigned fast_backoff; /* the last such rest (0: the last line tried was decode_fast's) */
 	struct frame stack[CM_JSON_DEPTH_MAX];
 };
 
@@ -1294,6 +1295,31 @@ static void put_scratch(struct cm_jsonl *d, const struct jnode *x, size_t off, s
 	}
 }
 
+/*
+ * The literal (true, false, null) at line[i], put for vn (NULL: not kept):
+ * the index past it, or BAD with *at as lit_scan sets it.
+ */
+static inline size_t literal(struct cm_jsonl *d, const struct jnode *vn, const char *line, size_t n,
+			     size_t i, size_t *at)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	size_t j;
+
+	if (s[i] == 't')
+		j = lit_scan(s, n, i, "true", 4, at);
+	else if (s[i] == 'f')
+		j = lit_scan(s, n, i, "false", 5, at);
+	else
+		j = lit_scan(s, n, i, "null", 4, at);
+	if (j != BAD && vn && vn->field >= 0) {
+		if (s[i] == 'n')
+			put(d, vn, CM_VT_NULL, line + i, 0, line + i, 4);
+		else
+			put(d, vn, CM_VT_BOOL, line + i, j - i, line + i, j - i);
+	}
+	return j;
+}
+
 /* A new line: every field absent, no node met, nothing decoded into scratch. */
 static void line_start(struct cm_jsonl *d)
 {
@@ -1428,20 +1454,8 @@ decode_fast(struct cm_jsonl *d, const char *line, size_t n, struct cm_record *re
 				put(d, vn, CM_VT_STR, line + v + 1, e - v - 1, line + v, e + 1 - v);
 			e++;
 		} else if (s[v] == 't' || s[v] == 'f' || s[v] == 'n') {
-			if (s[v] == 't')
-				e = lit_scan(s, n, v, "true", 4, &at);
-			else if (s[v] == 'f')
-				e = lit_scan(s, n, v, "false", 5, &at);
-			else
-				e = lit_scan(s, n, v, "null", 4, &at);
-			if (e == BAD)
+			if ((e = literal(d, vn, line, n, v, &at)) == BAD)
 				return FAST_NO;
-			if (vn && vn->field >= 0) {
-				if (s[v] == 'n')
-					put(d, vn, CM_VT_NULL, line + v, 0, line + v, 4);
-				else
-					put(d, vn, CM_VT_BOOL, line + v, e - v, line + v, e - v);
-			}
 		} else {
 			/* a number; objects and arrays are the general path's */
 			if (s[v] != '-' && (s[v] < '0' || s[v] > '9'))
@@ -1566,20 +1580,8 @@ value:
 	case 't':
 	case 'f':
 	case 'n':
-		if (s[i] == 't')
-			j = lit_scan(s, n, i, "true", 4, &at);
-		else if (s[i] == 'f')
-			j = lit_scan(s, n, i, "false", 5, &at);
-		else
-			j = lit_scan(s, n, i, "null", 4, &at);
-		if (j == BAD)
+		if ((j = literal(d, vn, line, n, i, &at)) == BAD)
 			goto bad;
-		if (vn && vn->field >= 0) {
-			if (s[i] == 'n')
-				put(d, vn, CM_VT_NULL, line + i, 0, line + i, 4);
-			else
-				put(d, vn, CM_VT_BOOL, line + i, j - i, line + i, j - i);
-		}
 		i = j;
 		goto after;
 	default:
