@@ -328,7 +328,7 @@ rows_512(const struct cm_blake2b_keyed *const kd[], const unsigned char *const m
 				__m512i zb = _mm512_permutex2var_epi64(m0[2 * j + 1], ix, m1[2 * j + 1]);
 
 				ROWS_G(512, a[j], b[j], c[j], d[j], _mm512_shuffle_i64x2(za, zb, 0x44),
-				   _mm512_shuffle_i64x2(za, zb, 0xee));
+				       _mm512_shuffle_i64x2(za, zb, 0xee));
 				if (half == 0) {
 					a[j] = _mm512_permutex_epi64(a[j], _MM_SHUFFLE(2, 1, 0, 3));
 					c[j] = _mm512_permutex_epi64(c[j], _MM_SHUFFLE(0, 3, 2, 1));
