@@ -121,6 +121,8 @@ static int prefixed_token(const struct cm_action *a, const struct cm_action_ctx 
 	}
 	if (!c->ps)
 		return CM_FAIL;
+	if (c->given && c->tok_at)
+		*c->tok_at = out->n;
 	return cm_pseudo_token_h(c->ps, kind, c->epoch, norm, nn, h, a->bits, out);
 }
 
@@ -481,6 +483,7 @@ int cm_action_apply(const struct cm_action *a, const struct cm_action_ctx *c, co
 		sc.row = c->row;
 		sc.nrow = c->nrow;
 		sc.tmp = c->tmp;
+		sc.watch = c->watch;
 		return cm_scrub(&a->scrub, &sc, v, n, out);
 	default:
 		return CM_FAIL;

@@ -158,6 +158,8 @@ void cm_plan_out_deinit(struct cm_plan_out *o)
 	cm_buf_deinit(&o->rowbuf);
 	cm_buf_deinit(&o->dec);
 	free(o->row);
+	free(o->rowraw);
+	free(o->rowtok);
 	free(o->rowoff);
 	free(o->rowh);
 	free(o->rowcls);
@@ -231,6 +233,7 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 		return 0;
 	if (o->rowcap < p->nphone) {
 		struct cm_slice *row = realloc(o->row, p->nphone * sizeof *row);
+		struct cm_row_token *tok;
 		size_t *off;
 		uint64_t *rowh;
 		unsigned char *cls;
@@ -239,6 +242,14 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 		if (!row)
 			return -1;
 		o->row = row;
+		row = realloc(o->rowraw, p->nphone * sizeof *row);
+		if (!row)
+			return -1;
+		o->rowraw = row;
+		tok = realloc(o->rowtok, p->nphone * sizeof *tok);
+		if (!tok)
+			return -1;
+		o->rowtok = tok;
 		off = realloc(o->rowoff, p->nphone * sizeof *off);
 		if (!off)
 			return -1;
@@ -259,7 +270,7 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 	}
 	cm_buf_reset(&o->rowbuf);
 	for (i = 0; i < p->nphone; i++) {
-		struct cm_slice v = rec->f[p->phone[i]];
+		struct cm_slice v = rec->f[p->phone[i]], raw = v;
 		enum cm_phone_class cls;
 
 		o->rowof[i] = -1;
@@ -269,6 +280,7 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 			cm_url_decode(v.p, v.n, &o->dec);
 			v.p = o->dec.p;
 			v.n = o->dec.n;
+			raw.n = 0; /* the bytes normalized are not the record's */
 		}
 		cls = cm_phone_normalize_memo(o->pm, &p->rules->numbering, v.p, v.n, &o->tmp);
 
@@ -280,6 +292,8 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 		o->rowcls[k] = (unsigned char)cls;
 		o->rowof[i] = (long)k;
 		o->row[k].n = o->tmp.n;
+		o->rowraw[k] = raw;
+		o->rowtok[k].len = 0;
 		cm_buf_add(&o->rowbuf, o->tmp.p, o->tmp.n);
 		k++;
 	}
@@ -289,6 +303,10 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 		o->row[i].p = o->rowbuf.p + o->rowoff[i];
 	c->row = o->row;
 	c->nrow = k;
+	c->rowraw = o->rowraw;
+	c->rowh = o->rowh;
+	c->rowtok = o->rowtok;
+	c->tokbuf = &o->scratch;
 	return 0;
 }
 
@@ -529,7 +547,8 @@ static void prefetch_fields(const struct cm_plan *p, const struct cm_record *rec
 		size_t in = p->out[p->memo[k]];
 		unsigned char t = rec->type ? rec->type[in] : CM_VT_STR;
 
-		tag[k] = (t == CM_VT_STR || t == CM_VT_NUM) && !(k < o->ngate && o->gate[k].skip)
+		tag[k] = (t == CM_VT_STR || t == CM_VT_NUM) &&
+				 !(k < o->ngate && (o->gate[k].skip || o->gate[k].tpl))
 				 ? cm_field_memo_prefetch(o->fm, p->act[in], epoch, rec->f[in].p,
 							  rec->f[in].n)
 				 : 0;
@@ -727,6 +746,12 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	c.dec = &o->dec;
 	c.row = NULL;
 	c.nrow = 0;
+	c.watch = NULL;
+	c.rowraw = NULL;
+	c.rowh = NULL;
+	c.rowtok = NULL;
+	c.tokbuf = NULL;
+	c.tok_at = NULL;
 	c.given = NULL;
 	if (pre) {
 		c.epoch = pre->epoch;
@@ -798,8 +823,12 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 
 				rc = cm_field_memo_apply_h(o->fm, a, &c, v.p, v.n, tag[k], &o->scratch,
 							   &hit);
-				gate_count(o, k, hit);
+				gate_count(o, k, hit != 0);
+				if (k < o->ngate)
+					o->gate[k].tpl = hit == 2;
 			} else if (a->type == CM_ACT_PHONE && c.nrow) {
+				size_t tok_at = SIZE_MAX;
+
 				/* a row number's normalization is not made again */
 				while (j < p->nphone && p->phone[j] < in)
 					j++;
@@ -807,9 +836,19 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 					c.given = &o->row[o->rowof[j]];
 					c.given_cls = (enum cm_phone_class)o->rowcls[o->rowof[j]];
 					c.given_h = o->rowh[o->rowof[j]];
+					c.tok_at = &tok_at;
 				}
 				rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
+				if (rc == 0 && tok_at != SIZE_MAX && !o->scratch.oom) {
+					/* the scrubs of the record put the same token in (fieldmemo.c) */
+					struct cm_row_token *rt = &o->rowtok[o->rowof[j]];
+
+					rt->off = tok_at;
+					rt->len = (unsigned)(o->scratch.n - tok_at);
+					rt->bits = a->bits;
+				}
 				c.given = NULL;
+				c.tok_at = NULL;
 			} else {
 				rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
 			}

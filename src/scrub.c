@@ -707,7 +707,7 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 	struct cm_buf own, *tmp = ctx->tmp ? ctx->tmp : &own;
 	struct span m;
 	size_t i = 0, copied = 0, min = o->min_digits ? o->min_digits : 1, start = out->n;
-	size_t phone_from = 0, j, p, at = SIZE_MAX, at_lo = 0;
+	size_t phone_from = 0, j, p, at = SIZE_MAX, at_lo = 0, tok_at;
 	unsigned gate;
 	int rc = 0;
 
@@ -768,9 +768,16 @@ int cm_scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx, cons
 			continue;
 		}
 		cm_buf_add(out, in + copied, m.start - copied);
+		tok_at = out->n;
 		if (replace(o, ctx, in, &m, tmp, out) != 0) {
 			rc = CM_FAIL;
 			goto out;
+		}
+		if (ctx->watch && m.what == HIT_PHONE && m.start == ctx->watch->start &&
+		    m.end == ctx->watch->end) {
+			ctx->watch->found++;
+			ctx->watch->at = tok_at - start;
+			ctx->watch->len = out->n - tok_at;
 		}
 		i = copied = m.end;
 		if ((j = port_after(in, n, &m)) != 0) {

@@ -1263,3 +1263,118 @@ Test(action, field_memo_eviction_leaves_no_tail)
 	cm_buf_deinit(&o);
 	cm_field_memo_free(m);
 }
+
+/*
+ * Scrub templates (fieldmemo.c): a text that holds one of the record's
+ * numbers is answered from a template made of another text around another
+ * number, and must read as cm_action_apply does. Texts are a prefix, a
+ * row number as the record holds it and a suffix; prefixes and suffixes
+ * put digits, separators, '+', '.', ':', '@', '(' and quotes against the
+ * number (where the scrub reads it as part of something longer: no
+ * template may say otherwise), numbers come in several shapes and lengths
+ * (a template serves only its own). Each text is looked up under four rows
+ * (the number first or second, with one of the others or with a short
+ * extension) in a memo of 64 slots, three rounds; half of the lookups find
+ * the number's token already written for the record (rowtok), the other
+ * half have it made. Templates must have answered, or the test is void.
+ */
+Test(action, field_memo_templates_match_apply)
+{
+	static const char *const pre[] = {
+		"\"Max Dummy\" <", "PJSIP/", "sip:", "tel:", "", "12 ", "12-", "(", "+", "1.2.3.",
+		"2001:db8::", "alice.", "x", "call ", "\"A\" <sip:", "192.0.2.1:", "ext 101 ", "0",
+		"a@b ", "\"", "0044 (0)", "mailto:",
+	};
+	static const char *const suf[] = {
+		">", "@trunk,30,tT", "", " ext 12", ".5", ".1.2", "@example.com", ":5060", ")",
+		"-99", "0", " 101", ";user=phone>", "\" <1>", ".",
+	};
+	static const char *const num[] = {
+		"+444013218593", "+444006139007", "04103946626", "04000247271", "00444018753974",
+		"00444727878951", "12345", "98765", "+4420794601234", "4420794601234567",
+		"+12", "020 7946 0123", "101",
+	};
+	enum { NNUM = sizeof num / sizeof num[0] };
+	struct cm_field_memo *m = cm_field_memo_new(64);
+	struct cm_buf norm[NNUM], want, got;
+	int ok[NNUM];
+	size_t round, pi, si, x, r, i, tpl_hits = 0, looks = 0;
+
+	cr_assert_not_null(m);
+	use(CM_ACT_SCRUB);
+	cm_buf_init(&want);
+	cm_buf_init(&got);
+	for (x = 0; x < NNUM; x++) {
+		enum cm_phone_class cls;
+
+		cm_buf_init(&norm[x]);
+		cls = cm_phone_normalize(&np, num[x], strlen(num[x]), &norm[x]);
+		ok[x] = cls == CM_PHONE_E164 || cls == CM_PHONE_LOCAL;
+	}
+	for (round = 0; round < 3; round++)
+		for (pi = 0; pi < sizeof pre / sizeof pre[0]; pi++)
+			for (si = 0; si < sizeof suf / sizeof suf[0]; si++)
+				for (x = 0; x < NNUM; x++)
+					for (r = 0; r < 4; r++) {
+						struct cm_slice row[2], raw[2];
+						struct cm_row_token tok[2];
+						size_t other = r & 1 ? NNUM - 1 : (x + 1 + round) % NNUM;
+						size_t nums[2], mark = 0;
+						char v[128];
+						int rw, rg, hit;
+
+						nums[r >> 1] = x;
+						nums[!(r >> 1)] = other;
+						if (!ok[x] || !ok[other])
+							continue;
+						for (i = 0; i < 2; i++) {
+							row[i].p = norm[nums[i]].p;
+							row[i].n = norm[nums[i]].n;
+							raw[i].p = num[nums[i]];
+							raw[i].n = strlen(num[nums[i]]);
+							tok[i].len = 0;
+						}
+						snprintf(v, sizeof v, "%s%s%s", pre[pi], num[x], suf[si]);
+						ctx.row = row;
+						ctx.nrow = 2;
+						ctx.rowraw = NULL;
+						ctx.rowtok = NULL;
+						ctx.tokbuf = NULL;
+						ctx.epoch = cm_epoch_id(CM_EPOCH_MONTH, 650 + round % 2);
+						cm_buf_reset(&want);
+						cm_buf_reset(&got);
+						rw = cm_action_apply(&A, &ctx, v, strlen(v), &want);
+						if ((x + si + round) % 2) {
+							/* the record wrote the number's token already (plan.c) */
+							cm_buf_adds(&got, "src,");
+							tok[r >> 1].off = got.n;
+							cr_assert_eq(cm_pseudo_token(ps, CM_KIND_PHONE, ctx.epoch,
+										     row[r >> 1].p, row[r >> 1].n,
+										     128, &got), 0);
+							tok[r >> 1].len = (unsigned)(got.n - tok[r >> 1].off);
+							tok[r >> 1].bits = 128;
+							cm_buf_adds(&got, ",");
+							ctx.rowtok = tok;
+							ctx.tokbuf = &got;
+						}
+						mark = got.n;
+						ctx.rowraw = raw;
+						rg = cm_field_memo_apply_h(m, &A, &ctx, v, strlen(v), 0, &got, &hit);
+						looks++;
+						tpl_hits += hit == 2;
+						cr_assert_eq(rg, rw, "answer for \"%s\"", v);
+						cr_assert_eq(got.n - mark, want.n, "length for \"%s\" (%zu)", v, r);
+						cr_assert(memcmp(got.p + mark, want.p, want.n) == 0,
+							  "bytes for \"%s\" (%zu): %.*s, not %.*s", v, r,
+							  (int)(got.n - mark), got.p + mark, (int)want.n, want.p);
+					}
+	cr_expect_gt(tpl_hits, looks / 10, "templates answered %zu of %zu", tpl_hits, looks);
+	ctx.rowraw = NULL;
+	ctx.rowtok = NULL;
+	ctx.tokbuf = NULL;
+	for (x = 0; x < NNUM; x++)
+		cm_buf_deinit(&norm[x]);
+	cm_buf_deinit(&want);
+	cm_buf_deinit(&got);
+	cm_field_memo_free(m);
+}

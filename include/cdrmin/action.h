@@ -97,6 +97,12 @@ struct cm_action {
 	char *text;              /* redact text (owned), also for invalid=redact */
 };
 
+/* A row number's token, written at off in a buffer: len bytes, of bits. */
+struct cm_row_token {
+	size_t off;
+	unsigned len, bits;
+};
+
 struct cm_action_ctx {
 	struct cm_pseudo *ps; /* NULL when the plan needs no key */
 	const struct cm_numbering *np;
@@ -107,6 +113,27 @@ struct cm_action_ctx {
 	size_t nrow;
 	struct cm_buf *dec;   /* caller's scratch for decode=url values (may be NULL without it) */
 	struct cm_buf *probes; /* scrub's log of its lookups in the row (scrub.h), or NULL */
+	struct cm_scrub_watch *watch; /* scrub's watched span (scrub.h), or NULL */
+	/*
+	 * For the scrub templates of fieldmemo.c: the row numbers' bytes as
+	 * the record holds them (row[k] is the normalization of rowraw[k]; of
+	 * length 0 when the value was decoded first) and their pseudonym
+	 * cache hashes. NULL: not known.
+	 */
+	const struct cm_slice *rowraw;
+	const uint64_t *rowh;
+	/*
+	 * The row numbers' tokens written already for this record: rowtok[k]
+	 * is row[k]'s token of rowtok[k].bits, at rowtok[k].off in tokbuf
+	 * (len 0: none yet). NULL: none known.
+	 */
+	const struct cm_row_token *rowtok;
+	const struct cm_buf *tokbuf;
+	/*
+	 * When not NULL, a phone action given its value's normalization sets
+	 * *tok_at to where its token starts in out (plan.c fills rowtok so).
+	 */
+	size_t *tok_at;
 	/*
 	 * A phone action's value normalized already (a row number: plan.c),
 	 * of class given_cls (E.164 or local), or NULL: the action normalizes

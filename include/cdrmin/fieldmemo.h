@@ -18,6 +18,12 @@
  * again, and storing each costs a write of a slot's lines. It holds
  * originals: its memory is kept out of core dumps, locked when the system
  * allows, and wiped on free (secmem.h). Not thread-safe: one per thread.
+ *
+ * A scrub's output of a text that holds one of the record's numbers is
+ * also kept as a template without the number, and answers every text that
+ * differs only in that number (of the same shape), with the record's
+ * token of it put in: see "Scrub templates" in fieldmemo.c for why that is
+ * the scrub's own output.
  */
 #ifndef CDRMIN_FIELDMEMO_H
 #define CDRMIN_FIELDMEMO_H
@@ -63,7 +69,8 @@ uint64_t cm_field_memo_prefetch(const struct cm_field_memo *m, const struct cm_a
 
 /*
  * cm_field_memo_apply with the tag cm_field_memo_prefetch returned (0:
- * computed here); *hit (when not NULL) says whether the memo answered.
+ * computed here); *hit (when not NULL) says whether the memo answered: 0
+ * no, 1 by the value's own entry, 2 by a scrub template.
  */
 int cm_field_memo_apply_h(struct cm_field_memo *m, const struct cm_action *a,
 			  struct cm_action_ctx *c, const char *v, size_t n, uint64_t h,

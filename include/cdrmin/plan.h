@@ -93,6 +93,8 @@ struct cm_plan_out {
 	struct cm_buf rowbuf;   /* the record's protected numbers, normalized */
 	struct cm_buf dec;      /* decode=url values */
 	struct cm_slice *row;
+	struct cm_slice *rowraw; /* per row number: the bytes normalized, as the record holds them */
+	struct cm_row_token *rowtok; /* per row number: its token in scratch, once written */
 	size_t *rowoff;
 	uint64_t *rowh;         /* per row number: its pseudonym cache hash (cm_pseudo_prefetch) */
 	unsigned char *rowcls;  /* per row number: its enum cm_phone_class */
@@ -133,6 +135,8 @@ struct cm_plan_out {
 	 */
 	struct cm_memo_gate {
 		uint32_t seen, hits, skip, level;
+		/* the field's last value was answered by a scrub template: no prefetch of its own entry */
+		uint32_t tpl;
 	} *gate;
 	size_t ngate;
 	size_t skipping; /* fields of gate whose skip is not 0 */

@@ -104,6 +104,24 @@ struct cm_scrub_ctx {
 	 * for another row that answers them the same (fieldmemo.h).
 	 */
 	struct cm_buf *probes;
+	/*
+	 * When not NULL: tells where the span watch->start..end of the text,
+	 * if it is replaced as one telephone number on its own, put its token
+	 * (fieldmemo.c makes a template of the output from it).
+	 */
+	struct cm_scrub_watch *watch;
+};
+
+/*
+ * A span of a scrubbed text: watched for its replacement. cm_scrub sets
+ * found to the times the span was replaced as one telephone number (by
+ * the number rule, not as a port), at and len to where its token went in
+ * the output (from out's length at the call).
+ */
+struct cm_scrub_watch {
+	size_t start, end;
+	size_t at, len;
+	unsigned found;
 };
 
 /*

@@ -12,6 +12,13 @@
  * token output the tokens themselves (key id, '.', base32, which holds
  * the digits 2 to 7) are skipped. cm_phone_normalize and cm_ip_parse also
  * run on the whole input.
+ *
+ * Then the scrub templates of the field memo (fieldmemo.c): the input is
+ * scrubbed through a memo (kept across inputs) twice, which stores its
+ * template when it has one, then with the first protected number's digits
+ * changed (each moved by 1 + the input's length, mod 10: the same shape)
+ * under a row that holds the changed number, which such a template then
+ * answers. Each answer must be the scrub's own bytes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +27,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cdrmin/action.h"
 #include "cdrmin/buf.h"
 #include "cdrmin/err.h"
+#include "cdrmin/fieldmemo.h"
 #include "cdrmin/ipaddr.h"
 #include "cdrmin/key.h"
 #include "cdrmin/phone.h"
@@ -43,6 +52,8 @@ static const unsigned char test_key[CM_KEY_BYTES] = {
 static struct cm_key key;
 static struct cm_pseudo *engine;
 static struct cm_numbering plan;
+static struct cm_field_memo *memo;
+static struct cm_action scrub_act;
 
 /* Loads the test key through a 0600 temp file, once; kept for the process's life. */
 static void setup(void)
@@ -69,6 +80,10 @@ static void setup(void)
 	memcpy(plan.cc, "44", 3);
 	memcpy(plan.trunk, "0", 2);
 	memcpy(plan.intl, "00", 3);
+	memo = cm_field_memo_new(256);
+	if (!memo)
+		abort();
+	cm_action_init(&scrub_act, CM_ACT_SCRUB);
 }
 
 static int is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
@@ -117,15 +132,87 @@ static void scrub(const struct cm_scrub_opts *o, const struct cm_scrub_ctx *ctx,
 	cm_buf_deinit(&out);
 }
 
+/* v[0..n) through the memo and directly under c: the same answer and bytes, or abort. */
+static void memo_same(struct cm_action_ctx *c, const char *v, size_t n)
+{
+	struct cm_buf want, got;
+	int rw, rg;
+
+	cm_buf_init(&want);
+	cm_buf_init(&got);
+	rw = cm_action_apply(&scrub_act, c, v, n, &want);
+	rg = cm_field_memo_apply_h(memo, &scrub_act, c, v, n, 0, &got, NULL);
+	if (rw != rg || want.oom || got.oom || want.n != got.n ||
+	    (want.n && memcmp(want.p, got.p, want.n) != 0))
+		abort();
+	cm_buf_deinit(&want);
+	cm_buf_deinit(&got);
+}
+
+/*
+ * The template check above: in[0..n) with the row numbers row[0..nrow),
+ * normalized from the bytes raw[k] of in (raw[0] at off0).
+ */
+static void templates(const char *in, size_t n, const struct cm_slice *row,
+		      const struct cm_slice *raw, size_t nrow, size_t off0)
+{
+	struct cm_action_ctx c;
+	struct cm_slice row2[2], raw2[2];
+	struct cm_buf tmp, norm;
+	enum cm_phone_class cls;
+	char *v2;
+	size_t i;
+
+	if (nrow == 0 || n == 0)
+		return;
+	cm_buf_init(&tmp);
+	cm_buf_init(&norm);
+	memset(&c, 0, sizeof c);
+	c.np = &plan;
+	c.ps = engine;
+	c.tmp = &tmp;
+	c.row = row;
+	c.nrow = nrow;
+	c.rowraw = raw;
+	memo_same(&c, in, n);
+	memo_same(&c, in, n);
+	v2 = malloc(n);
+	if (!v2)
+		abort();
+	memcpy(v2, in, n);
+	for (i = off0; i < off0 + raw[0].n; i++)
+		if (v2[i] >= '0' && v2[i] <= '9')
+			v2[i] = (char)('0' + (v2[i] - '0' + 1 + n) % 10);
+	cls = cm_phone_normalize(&plan, v2 + off0, raw[0].n, &norm);
+	if (norm.oom)
+		abort();
+	if (cls == CM_PHONE_E164 || cls == CM_PHONE_LOCAL) {
+		row2[0].p = norm.p;
+		row2[0].n = norm.n;
+		raw2[0].p = v2 + off0;
+		raw2[0].n = raw[0].n;
+		for (i = 1; i < nrow; i++) {
+			row2[i] = row[i];
+			raw2[i] = raw[i];
+		}
+		c.row = row2;
+		c.rowraw = raw2;
+		memo_same(&c, v2, n);
+	}
+	free(v2);
+	cm_buf_deinit(&norm);
+	cm_buf_deinit(&tmp);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = (const char *)data;
 	struct cm_buf norm[2], tmp;
-	struct cm_slice row[2];
+	struct cm_slice row[2], raw[2];
 	struct cm_scrub_opts o;
 	struct cm_scrub_ctx ctx;
 	struct cm_ip ip;
-	size_t lens[2], at = 1, i, nrow = 0;
+	size_t lens[2], at = 1, i, nrow = 0, off0 = 0;
 
 	if (!engine)
 		setup();
@@ -146,14 +233,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (size == 0 || (i == 1 && lens[1] == 0))
 			continue;
 		cls = cm_phone_normalize(&plan, in + at, k, &norm[i]);
-		at += k;
 		if (norm[i].oom)
 			abort();
 		if (cls == CM_PHONE_E164 || cls == CM_PHONE_LOCAL) {
+			if (nrow == 0)
+				off0 = at;
 			row[nrow].p = norm[i].p;
 			row[nrow].n = norm[i].n;
+			raw[nrow].p = in + at;
+			raw[nrow].n = k;
 			nrow++;
 		}
+		at += k;
 	}
 
 	memset(&ctx, 0, sizeof ctx);
@@ -167,6 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	scrub(&o, &ctx, in, size, cm_pseudo_key_id(engine));
 	o.redact = 1;
 	scrub(&o, &ctx, in, size, NULL);
+	templates(in, size, row, raw, nrow, off0);
 
 	for (i = 0; i < 2; i++)
 		cm_buf_deinit(&norm[i]);
