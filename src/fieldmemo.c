@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "cdrmin/fieldmemo.h"
+#include "cdrmin/phone.h"
 #include "cdrmin/secmem.h"
 
 /* Longer values, outputs or lookup logs are computed every time. */
@@ -310,32 +311,12 @@ static const char *find_bytes(const char *v, size_t n, const char *x, size_t xn)
 	return NULL;
 }
 
-/*
- * 1 when x[0..xn) is written +?[0-9]{d} with d >= min: eight bytes at a
- * time (the last eight overlap), t = byte ^ '0' is 0..9 for a digit only,
- * and t + 0x76 has bit 7 set for t in 10..0x7f (t >= 0x80 has it already).
- */
+/* 1 when x[0..xn) is written +?[0-9]{d} with d >= min (min > 0). */
 static int tpl_shape(const char *x, size_t xn, size_t min)
 {
-	const uint64_t ones = UINT64_C(0x0101010101010101);
-	size_t i = xn && x[0] == '+', d = xn - i;
-	uint64_t t, bad = 0;
+	size_t i = xn && x[0] == '+';
 
-	if (d < min)
-		return 0;
-	if (d < 8) {
-		for (; i < xn; i++)
-			if ((unsigned)(x[i] - '0') > 9)
-				return 0;
-		return 1;
-	}
-	for (; i + 8 <= xn; i += 8) {
-		t = load8(x + i) ^ 0x30 * ones;
-		bad |= ((t + 0x76 * ones) | t) & 0x80 * ones;
-	}
-	t = load8(x + xn - 8) ^ 0x30 * ones;
-	bad |= ((t + 0x76 * ones) | t) & 0x80 * ones;
-	return bad == 0;
+	return xn - i >= min && cm_ascii_digits(x + i, xn - i);
 }
 
 /*

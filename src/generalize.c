@@ -434,6 +434,29 @@ int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *o
 	return 0;
 }
 
+/*
+ * The floor keeps the date, the separator and the hour of the CDR layout
+ * (and the minute under CM_TIME_MINUTE); every other clock digit becomes
+ * 0. last floored, is 19 bytes long and has ':' at 13 and 16: of the forms
+ * read, only the CDR layout has that (a fraction needs a '.', an offset
+ * starts with Z, + or -, an epoch has no ':'), so its first 13 bytes are a
+ * valid date, separator and hour. s with the same kept bytes, ':' at 13 and
+ * 16 and a valid minute and second is then a valid time of the layout, and
+ * its floor is last's byte for byte.
+ */
+int cm_time_floor_same(const char *last, const char *s, size_t n, enum cm_time_unit u)
+{
+	size_t keep = u == CM_TIME_MINUTE ? AT_MI + 2 : AT_MI - 1;
+
+	if (n != CAL_HEAD + 3 || (unsigned)u > CM_TIME_DAY || (load8(s) ^ load8(last)) != 0 ||
+	    (load8(s + keep - 8) ^ load8(last + keep - 8)) != 0 || last[AT_MI - 1] != ':' ||
+	    last[CAL_HEAD] != ':' || s[AT_MI - 1] != ':' || s[CAL_HEAD] != ':' ||
+	    !is_digit(s[AT_MI]) || !is_digit(s[AT_MI + 1]) || !is_digit(s[AT_S]) ||
+	    !is_digit(s[AT_S + 1]))
+		return 0;
+	return DIG(AT_MI) * 10 + DIG(AT_MI + 1) <= 59 && DIG(AT_S) * 10 + DIG(AT_S + 1) <= 60;
+}
+
 /* Seconds since 1970-01-01T00:00:00Z of a parsed calendar time. */
 static int64_t calendar_utc(const struct tparse *t)
 {

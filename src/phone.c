@@ -526,6 +526,21 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 	if (!np)
 		np = &no_plan;
 	cm_buf_reset(out);
+	/*
+	 * The common case first: a bare number, "+" and up to 15 digits or
+	 * digits only. Nothing in it is trimmed, stripped or a marker, and the
+	 * loop below would copy it as it is: the same class and bytes.
+	 */
+	plus = n > 0 && v[0] == '+';
+	if (n > (size_t)plus && cm_ascii_digits(v + plus, n - plus) &&
+	    (!plus || n - 1 <= CM_E164_MAX_DIGITS)) {
+		if (cm_buf_reserve(out, n) != 0)
+			return CM_PHONE_OTHER;
+		memcpy(out->p, v, n);
+		out->n = n;
+		return plus ? CM_PHONE_E164 : classify_digits(np, out);
+	}
+	plus = 0;
 	trim_blanks(&v, &n);
 	strip_angle(&v, &n);
 	trim_blanks(&v, &n);
@@ -684,27 +699,35 @@ void cm_phone_memo_free(struct cm_phone_memo *m)
 	free(m);
 }
 
-void cm_phone_memo_prefetch(const struct cm_phone_memo *m, const char *v, size_t n)
+uint64_t cm_phone_memo_prefetch(const struct cm_phone_memo *m, const char *v, size_t n)
 {
-	const char *e;
+	uint64_t h;
 
 	if (!m || n > MEMO_RAW_MAX)
-		return;
-	e = (const char *)&m->slot[(XXH3_64bits_withSeed(v, n, m->seed) | 1) & m->mask];
-	__builtin_prefetch(e);
+		return 0;
+	h = XXH3_64bits_withSeed(v, n, m->seed) | 1; /* never 0, the empty tag */
+	__builtin_prefetch(&m->slot[h & m->mask]);
+	return h;
 }
 
 enum cm_phone_class cm_phone_normalize_memo(struct cm_phone_memo *m,
 					    const struct cm_numbering *np, const char *v,
 					    size_t n, struct cm_buf *out)
 {
+	return cm_phone_normalize_memo_h(m, np, v, n, 0, out);
+}
+
+enum cm_phone_class cm_phone_normalize_memo_h(struct cm_phone_memo *m,
+					      const struct cm_numbering *np, const char *v,
+					      size_t n, uint64_t h, struct cm_buf *out)
+{
 	struct memo_slot *e;
 	enum cm_phone_class cls;
-	uint64_t h;
 
 	if (!m || n > MEMO_RAW_MAX)
 		return cm_phone_normalize(np, v, n, out);
-	h = XXH3_64bits_withSeed(v, n, m->seed) | 1; /* never 0, the empty tag */
+	if (!h)
+		h = XXH3_64bits_withSeed(v, n, m->seed) | 1; /* never 0, the empty tag */
 	e = &m->slot[h & m->mask];
 	if (e->tag == h && e->np == np && e->n == n && memcmp(e->v, v, n) == 0) {
 		cm_buf_reset(out);

@@ -219,11 +219,12 @@ static int out_reserve(struct cm_plan_out *o, size_t n)
 }
 
 /*
- * The normalized numbers of the record's phone fields, for scrub (scrub.h).
- * Sets c->row and c->nrow. Returns 0 or -1 when memory is short.
+ * The normalized numbers of the record's phone fields, for scrub (scrub.h);
+ * ptag[i]: the phone memo tag of phone field i's bytes, or 0. Sets c->row
+ * and c->nrow. Returns 0 or -1 when memory is short.
  */
 static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, struct cm_plan_out *o,
-		       struct cm_action_ctx *c)
+		       struct cm_action_ctx *c, const uint64_t *ptag)
 {
 	size_t i, k = 0;
 
@@ -271,6 +272,7 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 	cm_buf_reset(&o->rowbuf);
 	for (i = 0; i < p->nphone; i++) {
 		struct cm_slice v = rec->f[p->phone[i]], raw = v;
+		uint64_t h = ptag[i];
 		enum cm_phone_class cls;
 
 		o->rowof[i] = -1;
@@ -281,8 +283,9 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 			v.p = o->dec.p;
 			v.n = o->dec.n;
 			raw.n = 0; /* the bytes normalized are not the record's */
+			h = 0;     /* nor the ones hashed */
 		}
-		cls = cm_phone_normalize_memo(o->pm, &p->rules->numbering, v.p, v.n, &o->tmp);
+		cls = cm_phone_normalize_memo_h(o->pm, &p->rules->numbering, v.p, v.n, h, &o->tmp);
 
 		if (cls != CM_PHONE_E164 && cls != CM_PHONE_LOCAL)
 			continue;
@@ -414,14 +417,14 @@ static int map_tree(const struct cm_plan *p, const struct cm_action *a,
 	return cm_json_map_tree(v.p, v.n, tree_leaf, tree_key, &t, out);
 }
 
-/* Starts loading the phone memo slots of the record's numbers. */
+/* Starts loading the phone memo slots of the record's numbers; their tags go to ptag[]. */
 static void prefetch_phones(const struct cm_plan *p, const struct cm_record *rec,
-			    const struct cm_plan_out *o)
+			    const struct cm_plan_out *o, uint64_t *ptag)
 {
 	size_t i;
 
 	for (i = 0; i < p->nphone; i++)
-		cm_phone_memo_prefetch(o->pm, rec->f[p->phone[i]].p, rec->f[p->phone[i]].n);
+		ptag[i] = cm_phone_memo_prefetch(o->pm, rec->f[p->phone[i]].p, rec->f[p->phone[i]].n);
 }
 
 /*
@@ -602,34 +605,41 @@ static int epoch_of(const struct cm_plan *p, struct cm_plan_out *o, struct cm_sl
 
 /*
  * The CDR layout "YYYY-MM-DD HH:MM:SS" (19 bytes, or with a T) is floored
- * by a fixed copy, in fewer instructions than a kept value's compare and
- * copies; other layouts (epoch seconds, ISO 8601 with an offset) are
- * parsed, and there the last value pays.
+ * by a fixed copy; the last value's floor serves the next value of the
+ * same hour (cm_time_floor_same: a compare of the kept bytes and a check
+ * of the minute and second), which the seconds rarely let the whole bytes
+ * do. Other layouts (epoch seconds, ISO 8601 with an offset) are parsed,
+ * and there the last value pays when the bytes repeat.
  */
 #define CDR_TIME_LEN 19
 
 /*
  * Output field i's floor of the time v (a time action's, v not empty, no
- * URL decoding) appended to the scratch, copied when v is the field's last
- * value; what is not a time goes to the action (its invalid= policy).
+ * URL decoding) appended to the scratch, copied from the field's last
+ * value when that floors the same; what is not a time goes to the action
+ * (its invalid= policy).
  */
 static int floor_time(struct cm_plan_out *o, size_t i, const struct cm_action *a,
 		      const struct cm_action_ctx *c, struct cm_slice v)
 {
-	struct cm_time_last *t = i < o->ntl && v.n != CDR_TIME_LEN ? &o->tl[i] : NULL;
+	struct cm_time_last *t = i < o->ntl ? &o->tl[i] : NULL;
 	unsigned unit = (unsigned)a->unit + 1;
 	size_t start = o->scratch.n;
 
-	if (t && t->skip) {
+	if (t && v.n == CDR_TIME_LEN) {
+		if (t->unit == unit && t->n == CDR_TIME_LEN &&
+		    cm_time_floor_same(t->in, v.p, v.n, a->unit)) {
+			cm_buf_add(&o->scratch, t->out, CDR_TIME_LEN);
+			return o->scratch.oom ? CM_FAIL : 0;
+		}
+	} else if (t && t->skip) {
 		t->skip--;
 		t = NULL;
-	}
-	if (t && t->unit == unit && t->n == v.n && memcmp(t->in, v.p, v.n) == 0) {
+	} else if (t && t->unit == unit && t->n == v.n && memcmp(t->in, v.p, v.n) == 0) {
 		t->misses = 0;
 		cm_buf_add(&o->scratch, t->out, v.n); /* a floor keeps the value's length */
 		return o->scratch.oom ? CM_FAIL : 0;
-	}
-	if (t && ++t->misses == CM_TIME_LAST_MISSES) {
+	} else if (t && ++t->misses == CM_TIME_LAST_MISSES) {
 		t->misses = 0;
 		t->skip = CM_TIME_LAST_SKIP;
 	}
@@ -654,7 +664,8 @@ void cm_plan_prefetch(const struct cm_plan *p, const struct cm_record *rec, stru
 	o->ahead = 1;
 	o->pre_next ^= 1;
 	pre->f = NULL;
-	if (!o->fm || rec->n != p->schema.n || tags_reserve(&pre->tag, &pre->cap, p->nmemo + 1) != 0)
+	if (!o->fm || rec->n != p->schema.n ||
+	    tags_reserve(&pre->tag, &pre->cap, p->nmemo + p->nphone + 1) != 0)
 		return; /* the memos come with the first record applied */
 	if (p->epoch_field >= 0) {
 		struct cm_slice t = rec->f[p->epoch_field];
@@ -662,7 +673,7 @@ void cm_plan_prefetch(const struct cm_plan *p, const struct cm_record *rec, stru
 		if (epoch_of(p, o, t, &epoch) != 0)
 			return;
 	}
-	prefetch_phones(p, rec, o);
+	prefetch_phones(p, rec, o, pre->tag + p->nmemo);
 	prefetch_fields(p, rec, o, epoch, pre->tag);
 	pre->f = rec->f;
 	pre->line = rec->line;
@@ -711,7 +722,13 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	struct cm_action_ctx c;
 	struct cm_plan_pre *pre;
 	uint64_t *tag;
-	size_t i, j = 0, k = 0;
+	size_t i, j = 0, k = 0, nout, *off, *len;
+	const size_t *out;
+	const struct cm_action **act;
+	const struct cm_slice *f;
+	const unsigned char *type;
+	unsigned char *ot;
+	const char **src;
 	int ret = CM_WRITE;
 
 	*field = -1;
@@ -766,41 +783,54 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	}
 
 	o->epoch = c.epoch;
-	if (!pre && tags_reserve(&o->tag, &o->tagcap, p->nmemo + 1) != 0)
+	if (!pre && tags_reserve(&o->tag, &o->tagcap, p->nmemo + p->nphone + 1) != 0)
 		return CM_FAIL;
 	tag = pre ? pre->tag : o->tag;
 	if (!pre && !o->ahead) {
 		/* Every memo entry of the record asked for at once: see cm_field_memo_prefetch. */
-		prefetch_phones(p, rec, o);
+		prefetch_phones(p, rec, o, tag + p->nmemo);
 		prefetch_fields(p, rec, o, c.epoch, tag);
 	} else if (!pre) {
-		memset(tag, 0, p->nmemo * sizeof *tag);
+		memset(tag, 0, (p->nmemo + p->nphone) * sizeof *tag);
 	}
-	if (row_numbers(p, rec, o, &c) != 0)
+	if (row_numbers(p, rec, o, &c, tag + p->nmemo) != 0)
 		return CM_FAIL;
 	if (ps && o->skipping >= 2)
 		hash_ahead(p, ps, rec, o, &c);
 	cm_buf_reset(&o->scratch);
-	for (i = 0; i < p->nout; i++) {
-		size_t in = p->out[i];
-		const struct cm_action *a = p->act[in];
-		struct cm_slice v = rec->f[in];
-		unsigned char t = rec->type ? rec->type[in] : CM_VT_STR;
+	/*
+	 * The loop's arrays in locals: a store to ot[] (bytes) may alias
+	 * anything, and would have every pointer reloaded from p, rec and o.
+	 */
+	out = p->out;
+	nout = p->nout;
+	act = p->act;
+	f = rec->f;
+	type = rec->type;
+	ot = o->ot;
+	src = o->src;
+	off = o->off;
+	len = o->len;
+	for (i = 0; i < nout; i++) {
+		size_t in = out[i];
+		const struct cm_action *a = act[in];
+		struct cm_slice v = f[in];
+		unsigned char t = type ? type[in] : CM_VT_STR;
 		size_t start;
 		int rc;
 
-		o->ot[i] = CM_OT_STR;
+		ot[i] = CM_OT_STR;
 		if (t == CM_VT_ABSENT || t == CM_VT_NULL) {
-			o->ot[i] = t == CM_VT_NULL ? CM_OT_NULL : CM_OT_ABSENT;
-			o->src[i] = "";
-			o->len[i] = 0;
+			ot[i] = t == CM_VT_NULL ? CM_OT_NULL : CM_OT_ABSENT;
+			src[i] = "";
+			len[i] = 0;
 			continue;
 		}
 		if (a->type == CM_ACT_KEEP) {
-			o->src[i] = v.p;
-			o->len[i] = v.n;
+			src[i] = v.p;
+			len[i] = v.n;
 			if (rec->raw) {
-				o->ot[i] = CM_OT_KEPT;
+				ot[i] = CM_OT_KEPT;
 				o->raw[i] = rec->raw[in];
 			}
 			continue;
@@ -808,7 +838,7 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 		start = o->scratch.n;
 		if (t == CM_VT_TREE && a->type != CM_ACT_REDACT) {
 			rc = map_tree(p, a, &c, v, &o->scratch);
-			o->ot[i] = CM_OT_JSON;
+			ot[i] = CM_OT_JSON;
 		} else {
 			while (k < p->nmemo && p->memo[k] < i)
 				k++;
@@ -854,7 +884,7 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 			}
 			if (t == CM_VT_NUM && rc == 0 &&
 			    json_number(o->scratch.p + start, o->scratch.n - start))
-				o->ot[i] = CM_OT_JSON;
+				ot[i] = CM_OT_JSON;
 		}
 		if (rc == CM_FAIL || o->scratch.oom) {
 			ret = CM_FAIL;
@@ -866,9 +896,9 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 			ret = CM_REJECTED;
 			goto done;
 		}
-		o->src[i] = NULL;
-		o->off[i] = start;
-		o->len[i] = o->scratch.n - start;
+		src[i] = NULL;
+		off[i] = start;
+		len[i] = o->scratch.n - start;
 	}
 done:
 	cm_pseudo_ahead_done(ps); /* the digests named this record's bytes */

@@ -1008,6 +1008,71 @@ Test(generalize, epoch_matches_model)
 }
 
 /* A buffer that ran out of memory refuses a floor even with room left, as before. */
+/*
+ * cm_time_floor_same never answers 1 where flooring s would not give last's
+ * bytes: for every last below that floors under a unit (the CDR layout and
+ * other forms of its length), every byte value in every position of
+ * several times near it. It does answer 1 for the times of the same hour
+ * (minute, under CM_TIME_MINUTE).
+ */
+Test(generalize, floor_same_agrees)
+{
+	static const char *const lasts[] = {
+		"2024-02-29 23:59:60", "2024-03-01T00:00:08", "2023-12-31t23:59:59",
+		"1999-01-01 00:00:00", "2024-02-28 10:30:00", "1709251200.12345678",
+		"2024-03-01T10:00+01", "2024-03-01T10:00:0Z", "2024-03-01 10:00.5Z",
+	};
+	static const char *const near[] = { "", "00:00", "59:60", "30:07", "05:59" };
+	struct cm_buf fl, fs;
+	char s[24];
+	size_t l, u, k, i, n = 19, same = 0, checked = 0, floored = 0;
+	int c;
+
+	cm_buf_init(&fl);
+	cm_buf_init(&fs);
+	for (u = CM_TIME_MINUTE; u <= CM_TIME_DAY; u++)
+		for (l = 0; l < sizeof lasts / sizeof lasts[0]; l++) {
+			cm_buf_reset(&fl);
+			if (cm_time_floor(lasts[l], n, (enum cm_time_unit)u, &fl) != 0)
+				continue;
+			floored++;
+			for (k = 0; k < sizeof near / sizeof near[0]; k++)
+				for (i = 0; i < n; i++)
+					for (c = 0; c < 256; c++) {
+						memcpy(s, lasts[l], n);
+						if (near[k][0])
+							memcpy(s + 14, near[k], 5);
+						s[i] = (char)c;
+						if (!cm_time_floor_same(lasts[l], s, n, (enum cm_time_unit)u))
+							continue;
+						same++;
+						cm_buf_reset(&fs);
+						cr_assert_eq(cm_time_floor(s, n, (enum cm_time_unit)u, &fs), 0,
+							     "\"%.19s\" after \"%s\", unit %zu: not a time", s,
+							     lasts[l], u);
+						cr_assert(fs.n == fl.n && memcmp(fs.p, fl.p, fl.n) == 0,
+							  "\"%.19s\" after \"%s\", unit %zu: \"%.*s\", not \"%.*s\"",
+							  s, lasts[l], u, (int)fs.n, fs.p, (int)fl.n, fl.p);
+						checked++;
+					}
+		}
+	cr_assert_gt(floored, 15, "%zu of the last values floored", floored);
+	cr_assert_gt(same, 1000, "%zu answers of 1", same);
+	cr_assert_eq(same, checked);
+	/* as written */
+	cr_assert(cm_time_floor_same("2024-03-01 10:00:00", "2024-03-01 10:59:60", n, CM_TIME_HOUR));
+	cr_assert(cm_time_floor_same("2024-03-01 10:00:00", "2024-03-01 11:00:00", n, CM_TIME_DAY) == 0);
+	cr_assert(cm_time_floor_same("2024-03-01 10:00:00", "2024-03-01 10:01:00", n, CM_TIME_MINUTE) == 0);
+	cr_assert(cm_time_floor_same("2024-03-01 10:00:00", "2024-03-01 10:00:59", n, CM_TIME_MINUTE));
+	cr_assert(cm_time_floor_same("2024-03-01 10:00:00", "2024-03-01 10:60:00", n, CM_TIME_HOUR) == 0);
+	cr_assert(cm_time_floor_same("2024-03-01 10:00:00", "2024-03-01 10:00:61", n, CM_TIME_HOUR) == 0);
+	cr_assert(cm_time_floor_same("2024-03-01 10:00:00", "2024-03-01T10:00:00", n, CM_TIME_HOUR) == 0);
+	cr_assert(cm_time_floor_same("2024-03-01T10:00+01", "2024-03-01T10:00:00", n, CM_TIME_HOUR) == 0);
+	cr_assert(cm_time_floor_same("2024-03-01 10:00:00", "2024-03-01 10:00:00.", 20, CM_TIME_HOUR) == 0);
+	cm_buf_deinit(&fl);
+	cm_buf_deinit(&fs);
+}
+
 Test(generalize, floor_after_oom)
 {
 	struct cm_buf out;

@@ -745,6 +745,71 @@ Test(phone, every_separator)
  * plans whose answers differ for the same text, values too long to be
  * memoized, and an evicted long value followed by a short one in its slot.
  */
+/*
+ * A bare number ("+" and digits, or digits only) takes a short way in
+ * cm_phone_normalize; a blank before it (which is trimmed) turns that way
+ * off. Both must give the same class and bytes: every length from 1 to 19
+ * digits, several first digits (trunk and international prefixes, one-,
+ * two- and three-digit country codes), with and without "+", under five
+ * numbering plans. A few outputs are also checked as written.
+ */
+Test(phone, bare_numbers_short_way)
+{
+	static const char *const heads[] = { "0", "00", "000", "011", "1", "2", "35", "44",
+					      "7", "9", "0044", "00351", "01" };
+	struct cm_numbering plans[5];
+	struct cm_buf a, b;
+	char v[32], w[33];
+	size_t h, len, k, p, checked = 0;
+	int plus;
+
+	plans[0] = plan("44", "0", "00", CM_BARE_NATIONAL);
+	plans[1] = plan("1", "1", "011", CM_BARE_NATIONAL);
+	plans[2] = plan("", "", "", CM_BARE_INTERNATIONAL);
+	plans[3] = plan("49", "0", "00", CM_BARE_LOCAL);
+	plans[4] = plan("44", "0", "00", CM_BARE_NATIONAL);
+	plans[4].nsn_min = 9;
+	plans[4].nsn_max = 10;
+	cm_buf_init(&a);
+	cm_buf_init(&b);
+	for (p = 0; p < 5; p++)
+		for (h = 0; h < sizeof heads / sizeof heads[0]; h++)
+			for (len = 1; len <= 19; len++)
+				for (plus = 0; plus <= 1; plus++) {
+					size_t n = 0, hl = strlen(heads[h]);
+					enum cm_phone_class ca, cb;
+
+					if (plus)
+						v[n++] = '+';
+					for (k = 0; k < len; k++)
+						v[n++] = k < hl ? heads[h][k] : (char)('0' + (k * 7 + h) % 10);
+					w[0] = ' ';
+					memcpy(w + 1, v, n);
+					ca = cm_phone_normalize(&plans[p], v, n, &a);
+					cb = cm_phone_normalize(&plans[p], w, n + 1, &b);
+					cr_assert_eq(ca, cb, "plan %zu: class of \"%.*s\": %d, after a blank %d",
+						     p, (int)n, v, ca, cb);
+					cr_assert(a.n == b.n && memcmp(a.p, b.p, a.n) == 0,
+						  "plan %zu: \"%.*s\" -> \"%.*s\", after a blank \"%.*s\"", p,
+						  (int)n, v, (int)a.n, a.p, (int)b.n, b.p);
+					checked++;
+				}
+	cr_assert_eq(checked, 5 * 13 * 19 * 2);
+	/* as written */
+	check(&plans[0], "+442079460123", CM_PHONE_E164, "+442079460123");
+	check(&plans[0], "00442079460123", CM_PHONE_E164, "+442079460123");
+	check(&plans[0], "02079460123", CM_PHONE_E164, "+442079460123");
+	check(&plans[0], "2079460123", CM_PHONE_E164, "+442079460123");
+	check(&plans[0], "+1234567890123456", CM_PHONE_OTHER, "+1234567890123456");
+	check(&plans[0], "+123456789012345", CM_PHONE_E164, "+123456789012345");
+	check(&plans[0], "+", CM_PHONE_OTHER, "+");
+	check(&plans[0], "++44", CM_PHONE_OTHER, "++44");
+	check(&plans[0], "4420794601\x80", CM_PHONE_OTHER, "4420794601\x80");
+	check(&plans[0], "44207946012:", CM_PHONE_OTHER, "44207946012:");
+	cm_buf_deinit(&a);
+	cm_buf_deinit(&b);
+}
+
 Test(phone, memo_matches_normalize)
 {
 	static const char *const vals[] = {
@@ -757,7 +822,7 @@ Test(phone, memo_matches_normalize)
 	const struct cm_numbering *plans[2] = { &uk, &de };
 	struct cm_phone_memo *m = cm_phone_memo_new(4);
 	struct cm_buf a, b;
-	size_t round, i, p;
+	size_t round, i, p, t;
 
 	cr_assert_not_null(m);
 	cm_buf_init(&a);
@@ -773,6 +838,22 @@ Test(phone, memo_matches_normalize)
 				cr_assert_eq(got, want, "class of \"%s\"", v);
 				cr_assert_eq(b.n, a.n, "length of \"%s\"", v);
 				cr_assert(a.n == 0 || memcmp(a.p, b.p, a.n) == 0, "bytes of \"%s\"", v);
+				/*
+				 * With the tag the prefetch gave, and with another
+				 * value's tag (a caller's mistake costs a miss, never
+				 * a wrong answer).
+				 */
+				for (t = 0; t < 2; t++) {
+					const char *u = t ? vals[(i + round + 1) % (sizeof vals / sizeof vals[0])] : v;
+					uint64_t h = cm_phone_memo_prefetch(m, u, strlen(u));
+
+					/* values of more than 29 bytes are not memoized: no tag */
+					cr_assert(strlen(u) > 29 || h != 0, "a tag for \"%s\"", u);
+					got = cm_phone_normalize_memo_h(m, plans[p], v, strlen(v), h, &b);
+					cr_assert_eq(got, want, "class of \"%s\" (tag %zu)", v, t);
+					cr_assert(b.n == a.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0),
+						  "bytes of \"%s\" (tag %zu)", v, t);
+				}
 			}
 	/*
 	 * An empty value first, into a buffer that never held a byte (a -j

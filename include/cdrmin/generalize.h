@@ -38,6 +38,17 @@ enum cm_time_unit { CM_TIME_MINUTE = 0, CM_TIME_HOUR, CM_TIME_DAY };
 int cm_time_floor(const char *s, size_t n, enum cm_time_unit u, struct cm_buf *out);
 
 /*
+ * 1 when s[0..n) floors under u to the bytes last[0..n) floored to, known
+ * without flooring it. last must be a value cm_time_floor floored under u
+ * (anything else: the answer means nothing). 1 when both are in the layout
+ * "YYYY-MM-DD HH:MM:SS" (or with 'T' or 't'), s has the same date,
+ * separator and hour as last (and minute, under CM_TIME_MINUTE) and a
+ * valid minute and second; 0 otherwise: then ask cm_time_floor. For a
+ * field's times, which mostly share their hour with the record before.
+ */
+int cm_time_floor_same(const char *last, const char *s, size_t n, enum cm_time_unit u);
+
+/*
  * Seconds since 1970-01-01T00:00:00Z of a time in one of the forms above.
  * A time without an offset is read as UTC. Returns 0 or -1.
  */

@@ -19,6 +19,8 @@
 #define CDRMIN_PHONE_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "cdrmin/buf.h"
 
@@ -87,8 +89,11 @@ struct cm_phone_memo *cm_phone_memo_new(size_t entries);
 /* Wipes and frees; NULL does nothing. */
 void cm_phone_memo_free(struct cm_phone_memo *m);
 
-/* Starts loading the slot a lookup of v[0..n) will read (m NULL: nothing). */
-void cm_phone_memo_prefetch(const struct cm_phone_memo *m, const char *v, size_t n);
+/*
+ * Starts loading the slot a lookup of v[0..n) will read and returns its
+ * tag for cm_phone_normalize_memo_h (m NULL, or v too long to memoize: 0).
+ */
+uint64_t cm_phone_memo_prefetch(const struct cm_phone_memo *m, const char *v, size_t n);
 
 /*
  * cm_phone_normalize(np, v, n, out), answered from m when it holds the
@@ -97,6 +102,14 @@ void cm_phone_memo_prefetch(const struct cm_phone_memo *m, const char *v, size_t
 enum cm_phone_class cm_phone_normalize_memo(struct cm_phone_memo *m,
 					    const struct cm_numbering *np, const char *v,
 					    size_t n, struct cm_buf *out);
+
+/*
+ * cm_phone_normalize_memo with the tag cm_phone_memo_prefetch returned for
+ * the same bytes (0: computed here), so that they are hashed once.
+ */
+enum cm_phone_class cm_phone_normalize_memo_h(struct cm_phone_memo *m,
+					      const struct cm_numbering *np, const char *v,
+					      size_t n, uint64_t h, struct cm_buf *out);
 
 /*
  * Length (1, 2 or 3) of the E.164 country code that starts digits[0..n),
@@ -114,6 +127,35 @@ size_t cm_phone_cc_len(const char *digits, size_t n);
  */
 size_t cm_phone_sep_len_utf8(const char *s, size_t n, size_t i);
 int cm_phone_digit_at_utf8(const char *s, size_t n, size_t i, size_t *len);
+
+/*
+ * 1 when s[0..n) is ASCII digits only (n == 0: 1): eight bytes at a time,
+ * the last eight overlapping. t = byte ^ '0' is 0..9 for a digit only;
+ * t + 0x76 sets bit 7 for t in 10..0x7f, and t >= 0x80 has it set already.
+ */
+static inline int cm_ascii_digits(const char *s, size_t n)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	uint64_t x, y, bad = 0;
+	size_t i;
+
+	if (n < 8) {
+		for (i = 0; i < n; i++)
+			if ((unsigned)(s[i] - '0') > 9)
+				return 0;
+		return 1;
+	}
+	for (i = 0;; i += 8) {
+		if (i + 8 > n)
+			i = n - 8;
+		memcpy(&x, s + i, 8);
+		y = x ^ ones * '0';
+		bad |= (y + ones * 0x76) | y;
+		if (i + 8 == n)
+			break;
+	}
+	return (bad & ones * 0x80) == 0;
+}
 
 /*
  * Bytes of the one separator character that starts at s[i] (i < n, never

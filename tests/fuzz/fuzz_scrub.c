@@ -11,7 +11,9 @@
  * digits that is in the input may remain: that would be a leak. In the
  * token output the tokens themselves (key id, '.', base32, which holds
  * the digits 2 to 7) are skipped. cm_phone_normalize and cm_ip_parse also
- * run on the whole input.
+ * run on the whole input. Every normalization (the whole input, the
+ * numbers) is checked against the same bytes after a blank, which turns
+ * the normalizer's short way for bare numbers off.
  *
  * Then the scrub templates of the field memo (fieldmemo.c): the input is
  * scrubbed through a memo (kept across inputs) twice, which stores its
@@ -204,6 +206,32 @@ static void templates(const char *in, size_t n, const struct cm_slice *row,
 	cm_buf_deinit(&tmp);
 }
 
+/*
+ * cm_phone_normalize of in into out, checked against in after a blank,
+ * which the normalizer trims: the same class and bytes. A bare number ("+"
+ * and digits, or digits) takes a short way that the blank turns off, so
+ * the two ways must agree.
+ */
+static enum cm_phone_class normalize_checked(const char *in, size_t size, struct cm_buf *out)
+{
+	struct cm_buf b;
+	char *v = malloc(size + 1);
+	enum cm_phone_class c1, c2;
+
+	c1 = cm_phone_normalize(&plan, in, size, out);
+	if (!v)
+		return c1;
+	v[0] = ' ';
+	memcpy(v + 1, in, size);
+	cm_buf_init(&b);
+	c2 = cm_phone_normalize(&plan, v, size + 1, &b);
+	if (c1 != c2 || out->n != b.n || (b.n && memcmp(out->p, b.p, b.n) != 0))
+		abort();
+	cm_buf_deinit(&b);
+	free(v);
+	return c1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = (const char *)data;
@@ -218,7 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 
 	cm_buf_init(&tmp);
-	cm_phone_normalize(&plan, in, size, &tmp);
+	(void)normalize_checked(in, size, &tmp);
 	(void)cm_ip_parse(in, size, &ip);
 
 	/* The record's numbers, from the first bytes. */
@@ -232,7 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cm_buf_init(&norm[i]);
 		if (size == 0 || (i == 1 && lens[1] == 0))
 			continue;
-		cls = cm_phone_normalize(&plan, in + at, k, &norm[i]);
+		cls = normalize_checked(in + at, k, &norm[i]);
 		if (norm[i].oom)
 			abort();
 		if (cls == CM_PHONE_E164 || cls == CM_PHONE_LOCAL) {
