@@ -116,8 +116,9 @@ expect_same "partitions: the four outputs together = the direct run's records" \
 # end before the other joined, and with kcat -e a member could leave or wait
 # for the mock's 45 s rebalance timeout depending on when the second one
 # came (seen: 5,000 + 0 under ASan, 10,000 + 10,000, 48 s runs). The members
-# run without -e and are stopped once their outputs hold every record. The consuming kcat is not quiet: its "rebalanced ... assigned:"
-# lines tell when the group is stable.
+# run without -e and are stopped once their outputs hold every record. The
+# consuming kcat is not quiet: its "rebalanced ... assigned:" lines tell
+# when the group is stable.
 $T $KC -L -t cdr-group-raw >/dev/null 2>&1
 check "group: the topic cdr-group-raw exists (created by a metadata request)" [ $? -eq 0 ]
 pids=""
