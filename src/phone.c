@@ -336,23 +336,17 @@ static size_t plan_len(const char *f, size_t cap)
 	return i;
 }
 
-/*
- * Replace the first drop bytes of b with ins[0..m). b holds only digits
- * here, so the bytes moved are never originals left behind in slack: the
- * buffer is wiped as a whole by its owner.
- */
-static void replace_prefix(struct cm_buf *b, size_t drop, const char *ins, size_t m)
+/* d[0..n) starts with pre[0..m), a plan field of a few bytes (m 0: an unset field, never). */
+static int starts_with(const char *d, size_t n, const char *pre, size_t m)
 {
-	if (m > drop && cm_buf_reserve(b, m - drop) != 0)
-		return;
-	memmove(b->p + m, b->p + drop, b->n - drop);
-	memcpy(b->p, ins, m);
-	b->n = b->n - drop + m;
-}
+	size_t i;
 
-static int starts_with(const struct cm_buf *b, const char *pre, size_t m)
-{
-	return m > 0 && b->n >= m && memcmp(b->p, pre, m) == 0;
+	if (m == 0 || n < m)
+		return 0;
+	for (i = 0; i < m; i++)
+		if (d[i] != pre[i])
+			return 0;
+	return 1;
 }
 
 /* A national significant number of len digits fits the plan's bounds. */
@@ -361,30 +355,45 @@ static int nsn_fits(const struct cm_numbering *np, size_t len)
 	return (np->nsn_min == 0 || len >= np->nsn_min) && (np->nsn_max == 0 || len <= np->nsn_max);
 }
 
-/* out = "+" cc digits (digits already in out) when it fits E.164. */
-static enum cm_phone_class with_cc(struct cm_buf *out, size_t drop, const char *cc, size_t ccn)
-{
-	char pre[8]; /* "+" and a cc of at most sizeof cc (4) bytes */
+/*
+ * What the numbering plan makes of digits: E.164 as ins[0..*insn) then
+ * the digits from *drop on, or LOCAL, the digits as they are (*drop and
+ * *insn 0). ins has room for "+" and a cc (sizeof cc bytes at most).
+ */
+struct digits_plan {
+	size_t drop, insn;
+	char ins[8];
+};
 
-	if (out->n - drop == 0 || out->n - drop + ccn > CM_E164_MAX_DIGITS)
+/* "+" cc, in place of the first drop of n digits, when that fits E.164. */
+static enum cm_phone_class with_cc(struct digits_plan *dp, size_t n, size_t drop, const char *cc,
+				   size_t ccn)
+{
+	if (n - drop == 0 || n - drop + ccn > CM_E164_MAX_DIGITS)
 		return CM_PHONE_LOCAL;
-	pre[0] = '+';
-	memcpy(pre + 1, cc, ccn);
-	replace_prefix(out, drop, pre, ccn + 1);
+	dp->ins[0] = '+';
+	memcpy(dp->ins + 1, cc, ccn);
+	dp->insn = ccn + 1;
+	dp->drop = drop;
 	return CM_PHONE_E164;
 }
 
-/* out holds one or more digits and nothing else: apply the plan. */
-static enum cm_phone_class classify_digits(const struct cm_numbering *np, struct cm_buf *out)
+/* The plan applied to d[0..n), one or more digits and nothing else. */
+static enum cm_phone_class plan_digits(const struct cm_numbering *np, const char *d, size_t n,
+				       struct digits_plan *dp)
 {
 	size_t in = plan_len(np->intl, sizeof np->intl), ccn, tn, rest;
 
+	dp->drop = 0;
+	dp->insn = 0;
 	/* "00" before "0": the international prefix usually extends the trunk prefix. */
-	if (starts_with(out, np->intl, in)) {
-		rest = out->n - in;
-		if (rest < 1 || rest > CM_E164_MAX_DIGITS || cm_phone_cc_len(out->p + in, rest) == 0)
+	if (starts_with(d, n, np->intl, in)) {
+		rest = n - in;
+		if (rest < 1 || rest > CM_E164_MAX_DIGITS || cm_phone_cc_len(d + in, rest) == 0)
 			return CM_PHONE_LOCAL;
-		replace_prefix(out, in, "+", 1);
+		dp->ins[0] = '+';
+		dp->insn = 1;
+		dp->drop = in;
 		return CM_PHONE_E164;
 	}
 	ccn = plan_len(np->cc, sizeof np->cc);
@@ -393,20 +402,42 @@ static enum cm_phone_class classify_digits(const struct cm_numbering *np, struct
 	 * A trunk prefix or bare national digits of a length no national number
 	 * has ("911", "1001" under NANP) are a short code or an extension.
 	 */
-	if (ccn > 0 && starts_with(out, np->trunk, tn))
-		return nsn_fits(np, out->n - tn) ? with_cc(out, tn, np->cc, ccn) : CM_PHONE_LOCAL;
+	if (ccn > 0 && starts_with(d, n, np->trunk, tn))
+		return nsn_fits(np, n - tn) ? with_cc(dp, n, tn, np->cc, ccn) : CM_PHONE_LOCAL;
 	switch (np->bare) {
 	case CM_BARE_NATIONAL:
-		return ccn > 0 && nsn_fits(np, out->n) ? with_cc(out, 0, np->cc, ccn) : CM_PHONE_LOCAL;
+		return ccn > 0 && nsn_fits(np, n) ? with_cc(dp, n, 0, np->cc, ccn) : CM_PHONE_LOCAL;
 	case CM_BARE_INTERNATIONAL:
-		if (out->n > CM_E164_MAX_DIGITS || cm_phone_cc_len(out->p, out->n) == 0)
+		if (n > CM_E164_MAX_DIGITS || cm_phone_cc_len(d, n) == 0)
 			return CM_PHONE_LOCAL;
-		replace_prefix(out, 0, "+", 1);
+		dp->ins[0] = '+';
+		dp->insn = 1;
 		return CM_PHONE_E164;
 	case CM_BARE_LOCAL:
 	default:
 		return CM_PHONE_LOCAL;
 	}
+}
+
+/*
+ * out holds one or more digits and nothing else: apply the plan. The first
+ * drop bytes give way to the prefix; out holds only digits, so the bytes
+ * moved are never originals left behind in slack: the buffer is wiped as a
+ * whole by its owner.
+ */
+static enum cm_phone_class classify_digits(const struct cm_numbering *np, struct cm_buf *out)
+{
+	struct digits_plan dp;
+	enum cm_phone_class cls = plan_digits(np, out->p, out->n, &dp);
+
+	if (dp.insn == 0)
+		return cls;
+	if (dp.insn > dp.drop && cm_buf_reserve(out, dp.insn - dp.drop) != 0)
+		return cls;
+	memmove(out->p + dp.insn, out->p + dp.drop, out->n - dp.drop);
+	memcpy(out->p, dp.ins, dp.insn);
+	out->n = out->n - dp.drop + dp.insn;
+	return cls;
 }
 
 /* The length of s[0..n) up to the first byte of stops (a NUL byte is none). */
@@ -514,10 +545,26 @@ static void put_lower(struct cm_buf *out, const char *s, size_t n)
 	out->n += n;
 }
 
+static const struct cm_numbering no_plan; /* all empty, bare LOCAL */
+
+size_t cm_phone_normalize_bare(const struct cm_numbering *np, const char *v, size_t n, char *out,
+			       enum cm_phone_class *cls)
+{
+	struct digits_plan dp = {0, 0, {0}};
+
+	_Static_assert(sizeof dp.ins >= CM_PHONE_PREFIX_MAX, "the prefix fits");
+	if (!np)
+		np = &no_plan;
+	*cls = v[0] == '+' ? CM_PHONE_E164 : plan_digits(np, v, n, &dp);
+	/* written once: the plan's prefix, then the digits it keeps */
+	memcpy(out, dp.ins, dp.insn);
+	memcpy(out + dp.insn, v + dp.drop, n - dp.drop);
+	return n - dp.drop + dp.insn;
+}
+
 enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char *v, size_t n,
 				       struct cm_buf *out)
 {
-	static const struct cm_numbering no_plan; /* all empty, bare LOCAL */
 	const char *s, *mk, *host;
 	char *w;
 	size_t m, i, sl, k, hn, digits;
@@ -531,16 +578,15 @@ enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char
 	 * digits only. Nothing in it is trimmed, stripped or a marker, and the
 	 * loop below would copy it as it is: the same class and bytes.
 	 */
-	plus = n > 0 && v[0] == '+';
-	if (n > (size_t)plus && cm_ascii_digits(v + plus, n - plus) &&
-	    (!plus || n - 1 <= CM_E164_MAX_DIGITS)) {
-		if (cm_buf_reserve(out, n) != 0)
+	if (cm_phone_bare(v, n)) {
+		enum cm_phone_class cls;
+
+		if (n > SIZE_MAX - CM_PHONE_PREFIX_MAX ||
+		    cm_buf_reserve(out, n + CM_PHONE_PREFIX_MAX) != 0)
 			return CM_PHONE_OTHER;
-		memcpy(out->p, v, n);
-		out->n = n;
-		return plus ? CM_PHONE_E164 : classify_digits(np, out);
+		out->n = cm_phone_normalize_bare(np, v, n, out->p, &cls);
+		return cls;
 	}
-	plus = 0;
 	trim_blanks(&v, &n);
 	strip_angle(&v, &n);
 	trim_blanks(&v, &n);

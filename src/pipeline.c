@@ -467,7 +467,7 @@ static int take_record(struct cm_pipeline *pl, const char *source, const struct 
 {
 	if (!lookahead(pl))
 		return handle_record(pl, source, rec, err);
-	cm_plan_prefetch(&pl->plan, rec, &pl->out);
+	cm_plan_prefetch(&pl->plan, pl->o.ps, rec, &pl->out);
 	if (release(pl, err) != 0)
 		return CM_FAIL;
 	pl->held = *rec;

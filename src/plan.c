@@ -153,6 +153,8 @@ void cm_plan_out_init(struct cm_plan_out *o)
 
 void cm_plan_out_deinit(struct cm_plan_out *o)
 {
+	unsigned i;
+
 	cm_buf_deinit(&o->scratch);
 	cm_buf_deinit(&o->tmp);
 	cm_buf_deinit(&o->rowbuf);
@@ -172,6 +174,12 @@ void cm_plan_out_deinit(struct cm_plan_out *o)
 	free(o->tag);
 	free(o->pre[0].tag);
 	free(o->pre[1].tag);
+	for (i = 0; i < 2; i++) {
+		if (o->pre[i].num) { /* the records' numbers, normalized */
+			sodium_memzero(o->pre[i].num, o->pre[i].numcap * sizeof *o->pre[i].num);
+			free(o->pre[i].num);
+		}
+	}
 	free(o->gate);
 	if (o->tl) {
 		sodium_memzero(o->tl, o->ntl * sizeof *o->tl); /* the record's times */
@@ -224,7 +232,7 @@ static int out_reserve(struct cm_plan_out *o, size_t n)
  * and c->nrow. Returns 0 or -1 when memory is short.
  */
 static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, struct cm_plan_out *o,
-		       struct cm_action_ctx *c, const uint64_t *ptag)
+		       struct cm_action_ctx *c, const uint64_t *ptag, const struct cm_pre_num *num)
 {
 	size_t i, k = 0;
 
@@ -274,30 +282,43 @@ static int row_numbers(const struct cm_plan *p, const struct cm_record *rec, str
 		struct cm_slice v = rec->f[p->phone[i]], raw = v;
 		uint64_t h = ptag[i];
 		enum cm_phone_class cls;
+		const char *nv;
+		size_t nn;
 
 		o->rowof[i] = -1;
-		if (rec->type && rec->type[p->phone[i]] != CM_VT_STR && rec->type[p->phone[i]] != CM_VT_NUM)
-			continue;
-		if (p->act[p->phone[i]]->decode_url && v.n && memchr(v.p, '%', v.n)) {
-			cm_url_decode(v.p, v.n, &o->dec);
-			v.p = o->dec.p;
-			v.n = o->dec.n;
-			raw.n = 0; /* the bytes normalized are not the record's */
-			h = 0;     /* nor the ones hashed */
+		if (num && num[i].done) {
+			/* a bare number, normalized at the prefetch (prefetch_numbers) */
+			nv = num[i].v;
+			nn = num[i].n;
+			cls = (enum cm_phone_class)num[i].cls;
+			o->rowh[k] = num[i].h;
+		} else {
+			if (rec->type && rec->type[p->phone[i]] != CM_VT_STR &&
+			    rec->type[p->phone[i]] != CM_VT_NUM)
+				continue;
+			if (p->act[p->phone[i]]->decode_url && v.n && memchr(v.p, '%', v.n)) {
+				cm_url_decode(v.p, v.n, &o->dec);
+				v.p = o->dec.p;
+				v.n = o->dec.n;
+				raw.n = 0; /* the bytes normalized are not the record's */
+				h = 0;     /* nor the ones hashed */
+			}
+			cls = cm_phone_normalize_memo_h(o->pm, &p->rules->numbering, v.p, v.n, h,
+							&o->tmp);
+			if (cls != CM_PHONE_E164 && cls != CM_PHONE_LOCAL)
+				continue;
+			nv = o->tmp.p;
+			nn = o->tmp.n;
+			/* Its token's cache set, which the field itself and the scrubs read. */
+			o->rowh[k] = cm_pseudo_prefetch(c->ps, CM_KIND_PHONE, c->epoch, nv, nn);
 		}
-		cls = cm_phone_normalize_memo_h(o->pm, &p->rules->numbering, v.p, v.n, h, &o->tmp);
-
-		if (cls != CM_PHONE_E164 && cls != CM_PHONE_LOCAL)
-			continue;
-		/* Its token's cache set, which the field itself and the scrubs read. */
-		o->rowh[k] = cm_pseudo_prefetch(c->ps, CM_KIND_PHONE, c->epoch, o->tmp.p, o->tmp.n);
 		o->rowoff[k] = o->rowbuf.n;
 		o->rowcls[k] = (unsigned char)cls;
 		o->rowof[i] = (long)k;
-		o->row[k].n = o->tmp.n;
+		o->row[k].n = nn;
 		o->rowraw[k] = raw;
 		o->rowtok[k].len = 0;
-		cm_buf_add(&o->rowbuf, o->tmp.p, o->tmp.n);
+		cm_buf_add(&o->rowbuf, nv, nn);
 		k++;
 	}
 	if (o->rowbuf.oom || o->tmp.oom)
@@ -425,6 +446,42 @@ static void prefetch_phones(const struct cm_plan *p, const struct cm_record *rec
 
 	for (i = 0; i < p->nphone; i++)
 		ptag[i] = cm_phone_memo_prefetch(o->pm, rec->f[p->phone[i]].p, rec->f[p->phone[i]].n);
+}
+
+/*
+ * The record's bare numbers normalized now, one record before their turn,
+ * and their pseudonym cache sets asked for: a set is seldom in cache, and
+ * asked for only when the record is applied its wait came just before the
+ * number's field read it. The short way of a bare number (cm_phone_bare)
+ * costs less than the normalizations memo's lookup. Other values (a URI, a
+ * formatted number, a name) have their memo slot asked for (ptag[i]), and
+ * are normalized when the record is applied (row_numbers).
+ */
+static void prefetch_numbers(const struct cm_plan *p, struct cm_pseudo *ps,
+			     const struct cm_record *rec, struct cm_plan_out *o,
+			     struct cm_plan_pre *pre, uint64_t *ptag)
+{
+	size_t i;
+
+	for (i = 0; i < p->nphone; i++) {
+		struct cm_slice v = rec->f[p->phone[i]];
+		struct cm_pre_num *pn = &pre->num[i];
+		unsigned char t = rec->type ? rec->type[p->phone[i]] : CM_VT_STR;
+		enum cm_phone_class cls;
+
+		pn->done = 0;
+		if (ps && (t == CM_VT_STR || t == CM_VT_NUM) &&
+		    v.n <= CM_PRE_NUM_MAX - CM_PHONE_PREFIX_MAX && cm_phone_bare(v.p, v.n)) {
+			pn->n = (unsigned char)cm_phone_normalize_bare(&p->rules->numbering, v.p, v.n,
+								       pn->v, &cls);
+			pn->cls = (unsigned char)cls;
+			pn->h = cm_pseudo_prefetch(ps, CM_KIND_PHONE, pre->epoch, pn->v, pn->n);
+			pn->done = 1;
+			ptag[i] = 0;
+			continue;
+		}
+		ptag[i] = cm_phone_memo_prefetch(o->pm, v.p, v.n);
+	}
 }
 
 /*
@@ -656,7 +713,27 @@ static int floor_time(struct cm_plan_out *o, size_t i, const struct cm_action *a
 	return 0;
 }
 
-void cm_plan_prefetch(const struct cm_plan *p, const struct cm_record *rec, struct cm_plan_out *o)
+/* pre->num holds n entries at least; 0 or -1. */
+static int nums_reserve(struct cm_plan_pre *pre, size_t n)
+{
+	struct cm_pre_num *t;
+
+	if (pre->numcap >= n)
+		return 0;
+	t = calloc(n, sizeof *t);
+	if (!t)
+		return -1;
+	if (pre->num) {
+		sodium_memzero(pre->num, pre->numcap * sizeof *pre->num);
+		free(pre->num);
+	}
+	pre->num = t;
+	pre->numcap = n;
+	return 0;
+}
+
+void cm_plan_prefetch(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm_record *rec,
+		      struct cm_plan_out *o)
 {
 	struct cm_plan_pre *pre = &o->pre[o->pre_next];
 	uint64_t epoch = 0;
@@ -665,7 +742,8 @@ void cm_plan_prefetch(const struct cm_plan *p, const struct cm_record *rec, stru
 	o->pre_next ^= 1;
 	pre->f = NULL;
 	if (!o->fm || rec->n != p->schema.n ||
-	    tags_reserve(&pre->tag, &pre->cap, p->nmemo + p->nphone + 1) != 0)
+	    tags_reserve(&pre->tag, &pre->cap, p->nmemo + p->nphone + 1) != 0 ||
+	    nums_reserve(pre, p->nphone + 1) != 0)
 		return; /* the memos come with the first record applied */
 	if (p->epoch_field >= 0) {
 		struct cm_slice t = rec->f[p->epoch_field];
@@ -673,12 +751,12 @@ void cm_plan_prefetch(const struct cm_plan *p, const struct cm_record *rec, stru
 		if (epoch_of(p, o, t, &epoch) != 0)
 			return;
 	}
-	prefetch_phones(p, rec, o, pre->tag + p->nmemo);
+	pre->epoch = epoch;
+	prefetch_numbers(p, ps, rec, o, pre, pre->tag + p->nmemo);
 	prefetch_fields(p, rec, o, epoch, pre->tag);
 	pre->f = rec->f;
 	pre->line = rec->line;
 	pre->offset = rec->offset;
-	pre->epoch = epoch;
 }
 
 /* What cm_plan_prefetch found for rec, taken (NULL: it was not prefetched). */
@@ -793,7 +871,7 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	} else if (!pre) {
 		memset(tag, 0, (p->nmemo + p->nphone) * sizeof *tag);
 	}
-	if (row_numbers(p, rec, o, &c, tag + p->nmemo) != 0)
+	if (row_numbers(p, rec, o, &c, tag + p->nmemo, pre ? pre->num : NULL) != 0)
 		return CM_FAIL;
 	if (ps && o->skipping >= 2)
 		hash_ahead(p, ps, rec, o, &c);

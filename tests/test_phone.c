@@ -1,6 +1,7 @@
 /* Unit tests: telephone number normalization (src/phone.c). */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "support.h"
@@ -760,7 +761,7 @@ Test(phone, bare_numbers_short_way)
 	struct cm_numbering plans[5];
 	struct cm_buf a, b;
 	char v[32], w[33];
-	size_t h, len, k, p, checked = 0;
+	size_t h, len, k, p, checked = 0, bare = 0;
 	int plus;
 
 	plans[0] = plan("44", "0", "00", CM_BARE_NATIONAL);
@@ -792,9 +793,27 @@ Test(phone, bare_numbers_short_way)
 					cr_assert(a.n == b.n && memcmp(a.p, b.p, a.n) == 0,
 						  "plan %zu: \"%.*s\" -> \"%.*s\", after a blank \"%.*s\"", p,
 						  (int)n, v, (int)a.n, a.p, (int)b.n, b.p);
+					/* bare: "+" and up to 15 digits, or digits only */
+					cr_assert_eq(cm_phone_bare(v, n), !plus || len <= CM_E164_MAX_DIGITS,
+						     "\"%.*s\"", (int)n, v);
+					if (cm_phone_bare(v, n)) {
+						/* written at a buffer of just the room said (ASan) */
+						char *o = malloc(n + CM_PHONE_PREFIX_MAX);
+						enum cm_phone_class cc = CM_PHONE_OTHER;
+						size_t on;
+
+						cr_assert_not_null(o);
+						on = cm_phone_normalize_bare(&plans[p], v, n, o, &cc);
+						cr_assert(cc == ca && on == a.n && memcmp(o, a.p, on) == 0,
+							  "plan %zu: bare \"%.*s\" -> \"%.*s\" (%d), want \"%.*s\" (%d)",
+							  p, (int)n, v, (int)on, o, cc, (int)a.n, a.p, ca);
+						free(o);
+						bare++;
+					}
 					checked++;
 				}
 	cr_assert_eq(checked, 5 * 13 * 19 * 2);
+	cr_assert_eq(bare, 5 * 13 * (19 + 15));
 	/* as written */
 	check(&plans[0], "+442079460123", CM_PHONE_E164, "+442079460123");
 	check(&plans[0], "00442079460123", CM_PHONE_E164, "+442079460123");

@@ -73,6 +73,17 @@ void cm_numbering_default(struct cm_numbering *np);
 enum cm_phone_class cm_phone_normalize(const struct cm_numbering *np, const char *v, size_t n,
 				       struct cm_buf *out);
 
+/* The most a plan puts before a bare number's digits: "+" and a country code. */
+#define CM_PHONE_PREFIX_MAX (1 + sizeof(((struct cm_numbering *)0)->cc))
+
+/*
+ * cm_phone_normalize of a bare number v[0..n) (cm_phone_bare(v, n) is 1),
+ * written at out, which has room for n + CM_PHONE_PREFIX_MAX bytes: its
+ * length is returned and its class (E164 or LOCAL) set in *cls.
+ */
+size_t cm_phone_normalize_bare(const struct cm_numbering *np, const char *v, size_t n, char *out,
+			       enum cm_phone_class *cls);
+
 /*
  * A memo of recent normalizations: real traffic repeats the same numbers,
  * and one record normalizes each of them several times (its field, the
@@ -155,6 +166,20 @@ static inline int cm_ascii_digits(const char *s, size_t n)
 			break;
 	}
 	return (bad & ones * 0x80) == 0;
+}
+
+/*
+ * 1 when v[0..n) is a bare number: "+" and 1 to CM_E164_MAX_DIGITS digits,
+ * or one or more digits only. cm_phone_normalize copies it as it is (and
+ * applies the numbering plan to digits only): nothing in it is trimmed,
+ * stripped or a marker.
+ */
+static inline int cm_phone_bare(const char *v, size_t n)
+{
+	size_t plus = n > 0 && v[0] == '+';
+
+	return n > plus && cm_ascii_digits(v + plus, n - plus) &&
+	       (!plus || n - 1 <= CM_E164_MAX_DIGITS);
 }
 
 /*

@@ -78,6 +78,9 @@ void cm_plan_deinit(struct cm_plan *p);
 /* The outcome of one record. */
 enum cm_verdict { CM_WRITE = 0, CM_FILTERED, CM_REJECTED };
 
+/* Bare numbers whose normalization fits this are made at the prefetch ("+" and 15 digits do). */
+#define CM_PRE_NUM_MAX 24
+
 /* Times longer than this are floored each time (ISO 8601 with nanoseconds and an offset fits). */
 #define CM_TIME_LAST_MAX 40
 #define CM_TIME_LAST_MISSES 16
@@ -113,13 +116,23 @@ struct cm_plan_out {
 	/*
 	 * The last two records prefetched and not yet applied, known by their
 	 * field storage, line and offset: their epoch and field memo tags
-	 * (per p->memo), so cm_plan_apply does not compute them again.
+	 * (per p->memo), so cm_plan_apply does not compute them again; and per
+	 * phone field (p->phone) holding a bare number, its normalization and
+	 * that one's pseudonym cache tag, whose set was asked for then.
 	 */
 	struct cm_plan_pre {
 		const struct cm_slice *f; /* NULL: free */
 		uint64_t line, offset, epoch;
 		uint64_t *tag;
 		size_t cap;
+		struct cm_pre_num {
+			uint64_t h;     /* cm_pseudo_prefetch's tag, or 0 */
+			unsigned char done; /* 0: normalized when applied */
+			unsigned char cls;  /* enum cm_phone_class: E164 or LOCAL */
+			unsigned char n;
+			char v[CM_PRE_NUM_MAX];
+		} *num;
+		size_t numcap;
 	} pre[2];
 	unsigned pre_next;
 	uint64_t *tag; /* the tags of the record being applied */
@@ -187,15 +200,17 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 		  struct cm_plan_out *o, enum cm_reject *reason, long *field);
 
 /*
- * Starts loading the memo entries cm_plan_apply(p, ., rec, o, ...) will look
- * at, and sets o->ahead: from then on the caller calls this for each record
- * before it applies the previous one, so the memory of the next record is on
- * its way while the current one is worked on (else cm_plan_apply asks for a
+ * Starts loading the memo entries and the pseudonym cache sets (of ps, which
+ * may be NULL) that cm_plan_apply(p, ps, rec, o, ...) will look at, and sets
+ * o->ahead: from then on the caller calls this for each record before it
+ * applies the previous one, so the memory of the next record is on its way
+ * while the current one is worked on (else cm_plan_apply asks for a
  * record's entries itself, all at once before the first). Changes nothing
- * else: a record that is never applied, or applied in another order, costs
- * only the loads.
+ * else that any record's output depends on: a record that is never applied,
+ * or applied in another order, costs only the loads and the work kept.
  */
-void cm_plan_prefetch(const struct cm_plan *p, const struct cm_record *rec, struct cm_plan_out *o);
+void cm_plan_prefetch(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm_record *rec,
+		      struct cm_plan_out *o);
 
 static inline struct cm_slice cm_plan_value(const struct cm_plan_out *o, size_t i)
 {
