@@ -30,18 +30,16 @@ static int ask(enum cm_cpu_path p)
 #endif
 }
 
-int cm_cpu_has(enum cm_cpu_path p)
+int cm_cpu_known[CM_CPU__COUNT] = { -1, -1, -1, -1, -1 };
+_Static_assert(CM_CPU__COUNT == 5, "one -1 a path: not asked yet");
+
+int cm_cpu_ask(enum cm_cpu_path p)
 {
-	static int known[CM_CPU__COUNT] = { -1, -1, -1, -1, -1 };
-	_Static_assert(CM_CPU__COUNT == 5, "one -1 a path: not asked yet");
 	int k;
 
 	if ((unsigned)p >= CM_CPU__COUNT)
 		return 0;
-	k = __atomic_load_n(&known[p], __ATOMIC_RELAXED);
-	if (k < 0) {
-		k = ask(p);
-		__atomic_store_n(&known[p], k, __ATOMIC_RELAXED);
-	}
+	k = ask(p);
+	__atomic_store_n(&cm_cpu_known[p], k, __ATOMIC_RELAXED);
 	return k;
 }

@@ -59,16 +59,7 @@ void cm_encode_record(const struct cm_encoder *e, const struct cm_plan *p,
 		cm_buf_add(out, "}\n", 2);
 		return;
 	}
-	for (i = 0; i < p->nout;) {
-		struct cm_slice v[64];
-		size_t k;
-
-		if (i)
-			cm_buf_addc(out, e->delim);
-		for (k = 0; k < 64 && i < p->nout; k++, i++)
-			v[k] = cm_plan_value(o, i);
-		cm_csv_put_fields(out, v, k, e->delim);
-	}
+	cm_csv_put_fields(out, o->val, p->nout, e->delim);
 	/* A lone empty field would be a blank line, which readers skip. */
 	if (p->nout == 1 && cm_plan_value(o, 0).n == 0)
 		cm_buf_add(out, "\"\"", 2);

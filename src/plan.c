@@ -85,6 +85,38 @@ int cm_plan_compile(struct cm_plan *p, const struct cm_rules *r, const struct cm
 			    (p->act[i]->type == CM_ACT_PSEUDONYM && p->act[i]->kind == CM_KIND_PHONE))
 				p->phone[p->nphone++] = i;
 
+	p->ops = calloc(p->nout ? p->nout : 1, sizeof *p->ops);
+	if (!p->ops)
+		goto nomem;
+	for (i = 0; i < p->nout; i++) {
+		struct cm_plan_op *op = &p->ops[i];
+		size_t k;
+
+		op->in = p->out[i];
+		op->a = p->act[op->in];
+		op->memo = op->phone = -1;
+		for (k = 0; k < p->nmemo; k++)
+			if (p->memo[k] == i)
+				op->memo = (long)k;
+		for (k = 0; k < p->nphone; k++)
+			if (p->phone[k] == op->in)
+				op->phone = (long)k;
+		switch (op->a->type) {
+		case CM_ACT_KEEP:
+			op->how = CM_HOW_KEEP;
+			break;
+		case CM_ACT_TIME:
+			op->how = op->a->decode_url ? CM_HOW_OTHER : CM_HOW_TIME;
+			break;
+		case CM_ACT_PHONE:
+			op->how = CM_HOW_PHONE;
+			break;
+		default:
+			op->how = CM_HOW_OTHER;
+			break;
+		}
+	}
+
 	if (r->epoch_field) {
 		p->epoch_field = cm_schema_find(schema, r->epoch_field);
 		if (p->epoch_field < 0) {
@@ -130,6 +162,7 @@ void cm_plan_deinit(struct cm_plan *p)
 	free(p->filters);
 	free(p->phone);
 	free(p->memo);
+	free(p->ops);
 	cm_action_deinit(&p->key_scrub);
 	cm_action_deinit(&p->key_redact);
 	memset(p, 0, sizeof *p);
@@ -167,8 +200,8 @@ void cm_plan_out_deinit(struct cm_plan_out *o)
 	free(o->rowcls);
 	free(o->rowof);
 	free(o->off);
-	free(o->len);
-	free(o->src);
+	free(o->made);
+	free(o->val);
 	free(o->ot);
 	free(o->raw);
 	free(o->tag);
@@ -193,8 +226,8 @@ void cm_plan_out_deinit(struct cm_plan_out *o)
 
 static int out_reserve(struct cm_plan_out *o, size_t n)
 {
-	size_t *off, *len;
-	const char **src;
+	size_t *off;
+	struct cm_slice *val;
 
 	if (o->cap >= n)
 		return 0;
@@ -202,14 +235,14 @@ static int out_reserve(struct cm_plan_out *o, size_t n)
 	if (!off)
 		return -1;
 	o->off = off;
-	len = realloc(o->len, n * sizeof *len);
-	if (!len)
+	off = realloc(o->made, n * sizeof *off);
+	if (!off)
 		return -1;
-	o->len = len;
-	src = realloc(o->src, n * sizeof *src);
-	if (!src)
+	o->made = off;
+	val = realloc(o->val, n * sizeof *val);
+	if (!val)
 		return -1;
-	o->src = src;
+	o->val = val;
 	{
 		unsigned char *ot = realloc(o->ot, n);
 		struct cm_slice *raw;
@@ -800,13 +833,12 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	struct cm_action_ctx c;
 	struct cm_plan_pre *pre;
 	uint64_t *tag;
-	size_t i, j = 0, k = 0, nout, *off, *len;
-	const size_t *out;
-	const struct cm_action **act;
+	size_t i, m = 0, nout, *off, *made;
+	const struct cm_plan_op *ops;
 	const struct cm_slice *f;
 	const unsigned char *type;
 	unsigned char *ot;
-	const char **src;
+	struct cm_slice *val;
 	int ret = CM_WRITE;
 
 	*field = -1;
@@ -880,36 +912,34 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 	 * The loop's arrays in locals: a store to ot[] (bytes) may alias
 	 * anything, and would have every pointer reloaded from p, rec and o.
 	 */
-	out = p->out;
+	ops = p->ops;
 	nout = p->nout;
-	act = p->act;
 	f = rec->f;
 	type = rec->type;
 	ot = o->ot;
-	src = o->src;
+	val = o->val;
 	off = o->off;
-	len = o->len;
+	made = o->made;
 	for (i = 0; i < nout; i++) {
-		size_t in = out[i];
-		const struct cm_action *a = act[in];
-		struct cm_slice v = f[in];
-		unsigned char t = type ? type[in] : CM_VT_STR;
+		const struct cm_plan_op *op = &ops[i];
+		const struct cm_action *a = op->a;
+		struct cm_slice v = f[op->in];
+		unsigned char t = type ? type[op->in] : CM_VT_STR;
 		size_t start;
 		int rc;
 
 		ot[i] = CM_OT_STR;
 		if (t == CM_VT_ABSENT || t == CM_VT_NULL) {
 			ot[i] = t == CM_VT_NULL ? CM_OT_NULL : CM_OT_ABSENT;
-			src[i] = "";
-			len[i] = 0;
+			val[i].p = "";
+			val[i].n = 0;
 			continue;
 		}
-		if (a->type == CM_ACT_KEEP) {
-			src[i] = v.p;
-			len[i] = v.n;
+		if (op->how == CM_HOW_KEEP) {
+			val[i] = v;
 			if (rec->raw) {
 				ot[i] = CM_OT_KEPT;
-				o->raw[i] = rec->raw[in];
+				o->raw[i] = rec->raw[op->in];
 			}
 			continue;
 		}
@@ -918,15 +948,14 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 			rc = map_tree(p, a, &c, v, &o->scratch);
 			ot[i] = CM_OT_JSON;
 		} else {
-			while (k < p->nmemo && p->memo[k] < i)
-				k++;
-			if (k < p->nmemo && p->memo[k] == i && gate_skips(o, k)) {
+			if (op->memo >= 0 && gate_skips(o, (size_t)op->memo)) {
 				cm_pseudo_cache_bypass(ps, 1);
 				rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
 				cm_pseudo_cache_bypass(ps, 0);
-			} else if (a->type == CM_ACT_TIME && !a->decode_url && v.n) {
+			} else if (op->how == CM_HOW_TIME && v.n) {
 				rc = floor_time(o, i, a, &c, v);
-			} else if (k < p->nmemo && p->memo[k] == i) {
+			} else if (op->memo >= 0) {
+				size_t k = (size_t)op->memo;
 				int hit;
 
 				rc = cm_field_memo_apply_h(o->fm, a, &c, v.p, v.n, tag[k], &o->scratch,
@@ -934,22 +963,21 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 				gate_count(o, k, hit != 0);
 				if (k < o->ngate)
 					o->gate[k].tpl = hit == 2;
-			} else if (a->type == CM_ACT_PHONE && c.nrow) {
+			} else if (op->how == CM_HOW_PHONE && c.nrow) {
 				size_t tok_at = SIZE_MAX;
+				long r = op->phone >= 0 ? o->rowof[op->phone] : -1;
 
 				/* a row number's normalization is not made again */
-				while (j < p->nphone && p->phone[j] < in)
-					j++;
-				if (j < p->nphone && p->phone[j] == in && o->rowof[j] >= 0) {
-					c.given = &o->row[o->rowof[j]];
-					c.given_cls = (enum cm_phone_class)o->rowcls[o->rowof[j]];
-					c.given_h = o->rowh[o->rowof[j]];
+				if (r >= 0) {
+					c.given = &o->row[r];
+					c.given_cls = (enum cm_phone_class)o->rowcls[r];
+					c.given_h = o->rowh[r];
 					c.tok_at = &tok_at;
 				}
 				rc = cm_action_apply(a, &c, v.p, v.n, &o->scratch);
 				if (rc == 0 && tok_at != SIZE_MAX && !o->scratch.oom) {
 					/* the scrubs of the record put the same token in (fieldmemo.c) */
-					struct cm_row_token *rt = &o->rowtok[o->rowof[j]];
+					struct cm_row_token *rt = &o->rowtok[r];
 
 					rt->off = tok_at;
 					rt->len = (unsigned)(o->scratch.n - tok_at);
@@ -970,14 +998,17 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 		}
 		if (rc != 0) {
 			*reason = CM_REJ_VALUE;
-			*field = (long)in;
+			*field = (long)op->in;
 			ret = CM_REJECTED;
 			goto done;
 		}
-		src[i] = NULL;
-		off[i] = start;
-		len[i] = o->scratch.n - start;
+		/* in the scratch, which may move until the record is done */
+		made[m] = i;
+		off[m++] = start;
+		val[i].n = o->scratch.n - start;
 	}
+	for (i = 0; i < m; i++)
+		val[made[i]].p = o->scratch.p + off[i];
 done:
 	cm_pseudo_ahead_done(ps); /* the digests named this record's bytes */
 	return ret;

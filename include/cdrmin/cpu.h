@@ -24,10 +24,27 @@ enum cm_cpu_path {
 };
 
 /*
+ * Per path: 1 or 0 once known, -1 before (cpu.c). Read through cm_cpu_has.
+ */
+extern int cm_cpu_known[CM_CPU__COUNT];
+
+/* cm_cpu_has of a path not known yet: asked, and stored. */
+int cm_cpu_ask(enum cm_cpu_path p);
+
+/*
  * 1 when this CPU runs path p and the environment leaves it on, else 0.
  * Asked of the CPU and the environment once per path and process: every
- * thread that asks first stores the same answer.
+ * thread that asks first stores the same answer. Inline: the hot loops ask
+ * per record and per field, and a known answer is one load.
  */
-int cm_cpu_has(enum cm_cpu_path p);
+static inline int cm_cpu_has(enum cm_cpu_path p)
+{
+	int k;
+
+	if ((unsigned)p >= CM_CPU__COUNT)
+		return 0;
+	k = __atomic_load_n(&cm_cpu_known[p], __ATOMIC_RELAXED);
+	return k >= 0 ? k : cm_cpu_ask(p);
+}
 
 #endif

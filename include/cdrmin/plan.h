@@ -52,6 +52,22 @@ struct cm_plan {
 	size_t *memo;
 	size_t nmemo;
 	/*
+	 * Per output field, what cm_plan_apply does with it, decided here once:
+	 * its input field and action, how the action runs, and the field's
+	 * place in memo and in phone (-1: none).
+	 */
+	struct cm_plan_op {
+		const struct cm_action *a;
+		size_t in;
+		long memo, phone;
+		enum cm_plan_how {
+			CM_HOW_KEEP,  /* the input's bytes */
+			CM_HOW_TIME,  /* a time floored (floor_time in plan.c) */
+			CM_HOW_PHONE, /* a phone action, which takes the row's normalization */
+			CM_HOW_OTHER  /* the action as it is */
+		} how;
+	} *ops;
+	/*
 	 * Object keys inside a protected JSON subtree are scrubbed: with
 	 * tokens when a key is loaded, else redacted (see cm_plan_apply).
 	 */
@@ -103,8 +119,8 @@ struct cm_plan_out {
 	unsigned char *rowcls;  /* per row number: its enum cm_phone_class */
 	long *rowof;            /* per p->phone field: its row number, or -1 (not a number) */
 	size_t rowcap;
-	size_t *off, *len;      /* per output field: where its bytes are */
-	const char **src;       /* per output field: original bytes when kept, else NULL */
+	struct cm_slice *val;   /* per output field: its bytes, the input's or the scratch's */
+	size_t *made, *off;     /* the fields made in the scratch, and where, while applied */
 	unsigned char *ot;      /* per output field: enum cm_otype */
 	struct cm_slice *raw;   /* per output field: JSON text for CM_OT_KEPT */
 	size_t cap;
@@ -212,12 +228,10 @@ int cm_plan_apply(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm
 void cm_plan_prefetch(const struct cm_plan *p, struct cm_pseudo *ps, const struct cm_record *rec,
 		      struct cm_plan_out *o);
 
+/* Output field i of the record cm_plan_apply wrote. */
 static inline struct cm_slice cm_plan_value(const struct cm_plan_out *o, size_t i)
 {
-	struct cm_slice s;
-	s.p = o->src[i] ? o->src[i] : o->scratch.p + o->off[i];
-	s.n = o->len[i];
-	return s;
+	return o->val[i];
 }
 
 /*
