@@ -282,29 +282,13 @@ uint64_t cm_field_memo_prefetch(const struct cm_field_memo *m, const struct cm_a
  */
 #define FM_TPL_DIGITS_MIN 5
 
-static inline uint64_t load8(const char *p)
-{
-	uint64_t x;
-
-	memcpy(&x, p, sizeof x);
-	return x;
-}
-
-/* x[0..n) equals y[0..n): for 8 to 16 bytes two loads each (they overlap), else memcmp. */
-static inline int same_bytes(const char *x, const char *y, size_t n)
-{
-	if (n >= 8 && n <= 16)
-		return load8(x) == load8(y) && load8(x + n - 8) == load8(y + n - 8);
-	return memcmp(x, y, n) == 0;
-}
-
 /* The first x[0..xn) in v[0..n) (0 < xn <= n), or NULL: memmem's set-up costs more on texts this short. */
 static const char *find_bytes(const char *v, size_t n, const char *x, size_t xn)
 {
 	const char *p = v, *end = v + (n - xn) + 1;
 
 	while ((p = memchr(p, x[0], (size_t)(end - p))) != NULL) {
-		if (same_bytes(p, x, xn))
+		if (cm_same_bytes(p, x, xn))
 			return p;
 		p++;
 	}
@@ -493,8 +477,8 @@ static __attribute__((noinline)) int tpl_apply(struct cm_field_memo *m, const st
 	int rc, same;
 
 	if (e && (e->flags & ~FM_HOT) == shape && e->a == a && e->epoch == c->epoch &&
-	    e->xo == xo && e->xn == xn && e->vn == n - xn && same_bytes((const char *)e->d, v, xo) &&
-	    same_bytes((const char *)e->d + xo, v + xo + xn, n - xo - xn) && same_answers(e, c)) {
+	    e->xo == xo && e->xn == xn && e->vn == n - xn && cm_same_bytes((const char *)e->d, v, xo) &&
+	    cm_same_bytes((const char *)e->d + xo, v + xo + xn, n - xo - xn) && same_answers(e, c)) {
 		const unsigned char *t = e->d + e->vn + e->pn;
 
 		e->flags |= FM_HOT;

@@ -745,13 +745,19 @@ void cm_phone_memo_free(struct cm_phone_memo *m)
 	free(m);
 }
 
+/* The tag of v[0..n) in m: never 0, the empty slot's. */
+static inline uint64_t memo_tag(const struct cm_phone_memo *m, const char *v, size_t n)
+{
+	return XXH3_64bits_withSeed(v, n, m->seed) | 1;
+}
+
 uint64_t cm_phone_memo_prefetch(const struct cm_phone_memo *m, const char *v, size_t n)
 {
 	uint64_t h;
 
 	if (!m || n > MEMO_RAW_MAX)
 		return 0;
-	h = XXH3_64bits_withSeed(v, n, m->seed) | 1; /* never 0, the empty tag */
+	h = memo_tag(m, v, n);
 	__builtin_prefetch(&m->slot[h & m->mask]);
 	return h;
 }
@@ -773,7 +779,7 @@ enum cm_phone_class cm_phone_normalize_memo_h(struct cm_phone_memo *m,
 	if (!m || n > MEMO_RAW_MAX)
 		return cm_phone_normalize(np, v, n, out);
 	if (!h)
-		h = XXH3_64bits_withSeed(v, n, m->seed) | 1; /* never 0, the empty tag */
+		h = memo_tag(m, v, n);
 	e = &m->slot[h & m->mask];
 	if (e->tag == h && e->np == np && e->n == n && memcmp(e->v, v, n) == 0) {
 		cm_buf_reset(out);

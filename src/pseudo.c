@@ -541,24 +541,6 @@ static inline int ahead_or_compute(struct cm_pseudo *ps, unsigned k, uint64_t ep
 	return compute(ps, k, epoch, v, n, out);
 }
 
-/*
- * An entry's value x equals v[0..n): a number's 8 to 16 bytes by two
- * overlapping 8-byte loads each, no call; other lengths by memcmp.
- */
-static inline int same_value(const char *x, const char *v, size_t n)
-{
-	uint64_t a, b, c, d;
-
-	if (n >= 8 && n <= 16) {
-		memcpy(&a, x, 8);
-		memcpy(&b, v, 8);
-		memcpy(&c, x + n - 8, 8);
-		memcpy(&d, v + n - 8, 8);
-		return ((a ^ b) | (c ^ d)) == 0;
-	}
-	return n == 0 || memcmp(x, v, n) == 0;
-}
-
 int cm_pseudo_cached(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epoch, const char *v,
 		     size_t n, uint64_t h)
 {
@@ -574,7 +556,7 @@ int cm_pseudo_cached(const struct cm_pseudo *ps, enum cm_kind kind, uint64_t epo
 		const struct memo_entry *e = &set->e[w];
 
 		if ((set->valid >> w & 1) && set->tag[w] == h && e->kind == k && e->epoch == epoch &&
-		    e->len == n && same_value(e->v, v, n))
+		    e->len == n && cm_same_bytes(e->v, v, n))
 			return 1;
 	}
 	return 0;
@@ -625,7 +607,7 @@ static int digest_at(struct cm_pseudo *ps, unsigned k, uint64_t epoch, const cha
 			continue;
 		e = &set->e[w];
 		/* The tag only narrows: a hit needs the exact (kind, epoch, value). */
-		if (e->kind == k && e->epoch == epoch && e->len == n && same_value(e->v, v, n)) {
+		if (e->kind == k && e->epoch == epoch && e->len == n && cm_same_bytes(e->v, v, n)) {
 			if (want)
 				memcpy(out, e->digest, CM_DIGEST_BYTES);
 			set->ref |= (uint8_t)(1u << w);

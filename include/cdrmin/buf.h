@@ -9,6 +9,7 @@
 #define CDRMIN_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 struct cm_buf {
@@ -41,6 +42,25 @@ static inline size_t cm_copy_len(size_t n)
 		__asm__("" : "+r"(n));
 #endif
 	return n;
+}
+
+/*
+ * x[0..n) equals y[0..n): 8 to 16 bytes (a number, a short key) by two
+ * overlapping 8-byte loads each, no call; other lengths by memcmp (none
+ * when n is 0, so either may then be NULL).
+ */
+static inline int cm_same_bytes(const char *x, const char *y, size_t n)
+{
+	uint64_t a, b, c, d;
+
+	if (n >= 8 && n <= 16) {
+		memcpy(&a, x, 8);
+		memcpy(&b, y, 8);
+		memcpy(&c, x + n - 8, 8);
+		memcpy(&d, y + n - 8, 8);
+		return ((a ^ b) | (c ^ d)) == 0;
+	}
+	return n == 0 || memcmp(x, y, n) == 0;
 }
 
 static inline void cm_buf_add(struct cm_buf *b, const void *p, size_t n)
